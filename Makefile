@@ -1,0 +1,41 @@
+# Every target builds what it needs from nothing: a fresh clone needs only python3 (>= 3.11), node and npm.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONFORMANCE := tests/conformance
+
+.PHONY: test demo lint typecheck unit install npm benchmark clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+$(CONFORMANCE)/node_modules/.package-lock.json: $(CONFORMANCE)/package-lock.json
+	cd $(CONFORMANCE) && npm ci --no-audit --no-fund --loglevel=error
+
+npm: $(CONFORMANCE)/node_modules/.package-lock.json
+
+lint: install
+	$(BIN)/ruff check adapter tests benchmarks
+	$(BIN)/ruff format --check adapter tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install npm lint typecheck
+	$(BIN)/python -m pytest
+
+demo: install
+	$(BIN)/servicenow-adapter demo
+
+benchmark: install npm
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) $(CONFORMANCE)/node_modules .mypy_cache .ruff_cache .pytest_cache
