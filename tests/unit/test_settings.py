@@ -1,0 +1,87 @@
+"""Configuration: flags beat the environment, which beats the TOML file; bad settings say what is wrong."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from adapter.settings import SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("SERVICENOW_ADAPTER_"):
+            monkeypatch.delenv(name)
+
+
+def test_defaults_match_the_documented_command_line() -> None:
+    settings = load_settings()
+    assert settings.uuid == "servicenow-adapter"
+    assert settings.channel == "servicenow"
+    assert settings.poll_interval == 15
+    assert settings.watch_table == ["sn_customerservice_case"]
+    assert settings.allow_app == []
+    assert settings.authorizer == "openfin-window"
+
+
+def test_flags_beat_environment_which_beats_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "adapter.toml"
+    config.write_text('channel = "from-file"\npoll_interval = 5\nuuid = "file-uuid"\n', encoding="utf-8")
+    monkeypatch.setenv("SERVICENOW_ADAPTER_POLL_INTERVAL", "7")
+    monkeypatch.setenv("SERVICENOW_ADAPTER_UUID", "env-uuid")
+    settings = load_settings({"uuid": "flag-uuid", "channel": None}, config_file=config)
+    assert settings.uuid == "flag-uuid"
+    assert settings.poll_interval == 7
+    assert settings.channel == "from-file"
+
+
+def test_lists_come_from_comma_separated_or_json_environment_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SERVICENOW_ADAPTER_ALLOW_APP", "crm-app, blotter")
+    monkeypatch.setenv("SERVICENOW_ADAPTER_WATCH_TABLE", '["sn_customerservice_case", "incident"]')
+    settings = load_settings()
+    assert settings.allow_app == ["crm-app", "blotter"]
+    assert settings.watch_table == ["sn_customerservice_case", "incident"]
+
+
+def test_token_is_kept_secret_in_the_settings_repr() -> None:
+    settings = load_settings({"token": "a-one-off-runtime-token"})
+    assert "a-one-off-runtime-token" not in repr(settings)
+    assert settings.token is not None
+    assert settings.token.get_secret_value() == "a-one-off-runtime-token"
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ({"poll_interval": 0}, "poll_interval (--poll-interval / SERVICENOW_ADAPTER_POLL_INTERVAL)"),
+        ({"runtime_address": "http://127.0.0.1:9696"}, "ws:// or wss://"),
+        ({"authorizer": "carrier-pigeon"}, "authorizer"),
+        ({"watch_table": ["cases; drop table"]}, "not a table name"),
+        ({"instance_url": "https://x.service-now.com/path"}, "instance origin"),
+    ],
+)
+def test_bad_values_name_the_setting_and_how_to_set_it(flags: dict[str, object], expected: str) -> None:
+    with pytest.raises(SettingsError, match="invalid settings") as raised:
+        load_settings(flags)
+    assert expected in str(raised.value)
+
+
+def test_unknown_key_in_the_config_file_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "adapter.toml"
+    config.write_text('chanel = "typo"\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match="unknown setting 'chanel'"):
+        load_settings(config_file=config)
+
+
+def test_missing_or_broken_config_file_is_a_settings_error(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="config file not found"):
+        load_settings(config_file=tmp_path / "absent.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("channel = [", encoding="utf-8")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings(config_file=broken)
