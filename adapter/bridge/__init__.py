@@ -1,0 +1,1 @@
+"""Joins the OpenFin side and the ServiceNow side: channel actions, access control, contexts, intents."""
