@@ -7,6 +7,7 @@ records (sys_ids, numbers, texts) apart from timestamps, which are relative to t
 from __future__ import annotations
 
 import random
+import sqlite3
 from datetime import datetime, timedelta
 
 from .schema import AGENT
@@ -66,14 +67,352 @@ def seed_demo_data(store: Store) -> None:
     _seed_records(store, rng)
 
 
+_ACCOUNTS: tuple[tuple[str, str, str, str], ...] = (
+    ("Boxeo Financial", "Chicago", "USA", "boxeofinancial.com"),
+    ("Northwind Traders", "Seattle", "USA", "northwindtraders.com"),
+    ("Contoso Bank", "London", "United Kingdom", "contosobank.co.uk"),
+    ("Fabrikam Insurance", "Toronto", "Canada", "fabrikaminsurance.ca"),
+    ("Litware Capital", "New York", "USA", "litwarecapital.com"),
+    ("Tailspin Mutual", "Dublin", "Ireland", "tailspinmutual.ie"),
+    ("Adatum Securities", "Frankfurt", "Germany", "adatum-securities.de"),
+    ("Wingtip Wealth", "Sydney", "Australia", "wingtipwealth.com.au"),
+    ("Proseware Lending", "Austin", "USA", "prosewarelending.com"),
+    ("Woodgrove Credit Union", "Denver", "USA", "woodgrovecu.org"),
+    ("Lamna Payments", "Singapore", "Singapore", "lamnapay.sg"),
+    ("Trey Asset Management", "Zurich", "Switzerland", "treyam.ch"),
+    ("Coho Brokerage", "Boston", "USA", "cohobrokerage.com"),
+    ("Alpine Ski House Finance", "Denver", "USA", "alpineskihousefinance.com"),
+    ("Margie's Travel Money", "Paris", "France", "margiestravelmoney.fr"),
+    ("Relecloud Treasury", "Amsterdam", "Netherlands", "relecloudtreasury.nl"),
+)
+_FIRST = (
+    "Ava",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Priya",
+    "Lucas",
+    "Sofia",
+    "Ethan",
+    "Chloe",
+    "Mateo",
+    "Hana",
+    "Omar",
+    "Grace",
+    "Kenji",
+    "Isla",
+    "Diego",
+    "Amara",
+    "Felix",
+    "Leila",
+    "Jonas",
+    "Zara",
+    "Marco",
+    "Nina",
+    "Ravi",
+)
+_LAST = (
+    "Bennett",
+    "Okafor",
+    "Lindqvist",
+    "Moreau",
+    "Patel",
+    "Nakamura",
+    "Garcia",
+    "O'Brien",
+    "Schmidt",
+    "Haddad",
+    "Kowalski",
+    "Rossi",
+    "Fischer",
+    "Mensah",
+    "Jensen",
+    "Alvarez",
+    "Novak",
+    "Chen",
+    "Dubois",
+    "Walsh",
+)
+_SUBJECTS: tuple[tuple[str, str, str], ...] = (
+    ("Unable to log in to online banking portal", "issue", "Online Banking"),
+    ("Wire transfer pending for more than 48 hours", "issue", "Payments"),
+    ("Request to update registered mailing address", "request", "Account Services"),
+    ("Card declined at point of sale", "issue", "Cards"),
+    ("Question about foreign exchange fees on statement", "question", "Payments"),
+    ("Two-factor authentication codes not arriving", "issue", "Online Banking"),
+    ("Dispute of duplicate charge", "issue", "Cards"),
+    ("Request for a copy of the annual tax statement", "request", "Account Services"),
+    ("API access token for treasury integration expired", "issue", "Treasury API"),
+    ("Change of authorised signatories", "request", "Account Services"),
+    ("Statement export to CSV fails", "issue", "Online Banking"),
+    ("Clarification on overdraft interest calculation", "question", "Lending"),
+    ("Loan repayment schedule shows wrong amount", "issue", "Lending"),
+    ("Add new user to corporate portal", "request", "Online Banking"),
+    ("Direct debit collected twice this month", "issue", "Payments"),
+    ("How to set up payment approval workflows", "question", "Treasury API"),
+)
+_FSO_SUBJECTS = (
+    "Mortgage payment holiday request",
+    "Beneficiary change on investment account",
+    "Credit limit increase request",
+    "Fraud alert on business account",
+    "Early loan settlement quote",
+    "Dormant account reactivation",
+)
+# (state, weight): most cases are open work; some are finished.
+_STATES = (("1", 14), ("10", 30), ("18", 14), ("6", 16), ("3", 20), ("7", 6))
+_PRIORITIES = (("1", 6), ("2", 20), ("3", 44), ("4", 30))
+_CHANNELS = ("phone", "email", "web", "chat")
+_AGENT_COMMENTS = (
+    "Thanks for reaching out. I am looking into this now and will update you shortly.",
+    "Could you please confirm the last four digits of the affected account?",
+    "We have escalated this to our payments operations team.",
+    "The issue has been fixed on our side; please let us know if it persists.",
+)
+_CONTACT_COMMENTS = (
+    "This is still happening this morning, please advise.",
+    "I have attached the statement showing the duplicate entry.",
+    "Confirmed, the last four digits are 4821.",
+    "Thank you, everything works again.",
+)
+_WORK_NOTES = (
+    "Checked the transaction log: the transfer is held by the sanctions screening queue.",
+    "Reproduced with a test account; raising a defect with the portal team.",
+    "Customer verified by phone using security questions.",
+    "Waiting for the customer to send the requested documents.",
+)
+
+
 def _timestamp(moment: datetime) -> str:
     return moment.strftime(TIMESTAMP_FORMAT)
 
 
-def _ago(store: Store, rng: random.Random, max_days: int) -> datetime:
-    return store.clock.now() - timedelta(seconds=rng.randrange(3600, max_days * 86400))
+def _weighted(rng: random.Random, choices: tuple[tuple[str, int], ...]) -> str:
+    return rng.choices([value for value, _ in choices], weights=[weight for _, weight in choices])[0]
+
+
+def _system_fields(
+    sys_id: str, created: datetime, updated: datetime, by: str, mod_count: int
+) -> dict[str, object]:
+    return {
+        "sys_id": sys_id,
+        "sys_created_on": _timestamp(created),
+        "sys_created_by": by,
+        "sys_updated_on": _timestamp(updated),
+        "sys_updated_by": by,
+        "sys_mod_count": mod_count,
+    }
 
 
 def _seed_records(store: Store, rng: random.Random) -> None:
-    """Accounts, contacts, cases and journal entries; filled in by the demo-data part of the emulator."""
-    del store, rng
+    """Groups, accounts and contacts, cases in every state, FSO cases, incidents, journal entries."""
+    now = store.clock.now().replace(microsecond=0)
+    agents = {
+        user: caller.sys_id
+        for user, *_ in USERS
+        if (caller := store.caller(user)) is not None and AGENT in caller.roles
+    }
+    itil = store.caller("abel.tuter")
+    year_ago = now - timedelta(days=365)
+    with store.transaction() as db:
+        groups = {}
+        for name, manager in (
+            ("Customer Service Support", "christen.mitchell"),
+            ("Financial Services Operations", "luke.wilson"),
+            ("Tier 2 Support", "fred.luddy"),
+        ):
+            groups[name] = _sys_id(rng)
+            store.insert_row(
+                db,
+                "sys_user_group",
+                {
+                    **_system_fields(groups[name], year_ago, year_ago, "admin", 0),
+                    "name": name,
+                    "manager": agents[manager],
+                    "email": name.lower().replace(" ", ".") + "@example.com",
+                    "active": "true",
+                },
+            )
+        for user_name, user_id in agents.items():
+            group = (
+                "Financial Services Operations" if user_name == "luke.wilson" else "Customer Service Support"
+            )
+            store.insert_row(
+                db,
+                "sys_user_grmember",
+                {
+                    **_system_fields(_sys_id(rng), year_ago, year_ago, "admin", 0),
+                    "group": groups[group],
+                    "user": user_id,
+                },
+            )
+        contacts: list[tuple[str, str, str]] = []  # (contact sys_id, account sys_id, user_name)
+        taken: set[str] = set()
+        for name, city, country, domain in _ACCOUNTS:
+            account_id = _sys_id(rng)
+            created = year_ago + timedelta(days=rng.randrange(0, 60))
+            members = []
+            for _ in range(rng.randrange(3, 6)):
+                first, last = rng.choice(_FIRST), rng.choice(_LAST)
+                local = f"{first}.{last}".lower().replace("'", "")
+                if local in taken:
+                    continue
+                taken.add(local)
+                user_name = f"{local}.{domain.split('.')[0]}"
+                contact_id = _sys_id(rng)
+                store.insert_row(
+                    db,
+                    "customer_contact",
+                    {
+                        **_system_fields(contact_id, created, created, "admin", 0),
+                        "user_name": user_name,
+                        "first_name": first,
+                        "last_name": last,
+                        "name": f"{first} {last}",
+                        "email": f"{local}@{domain}",
+                        "title": rng.choice(
+                            ("Finance Manager", "Treasurer", "Operations Lead", "Controller", "CFO")
+                        ),
+                        "phone": f"+1 555 {rng.randrange(100, 999)} {rng.randrange(1000, 9999)}",
+                        "account": account_id,
+                        "company": account_id,
+                        "active": "true",
+                        "vip": "true" if rng.random() < 0.1 else "false",
+                        "locked_out": "false",
+                        "time_zone": "GMT",
+                    },
+                )
+                members.append((contact_id, account_id, user_name))
+            store.insert_row(
+                db,
+                "customer_account",
+                {
+                    **_system_fields(account_id, created, created, "admin", 0),
+                    "number": store.next_number(db, "customer_account"),
+                    "name": name,
+                    "city": city,
+                    "country": country,
+                    "website": f"https://www.{domain}",
+                    "phone": f"+1 555 {rng.randrange(100, 999)} {rng.randrange(1000, 9999)}",
+                    "customer": "true",
+                    "primary_contact": members[0][0],
+                },
+            )
+            contacts.extend(members)
+        agent_names = sorted(agents)
+        for index in range(CASE_COUNT + FSO_CASE_COUNT):
+            fso = index >= CASE_COUNT
+            table = "sn_bom_financial_service" if fso else "sn_customerservice_case"
+            contact_id, account_id, contact_user = rng.choice(contacts)
+            state = _weighted(rng, _STATES)
+            opened = now - timedelta(seconds=rng.randrange(3600, 120 * 86400))
+            updated = min(now, opened + timedelta(seconds=rng.randrange(60, 20 * 86400)))
+            agent = "luke.wilson" if fso else rng.choice(agent_names)
+            assigned = "" if state == "1" and rng.random() < 0.6 else agents[agent]
+            mod_count = rng.randrange(0, 9) if state != "1" else rng.randrange(0, 2)
+            number = store.next_number(db, table)
+            if fso:
+                subject, category, product = rng.choice(_FSO_SUBJECTS), "request", "Financial Services"
+            else:
+                subject, category, product = rng.choice(_SUBJECTS)
+            case_id = _sys_id(rng)
+            finished = state in ("3", "7")
+            values: dict[str, object] = {
+                **_system_fields(case_id, opened, updated, agent if assigned else "admin", mod_count),
+                "number": number,
+                "task_effective_number": number,
+                "short_description": subject,
+                "description": f"{subject}. Reported by {contact_user} via the customer portal.",
+                "state": int(state),
+                "active": "false" if finished else "true",
+                "priority": int(_weighted(rng, _PRIORITIES)),
+                "impact": rng.randrange(1, 4),
+                "urgency": rng.randrange(1, 4),
+                "assigned_to": assigned,
+                "assignment_group": groups[
+                    "Financial Services Operations" if fso else "Customer Service Support"
+                ],
+                "opened_by": agents[agent],
+                "opened_at": _timestamp(opened),
+                "contact": contact_id,
+                "account": account_id,
+                "company": account_id,
+                "contact_type": rng.choice(_CHANNELS),
+                "category": category,
+                "product": product,
+                "sys_domain": "global",
+            }
+            if state in ("6", "3"):
+                values.update(resolved_at=_timestamp(updated), resolved_by=assigned or agents[agent])
+                values["resolution_code"] = "Solved (Permanently)"
+                values["close_notes"] = "Resolved with the customer's confirmation."
+            if finished:
+                values.update(closed_at=_timestamp(updated), closed_by=assigned or agents[agent])
+            if fso:
+                values.update(
+                    customer_approval="approved" if finished else "pending", service_definition=subject
+                )
+            store.insert_row(db, table, values)
+            if rng.random() < 0.3:
+                _seed_journal(store, db, rng, table, case_id, opened, agent, contact_user)
+        if itil is not None:
+            for _ in range(12):
+                opened = now - timedelta(seconds=rng.randrange(3600, 30 * 86400))
+                incident_id, number = _sys_id(rng), store.next_number(db, "incident")
+                store.insert_row(
+                    db,
+                    "incident",
+                    {
+                        **_system_fields(incident_id, opened, opened, "abel.tuter", 0),
+                        "number": number,
+                        "task_effective_number": number,
+                        "short_description": rng.choice(
+                            ("Laptop will not boot", "VPN drops every hour", "Printer offline")
+                        ),
+                        "state": rng.choice((1, 2, 3)),
+                        "active": "true",
+                        "priority": rng.randrange(2, 5),
+                        "impact": 2,
+                        "urgency": 2,
+                        "caller_id": itil.sys_id,
+                        "assigned_to": itil.sys_id,
+                        "opened_by": itil.sys_id,
+                        "opened_at": _timestamp(opened),
+                        "sys_domain": "global",
+                    },
+                )
+
+
+def _seed_journal(
+    store: Store,
+    db: sqlite3.Connection,
+    rng: random.Random,
+    table: str,
+    case_id: str,
+    opened: datetime,
+    agent: str,
+    contact_user: str,
+) -> None:
+    moment = opened
+    for index in range(rng.randrange(1, 4)):
+        moment += timedelta(seconds=rng.randrange(600, 86400))
+        element = "work_notes" if index % 2 else "comments"
+        author = agent if element == "work_notes" or rng.random() < 0.6 else contact_user
+        texts = (
+            _WORK_NOTES
+            if element == "work_notes"
+            else _AGENT_COMMENTS
+            if author == agent
+            else _CONTACT_COMMENTS
+        )
+        store.insert_row(
+            db,
+            "sys_journal_field",
+            {
+                **_system_fields(_sys_id(rng), moment, moment, author, 0),
+                "element": element,
+                "element_id": case_id,
+                "name": table,
+                "value": rng.choice(texts),
+            },
+        )
