@@ -1,0 +1,384 @@
+"""Channels: providers, client endpoints, message routing and the relay of ``send-channel-result``.
+
+Reference section 3 and the minimum of section 6. The runtime never answers ``connect-to-channel`` or
+``send-channel-message`` itself once a target exists: it pushes the request to the target with an
+``ackToSender`` and relays the target's ``send-channel-result`` to the sender as the reply. Every relay still
+outstanding when its target goes away is answered with a failure, so no client waits forever.
+"""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from adapter.emulators.runtime.connection import Connection
+from adapter.emulators.runtime.errors import ActionError
+from adapter.emulators.runtime.events import DesktopEvents
+from adapter.emulators.runtime.frames import ack, nack, push
+
+log = structlog.get_logger(__name__)
+
+CHANNEL_RESULT_ACTION = "send-channel-result"
+INTERNAL_NACK = "internal-nack"
+M = TypeVar("M", bound=BaseModel)
+
+DUPLICATE_CHANNEL = (
+    "Channel creation failed: Please note that only one channel may be registered per channelName."
+)
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class CreateChannel(_Payload):
+    """``create-channel`` and ``destroy-channel`` payload."""
+
+    channelName: str = Field(min_length=1)
+
+
+class ConnectToChannel(_Payload):
+    """``connect-to-channel`` payload as node-adapter sends it."""
+
+    channelName: str = Field(min_length=1)
+    payload: Any = None
+    offer: Any = None
+    connectionUrl: str | None = None
+
+
+class SendChannelMessage(_Payload):
+    """``send-channel-message``: the target identity spread at top level, plus providerIdentity and action."""
+
+    action: str = Field(min_length=1)
+    payload: Any = None
+    channelId: str | None = None
+    endpointId: str | None = None
+    providerIdentity: dict[str, Any] = Field(default_factory=dict)
+
+
+class ChannelResult(_Payload):
+    """``send-channel-result``: the target's answer, an echoed ackToSender payload."""
+
+    correlationId: int
+    destinationToken: dict[str, Any]
+    success: bool = True
+    payload: Any = None
+    reason: str | None = None
+    error: dict[str, Any] | None = None
+
+
+class DisconnectFromChannel(_Payload):
+    """``disconnect-from-channel`` payload: the channel, the provider, and the client's own endpointId."""
+
+    channelName: str = Field(min_length=1)
+    endpointId: str | None = None
+
+
+def parse_payload(model: type[M], payload: dict[str, Any]) -> M:
+    """Validate ``payload`` as ``model``; raise ``ActionError`` naming the bad fields."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(p) for p in err["loc"]) or "payload" for err in exc.errors())
+        raise ActionError(f"Invalid payload: bad or missing {fields}") from None
+
+
+@dataclass(eq=False)
+class ClientEndpoint:
+    """One client connection to a channel; an entity may hold several, told apart by ``endpointId``."""
+
+    connection: Connection
+    identity: dict[str, Any]
+
+    @property
+    def endpoint_id(self) -> str:
+        """The runtime-assigned id of this endpoint."""
+        return str(self.identity["endpointId"])
+
+
+@dataclass(eq=False)
+class Channel:
+    """A named channel, its provider and its accepted clients."""
+
+    name: str
+    channel_id: str
+    provider: Connection
+    provider_identity: dict[str, Any]
+    clients: dict[str, ClientEndpoint] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Relay:
+    """A request pushed to a target that the target's ``send-channel-result`` will answer."""
+
+    sender: Connection
+    correlation_id: int
+    target: Connection
+    channel: Channel
+    joining: ClientEndpoint | None = None
+    target_endpoint: str | None = None
+
+
+class ChannelBus:
+    """Every channel of the runtime, with the routing and cleanup rules of reference sections 3 and 6."""
+
+    def __init__(
+        self,
+        events: DesktopEvents,
+        *,
+        channel_id_style: Literal["guid", "path"] = "guid",
+        relay_errors: bool = True,
+    ) -> None:
+        self._events = events
+        self._channel_id_style = channel_id_style
+        self._relay_errors = relay_errors
+        self._by_name: dict[str, Channel] = {}
+        self._by_id: dict[str, Channel] = {}
+        self._relays: dict[tuple[str, int], Relay] = {}
+
+    # -- queries ---------------------------------------------------------------------------------------------
+
+    def all_channels(self) -> list[dict[str, Any]]:
+        """The providerIdentity of every channel (``get-all-channels``)."""
+        return [dict(channel.provider_identity) for channel in self._by_name.values()]
+
+    def get(self, name: str) -> Channel | None:
+        """The channel called ``name``, if it exists."""
+        return self._by_name.get(name)
+
+    @property
+    def pending_relays(self) -> int:
+        """How many pushed requests still wait for their target's answer."""
+        return len(self._relays)
+
+    # -- actions ---------------------------------------------------------------------------------------------
+
+    def create(self, connection: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+        """``create-channel``: register the channel, emit ``connected``, return the providerIdentity."""
+        request = parse_payload(CreateChannel, payload)
+        if request.channelName in self._by_name:
+            raise ActionError(DUPLICATE_CHANNEL)
+        identity = connection.identity
+        channel_id = (
+            f"{identity['uuid']}/{identity['name']}/{request.channelName}"
+            if self._channel_id_style == "path"
+            else str(uuidlib.uuid4())
+        )
+        provider_identity = {
+            **identity,
+            "isExternal": connection.is_external,
+            "channelName": request.channelName,
+            "channelId": channel_id,
+        }
+        channel = Channel(request.channelName, channel_id, connection, provider_identity)
+        self._by_name[channel.name] = channel
+        self._by_id[channel_id] = channel
+        log.info("channel.created", channel=channel.name, provider=identity["uuid"])
+        self._emit_channel_event(("connected", "channel-connected"), provider_identity)
+        return dict(provider_identity)
+
+    def connect(self, connection: Connection, payload: dict[str, Any], message_id: int) -> None:
+        """``connect-to-channel``: ``internal-nack`` when absent, else push the connection to the provider."""
+        request = parse_payload(ConnectToChannel, payload)
+        channel = self._by_name.get(request.channelName)
+        if channel is None:
+            raise ActionError(INTERNAL_NACK)
+        client_identity: dict[str, Any] = {
+            **connection.identity,
+            "isExternal": connection.is_external,
+            "endpointId": str(uuidlib.uuid4()),
+            "entityType": connection.entity_type,
+        }
+        if request.connectionUrl is not None:
+            client_identity["connectionUrl"] = request.connectionUrl
+        joining = ClientEndpoint(connection, client_identity)
+        ack_to_sender = self._ack_to_sender(
+            message_id, client_identity, {**channel.provider_identity, "endpointId": joining.endpoint_id}
+        )
+        self._remember(Relay(connection, message_id, channel.provider, channel, joining=joining))
+        channel.provider.send(
+            push(
+                "process-channel-connection",
+                {
+                    "ackToSender": ack_to_sender,
+                    "providerIdentity": dict(channel.provider_identity),
+                    "clientIdentity": dict(client_identity),
+                    "payload": request.payload,
+                    "offer": request.offer,
+                },
+            )
+        )
+
+    def send_message(self, connection: Connection, payload: dict[str, Any], message_id: int) -> None:
+        """``send-channel-message``: a top-level ``channelId`` targets the provider, else a client."""
+        request = parse_payload(SendChannelMessage, payload)
+        if request.channelId is not None:
+            channel = self._by_id.get(request.channelId)
+            if channel is None:
+                raise ActionError(f"Channel with channelId {request.channelId} does not exist.")
+            sender = channel.clients.get(request.endpointId or "")
+            if sender is None or sender.connection is not connection:
+                raise ActionError(
+                    f"Client with endpointId {request.endpointId} is not connected to channel {channel.name}."
+                )
+            target, intended, sender_identity = channel.provider, channel.provider_identity, sender.identity
+            target_endpoint = None
+        else:
+            channel = self._by_id.get(str(request.providerIdentity.get("channelId")))
+            if channel is None:
+                raise ActionError(
+                    f"Channel with channelId {request.providerIdentity.get('channelId')} does not exist."
+                )
+            if channel.provider is not connection:
+                raise ActionError(f"Only the provider of channel {channel.name} can send to its clients.")
+            endpoint = channel.clients.get(request.endpointId or "")
+            if endpoint is None:
+                raise ActionError(_gone_client(payload))
+            target, intended, sender_identity = (
+                endpoint.connection,
+                endpoint.identity,
+                channel.provider_identity,
+            )
+            target_endpoint = endpoint.endpoint_id
+        self._remember(Relay(connection, message_id, target, channel, target_endpoint=target_endpoint))
+        target.send(
+            push(
+                "process-channel-message",
+                {
+                    "ackToSender": self._ack_to_sender(message_id, sender_identity, {}),
+                    "providerIdentity": dict(channel.provider_identity),
+                    "action": request.action,
+                    "senderIdentity": dict(sender_identity),
+                    "payload": request.payload,
+                    "intendedTargetIdentity": dict(intended),
+                },
+            )
+        )
+
+    def relay_result(self, connection: Connection, payload: dict[str, Any]) -> None:
+        """``send-channel-result``: turn the target's answer into the sender's reply (no reply of its own)."""
+        try:
+            result = ChannelResult.model_validate(payload)
+        except ValidationError:
+            log.warning("channel.result.malformed", connection=connection.id)
+            return
+        key = (str(result.destinationToken.get("uuid")), result.correlationId)
+        relay = self._relays.get(key)
+        if relay is None or relay.target is not connection:
+            log.warning(
+                "channel.result.unmatched", connection=connection.id, correlation=result.correlationId
+            )
+            return
+        del self._relays[key]
+        if not result.success:
+            reason = result.reason or "Channel action failed"
+            relay.sender.send(
+                nack(relay.correlation_id, reason, result.error if self._relay_errors else None)
+            )
+            return
+        if relay.joining is not None:
+            if relay.sender.closed or relay.channel is not self._by_id.get(relay.channel.channel_id):
+                return
+            relay.channel.clients[relay.joining.endpoint_id] = relay.joining
+            log.info("channel.client.joined", channel=relay.channel.name, client=relay.sender.uuid)
+        relay.sender.send(ack(relay.correlation_id, result.payload if result.payload is not None else {}))
+
+    def disconnect(self, connection: Connection, payload: dict[str, Any]) -> None:
+        """``disconnect-from-channel``: drop the client endpoint and emit ``client-disconnected``."""
+        request = parse_payload(DisconnectFromChannel, payload)
+        channel = self._by_name.get(request.channelName)
+        if channel is None:
+            return
+        endpoint = channel.clients.get(request.endpointId or "")
+        if endpoint is not None and endpoint.connection is connection:
+            self._drop_client(channel, endpoint)
+
+    def destroy(self, connection: Connection, payload: dict[str, Any]) -> None:
+        """``destroy-channel``: only the provider may; emits ``disconnected``."""
+        request = parse_payload(CreateChannel, payload)
+        channel = self._by_name.get(request.channelName)
+        if channel is None:
+            raise ActionError(f"Channel {request.channelName} does not exist.")
+        if channel.provider is not connection:
+            raise ActionError("Channel can only be destroyed from application that created it.")
+        self._drop_channel(channel)
+
+    def drop(self, connection: Connection) -> None:
+        """Clean up after a closed connection: its channels, its client endpoints, relays it waited for."""
+        for channel in [c for c in self._by_name.values() if c.provider is connection]:
+            self._drop_channel(channel)
+        for channel in list(self._by_name.values()):
+            for endpoint in [e for e in channel.clients.values() if e.connection is connection]:
+                self._drop_client(channel, endpoint)
+        for key, relay in list(self._relays.items()):
+            if relay.sender is connection:
+                del self._relays[key]
+            elif relay.target is connection:
+                del self._relays[key]
+                relay.sender.send(nack(relay.correlation_id, self._target_gone_reason(relay)))
+
+    # -- internals -------------------------------------------------------------------------------------------
+
+    def _remember(self, relay: Relay) -> None:
+        assert relay.sender.uuid is not None
+        self._relays[(relay.sender.uuid, relay.correlation_id)] = relay
+
+    @staticmethod
+    def _ack_to_sender(
+        correlation_id: int, destination: dict[str, Any], payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {
+            "action": CHANNEL_RESULT_ACTION,
+            "payload": {
+                "correlationId": correlation_id,
+                "destinationToken": dict(destination),
+                "payload": payload,
+                "success": True,
+            },
+        }
+
+    def _drop_client(self, channel: Channel, endpoint: ClientEndpoint) -> None:
+        channel.clients.pop(endpoint.endpoint_id, None)
+        for key, relay in list(self._relays.items()):
+            if relay.channel is channel and relay.target_endpoint == endpoint.endpoint_id:
+                del self._relays[key]
+                relay.sender.send(nack(relay.correlation_id, self._target_gone_reason(relay)))
+        log.info("channel.client.left", channel=channel.name, client=endpoint.connection.uuid)
+        self._events.emit(
+            "channel",
+            "client-disconnected",
+            {**endpoint.identity, "channelName": channel.name, "channelId": channel.channel_id},
+        )
+
+    def _drop_channel(self, channel: Channel) -> None:
+        self._by_name.pop(channel.name, None)
+        self._by_id.pop(channel.channel_id, None)
+        for key, relay in list(self._relays.items()):
+            if relay.channel is channel:
+                del self._relays[key]
+                relay.sender.send(nack(relay.correlation_id, self._target_gone_reason(relay)))
+        channel.clients.clear()
+        log.info("channel.destroyed", channel=channel.name)
+        self._emit_channel_event(("disconnected", "channel-disconnected"), channel.provider_identity)
+
+    def _emit_channel_event(self, kinds: tuple[str, ...], fields: dict[str, Any]) -> None:
+        for kind in kinds:
+            self._events.emit("channel", kind, dict(fields))
+
+    @staticmethod
+    def _target_gone_reason(relay: Relay) -> str:
+        if relay.target_endpoint is not None:
+            identity = relay.target.identity if relay.target.authorized else {"uuid": None, "name": None}
+            return _gone_client({**identity, "endpointId": relay.target_endpoint})
+        return f'Channel "{relay.channel.name}" has been destroyed.'
+
+
+def _gone_client(identity: dict[str, Any]) -> str:
+    return (
+        f"Client connection with identity uuid: {identity.get('uuid')} / name: {identity.get('name')} "
+        f"/ endpointId: {identity.get('endpointId')} no longer connected."
+    )

@@ -1,0 +1,95 @@
+"""Frames of the runtime websocket protocol: parsing what clients send, building what the runtime sends.
+
+Reference sections 1.2 and 1.3. A client request is ``{action, payload, messageId}``; the runtime answers
+with ``ack`` frames correlated by ``correlationId`` (a failure is still ``action: "ack"`` with
+``success: false``) and pushes other frames with no ``correlationId`` key at all.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+Frame = dict[str, Any]
+
+# Actions whose payloads carry application messages; their payloads are masked in the frame log (CORE masks
+# publish-message and send-message; channel traffic carries the same kind of data).
+MESSAGE_ACTIONS = frozenset(
+    {
+        "publish-message",
+        "send-message",
+        "process-message",
+        "send-channel-message",
+        "process-channel-message",
+        "send-channel-result",
+    }
+)
+MASKED = "[MASKED]"
+
+
+class FrameError(ValueError):
+    """A client frame that is not a protocol message (not JSON, not an object, no action)."""
+
+    def __init__(self, reason: str, message_id: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.message_id = message_id
+
+
+class ClientFrame(BaseModel):
+    """A client frame: a request (with ``messageId``) or a raw relay such as ``send-channel-result``."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    action: str = Field(min_length=1)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    message_id: int | None = Field(default=None, alias="messageId")
+
+
+def parse_client_frame(text: str | bytes) -> ClientFrame:
+    """Parse one websocket text frame; raises ``FrameError`` with a readable reason when it is malformed."""
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise FrameError(f"Frame is not JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise FrameError("Frame must be a JSON object")
+    message_id = raw.get("messageId")
+    correlatable = message_id if isinstance(message_id, int) and not isinstance(message_id, bool) else None
+    if raw.get("payload") is None:
+        raw.pop("payload", None)
+    try:
+        return ClientFrame.model_validate(raw)
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(p) for p in err["loc"]) for err in exc.errors())
+        raise FrameError(f"Invalid message: bad or missing {fields}", correlatable) from None
+
+
+def ack(correlation_id: int, data: Any = None) -> Frame:
+    """A success reply; ``data`` is left out for void calls."""
+    payload: dict[str, Any] = {"success": True}
+    if data is not None:
+        payload["data"] = data
+    return {"action": "ack", "correlationId": correlation_id, "payload": payload}
+
+
+def nack(correlation_id: int, reason: str, error: dict[str, Any] | None = None) -> Frame:
+    """A failure reply: still ``action: "ack"``, marked only by ``success: false``."""
+    payload: dict[str, Any] = {"success": False, "reason": reason}
+    if error is not None:
+        payload["error"] = error
+    return {"action": "ack", "correlationId": correlation_id, "payload": payload}
+
+
+def push(action: str, payload: dict[str, Any]) -> Frame:
+    """An uncorrelated frame: no ``correlationId`` key at all (node-adapter routes on its absence)."""
+    return {"action": action, "payload": payload}
+
+
+def loggable(frame: Frame) -> Frame:
+    """A copy of ``frame`` fit for the debug log: payloads of message actions are masked."""
+    if frame.get("action") in MESSAGE_ACTIONS:
+        return {**frame, "payload": MASKED}
+    return frame

@@ -1,0 +1,383 @@
+"""Applications and their headless main windows, as far as an OAuth pop-up needs them.
+
+Each window is a tiny navigator: it loads its URL over HTTP with httpx, follows redirects hop by hop with a
+browser-like cookie jar shared by every window of the runtime (one browser session), and emits window
+``url-changed`` for every URL it loads (reference section 5.2 fields), ``did-fail-load`` when a host cannot be
+reached, and ``closing``/``closed`` (plus application ``closed``) when it is closed. It never submits anything
+on its own: tests submit a form with the emulator-only action ``emulator-submit-form``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+import httpx
+import structlog
+
+from adapter.emulators.runtime.errors import ActionError
+from adapter.emulators.runtime.events import DesktopEvents
+
+log = structlog.get_logger(__name__)
+
+MAX_REDIRECTS = 20
+NAVIGATION_TIMEOUT = 30.0
+USER_AGENT = "Mozilla/5.0 (OpenFin runtime emulator) Chrome/126.0.0.0 Safari/537.36"
+
+
+@dataclass
+class HtmlForm:
+    """A form of a loaded page: where it submits and the values a browser would send unchanged."""
+
+    action: str
+    method: str
+    fields: dict[str, str]
+    id: str | None = None
+    name: str | None = None
+
+
+class _FormParser(HTMLParser):
+    """Collects forms, their successful controls' default values, and the page title."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[HtmlForm] = []
+        self.title = ""
+        self._in_title = False
+        self._select: str | None = None
+        self._select_first: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {key: value or "" for key, value in attrs}
+        if tag == "title":
+            self._in_title = True
+        elif tag == "form":
+            self.forms.append(
+                HtmlForm(
+                    action=values.get("action", ""),
+                    method=values.get("method", "get").upper(),
+                    fields={},
+                    id=values.get("id"),
+                    name=values.get("name"),
+                )
+            )
+        elif not self.forms or "name" not in values or "disabled" in values:
+            return
+        elif tag == "input":
+            kind = values.get("type", "text").lower()
+            if kind in {"submit", "button", "image", "reset", "file"}:
+                return
+            if kind in {"checkbox", "radio"} and "checked" not in values:
+                return
+            self.forms[-1].fields[values["name"]] = values.get("value", "on" if kind == "checkbox" else "")
+        elif tag == "select":
+            self._select, self._select_first = values["name"], None
+        elif tag == "option" and self._select is not None:
+            value = values.get("value", "")
+            if self._select_first is None:
+                self._select_first = value
+                self.forms[-1].fields.setdefault(self._select, value)
+            if "selected" in values:
+                self.forms[-1].fields[self._select] = value
+        elif tag == "textarea":
+            self._textarea = values["name"]
+            self.forms[-1].fields[self._textarea] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        elif self._textarea is not None and self.forms:
+            self.forms[-1].fields[self._textarea] += data
+
+
+def parse_page(html: str) -> tuple[str, list[HtmlForm]]:
+    """The title and forms of an HTML page."""
+    parser = _FormParser()
+    parser.feed(html)
+    parser.close()
+    return parser.title.strip(), parser.forms
+
+
+@dataclass(eq=False)
+class HeadlessWindow:
+    """An application's main window: where it is, what it shows, and its navigation in flight."""
+
+    uuid: str
+    name: str
+    url: str = "about:blank"
+    title: str = ""
+    page: str = ""
+    status: int | None = None
+    history: list[str] = field(default_factory=list)
+    navigation: asyncio.Task[None] | None = None
+
+
+@dataclass(eq=False)
+class Application:
+    """An application created over the protocol; its main window exists while it runs."""
+
+    uuid: str
+    url: str
+    options: dict[str, Any]
+    parent_uuid: str | None
+    window: HeadlessWindow | None = None
+
+
+class Applications:
+    """``create-application`` … ``destroy-application`` and the windows' navigation."""
+
+    def __init__(self, events: DesktopEvents, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._events = events
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._apps: dict[str, Application] = {}
+        self.opened_in_browser: list[str] = []
+
+    def exists(self, uuid: str) -> bool:
+        """True while an application with ``uuid`` is registered."""
+        return uuid in self._apps
+
+    def is_running(self, uuid: str) -> bool:
+        """True while the application's main window is open."""
+        app = self._apps.get(uuid)
+        return app is not None and app.window is not None
+
+    def create(self, parent_uuid: str | None, payload: dict[str, Any]) -> None:
+        """``create-application {uuid, name, url, mainWindowOptions, …}``: register, do not start."""
+        uuid = payload.get("uuid")
+        if not isinstance(uuid, str) or not uuid:
+            raise ActionError("Invalid payload: bad or missing uuid")
+        if uuid in self._apps:
+            raise ActionError(f"Application with specified UUID already exists: {uuid}")
+        main = payload.get("mainWindowOptions")
+        url = payload.get("url") or (main.get("url") if isinstance(main, dict) else None) or "about:blank"
+        self._apps[uuid] = Application(uuid, str(url), dict(payload), parent_uuid)
+
+    def run(self, payload: dict[str, Any]) -> None:
+        """``run-application {uuid}``: open the main window and start loading its URL."""
+        app = self._app(payload)
+        if app.window is not None:
+            return
+        app.window = HeadlessWindow(app.uuid, app.uuid)
+        self._events.emit("application", "started", {}, uuid=app.uuid)
+        self._events.emit("system", "application-started", {"uuid": app.uuid})
+        self._start_navigation(app.window, "GET", app.url)
+
+    async def navigate(self, payload: dict[str, Any]) -> None:
+        """``navigate-window {uuid, name, url}``: load ``url``; answered once the load ends."""
+        url = payload.get("url")
+        if not isinstance(url, str) or not url:
+            raise ActionError("Invalid payload: bad or missing url")
+        window = self._window(payload)
+        await asyncio.wait([self._start_navigation(window, "GET", url)])
+
+    async def submit_form(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Emulator-only ``emulator-submit-form {uuid, name, form?, fields}``: submit a form of the page.
+
+        ``form`` picks the form by index, id or name (default: the first); ``fields`` override or add to the
+        form's default values, as a user typing and clicking would. Answered once the navigation ends, with
+        the window's final ``{url, httpResponseCode}``.
+        """
+        window = self._window(payload)
+        if window.navigation is not None:
+            await asyncio.wait([window.navigation])
+        _, forms = parse_page(window.page)
+        form = _pick_form(forms, payload.get("form"))
+        fields = payload.get("fields") or {}
+        if not isinstance(fields, dict):
+            raise ActionError("Invalid payload: fields must be an object")
+        data = {**form.fields, **{str(k): "" if v is None else str(v) for k, v in fields.items()}}
+        target = str(httpx.URL(window.url).join(form.action)) if form.action else window.url
+        if form.method == "POST":
+            task = self._start_navigation(window, "POST", target, data)
+        else:
+            task = self._start_navigation(window, "GET", str(httpx.URL(target).copy_merge_params(data)))
+        await asyncio.wait([task])
+        return {"url": window.url, "httpResponseCode": window.status}
+
+    def close_window(self, payload: dict[str, Any]) -> None:
+        """``close-window {uuid, name, force}``: ``closing``, ``closed``, then the application closes."""
+        window = self._window(payload)
+        app = self._apps[window.uuid]
+        self._close(app)
+
+    def close_application(self, payload: dict[str, Any]) -> None:
+        """``close-application {uuid, force}``: close the main window, if open."""
+        app = self._app(payload)
+        if app.window is not None:
+            self._close(app)
+
+    def destroy(self, payload: dict[str, Any]) -> None:
+        """``destroy-application {uuid}``: close if needed and forget the application."""
+        app = self._app(payload)
+        if app.window is not None:
+            self._close(app)
+        del self._apps[app.uuid]
+
+    def window_info(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``get-window-info``: where the window is."""
+        window = self._window(payload)
+        return {
+            "url": window.url,
+            "title": window.title,
+            "canNavigateBack": len(window.history) > 1,
+            "canNavigateForward": False,
+            "preloadScripts": [],
+        }
+
+    def app_info(self, uuid: str, runtime_version: str) -> dict[str, Any] | None:
+        """``get-info`` for an application, or ``None`` when there is no such application."""
+        app = self._apps.get(uuid)
+        if app is None:
+            return None
+        return {
+            "initialOptions": app.options,
+            "launchMode": "api",
+            "manifest": {},
+            "manifestUrl": "",
+            "parentUuid": app.parent_uuid,
+            "runtime": {"version": runtime_version},
+        }
+
+    def window_identities(self) -> list[tuple[str, str]]:
+        """(uuid, name) of every open window."""
+        return [(a.window.uuid, a.window.name) for a in self._apps.values() if a.window is not None]
+
+    async def aclose(self) -> None:
+        """Stop every navigation and release the HTTP client."""
+        tasks = [a.window.navigation for a in self._apps.values() if a.window and a.window.navigation]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- internals -------------------------------------------------------------------------------------------
+
+    def _app(self, payload: dict[str, Any]) -> Application:
+        uuid = payload.get("uuid")
+        app = self._apps.get(uuid) if isinstance(uuid, str) else None
+        if app is None:
+            raise ActionError(f"Application with specified UUID does not exist: {uuid}")
+        return app
+
+    def _window(self, payload: dict[str, Any]) -> HeadlessWindow:
+        uuid, name = payload.get("uuid"), payload.get("name") or payload.get("uuid")
+        app = self._apps.get(uuid) if isinstance(uuid, str) else None
+        if app is None or app.window is None or app.window.name != name:
+            raise ActionError(f"Could not locate the requested window: {uuid}/{name}")
+        return app.window
+
+    def _close(self, app: Application) -> None:
+        window = app.window
+        assert window is not None
+        if window.navigation is not None:
+            window.navigation.cancel()
+        identity = {"uuid": window.uuid, "name": window.name}
+        self._events.emit("window", "closing", {}, **identity)
+        app.window = None
+        self._events.emit("window", "closed", {}, **identity)
+        self._events.emit("system", "window-closed", dict(identity))
+        self._events.emit("application", "closed", {}, uuid=app.uuid)
+        self._events.emit("system", "application-closed", {"uuid": app.uuid})
+        log.info("window.closed", uuid=window.uuid)
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                transport=self._transport,
+                follow_redirects=False,
+                timeout=NAVIGATION_TIMEOUT,
+                headers={"User-Agent": USER_AGENT, "Accept": "text/html,*/*;q=0.8"},
+            )
+        return self._client
+
+    def _start_navigation(
+        self, window: HeadlessWindow, method: str, url: str, data: dict[str, str] | None = None
+    ) -> asyncio.Task[None]:
+        if window.navigation is not None and not window.navigation.done():
+            window.navigation.cancel()
+        window.navigation = asyncio.create_task(self._load(window, method, url, data))
+        return window.navigation
+
+    async def _load(self, window: HeadlessWindow, method: str, url: str, data: dict[str, str] | None) -> None:
+        client = self._http()
+        identity = {"uuid": window.uuid, "name": window.name}
+        try:
+            request = client.build_request(method, url, data=data)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError):
+            self._arrive(window, url, None, "")
+            return
+        for _ in range(MAX_REDIRECTS + 1):
+            if request.url.scheme not in ("http", "https"):
+                # A custom-scheme target (or about:blank): nothing loads, but the URL still changes.
+                self._arrive(window, str(request.url), None, "")
+                return
+            try:
+                response = await client.send(request)
+                body = (await response.aread()).decode(response.encoding or "utf-8", errors="replace")
+            except httpx.HTTPError as exc:
+                self._events.emit(
+                    "window",
+                    "did-fail-load",
+                    {
+                        "errorCode": -102,
+                        "errorDescription": f"ERR_CONNECTION_FAILED ({type(exc).__name__})",
+                        "validatedURL": str(request.url),
+                        "isMainFrame": True,
+                    },
+                    **identity,
+                )
+                return
+            self._arrive(window, str(response.url), response, body)
+            next_request = response.next_request
+            if next_request is None:
+                return
+            self._events.emit(
+                "window",
+                "will-redirect",
+                {"url": str(next_request.url), "blocked": False, "isInPlace": False, "isMainFrame": True},
+                **identity,
+            )
+            request = next_request
+        log.warning("window.too_many_redirects", uuid=window.uuid)
+
+    def _arrive(self, window: HeadlessWindow, url: str, response: httpx.Response | None, body: str) -> None:
+        window.url = url
+        window.history.append(url)
+        window.status = response.status_code if response is not None else None
+        window.page = body
+        window.title, _ = parse_page(body) if body else ("", [])
+        fields: dict[str, Any] = {"url": url, "isInPage": False}
+        if response is not None:
+            fields["httpResponseCode"] = response.status_code
+            fields["httpStatusText"] = response.reason_phrase
+        log.debug("window.url_changed", uuid=window.uuid, status=window.status)
+        self._events.emit("window", "url-changed", fields, uuid=window.uuid, name=window.name)
+
+
+def _pick_form(forms: list[HtmlForm], selector: Any) -> HtmlForm:
+    if not forms:
+        raise ActionError("The window's page has no form")
+    if selector is None:
+        return forms[0]
+    if isinstance(selector, int) and not isinstance(selector, bool):
+        if 0 <= selector < len(forms):
+            return forms[selector]
+    else:
+        for form in forms:
+            if selector in (form.id, form.name):
+                return form
+    raise ActionError(f"The window's page has no form {selector!r}")
