@@ -1,0 +1,78 @@
+"""The adapter's client of the OpenFin runtime websocket protocol. It knows nothing about ServiceNow.
+
+Layers, bottom up: ``frames`` (pydantic wire models, pure), ``correlator`` (request ids, replies, timeouts),
+``reconnect`` (backoff and the retry decision), ``registry`` (channel actions by name with payload models),
+``connection`` (the socket: handshake, routing, reconnect and replay), then what app code uses:
+``ChannelProvider``, ``ChannelClient``, ``InteropClient`` and ``RuntimeCalls``. Errors live in ``errors``.
+"""
+
+from adapter.openfin.client import ChannelClient
+from adapter.openfin.connection import ConnectionState, ConnectionStats, RuntimeConnection
+from adapter.openfin.errors import (
+    ActionError,
+    ActionNotFound,
+    AuthorizationRejected,
+    ChannelActionError,
+    ChannelClosedError,
+    ChannelConnectionRejected,
+    ChannelNotFound,
+    ConnectionLostError,
+    DuplicateActionError,
+    InvalidContextError,
+    NotConnectedError,
+    OpenFinError,
+    ParameterError,
+    ProtocolError,
+    RequestTimeoutError,
+    RuntimeRequestError,
+)
+from adapter.openfin.frames import ClientIdentity, Identity, ProviderIdentity
+from adapter.openfin.interop import (
+    ContextGroupInfo,
+    HandlerRegistration,
+    Intent,
+    InteropClient,
+    SessionContextGroup,
+)
+from adapter.openfin.provider import ChannelProvider, DispatchOutcome
+from adapter.openfin.reconnect import Backoff
+from adapter.openfin.runtime_calls import AppWindow, RuntimeCalls, RuntimeInfo, WindowEvent, WindowOptions
+
+__all__ = [
+    "ActionError",
+    "ActionNotFound",
+    "AppWindow",
+    "AuthorizationRejected",
+    "Backoff",
+    "ChannelActionError",
+    "ChannelClient",
+    "ChannelClosedError",
+    "ChannelConnectionRejected",
+    "ChannelNotFound",
+    "ChannelProvider",
+    "ClientIdentity",
+    "ConnectionLostError",
+    "ConnectionState",
+    "ConnectionStats",
+    "ContextGroupInfo",
+    "DispatchOutcome",
+    "DuplicateActionError",
+    "HandlerRegistration",
+    "Identity",
+    "Intent",
+    "InteropClient",
+    "InvalidContextError",
+    "NotConnectedError",
+    "OpenFinError",
+    "ParameterError",
+    "ProtocolError",
+    "ProviderIdentity",
+    "RequestTimeoutError",
+    "RuntimeCalls",
+    "RuntimeConnection",
+    "RuntimeInfo",
+    "RuntimeRequestError",
+    "SessionContextGroup",
+    "WindowEvent",
+    "WindowOptions",
+]

@@ -1,0 +1,622 @@
+"""The websocket connection to the OpenFin runtime: handshake, requests, push routing, reconnects, shutdown.
+
+``RuntimeConnection`` is the only place that does I/O with the runtime. It authorizes as an external
+connection (file-token handshake, or the sponsored token a platform provider hands over), numbers and times
+out requests through the ``Correlator``, routes pushes to the channel endpoints and desktop-event listeners
+that registered for them, and when the runtime goes away it reconnects with capped, jittered backoff and
+replays what the runtime forgot: desktop-event subscriptions first, then every attached component
+(``Restorable``: channel providers, channel clients, the interop client) in the order they were attached.
+Its state (``ConnectionState``) moves in one place, ``_set_state``, and is observable through callbacks or
+an async iterator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import json
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import structlog
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from adapter.logging import register_secret
+from adapter.openfin.correlator import Correlator
+from adapter.openfin.errors import (
+    AuthorizationRejected,
+    ConnectionLostError,
+    NotConnectedError,
+    ProtocolError,
+    RequestTimeoutError,
+    RuntimeRequestError,
+)
+from adapter.openfin.frames import (
+    AUTHORIZATION_RESPONSE,
+    EXTERNAL_AUTHORIZATION_RESPONSE,
+    AckFrame,
+    AuthorizationResponse,
+    ChannelConnectionPayload,
+    ChannelMessagePayload,
+    DesktopEvent,
+    ExternalAuthorizationResponse,
+    Identity,
+    PushFrame,
+    authorization_request,
+    channel_message_target,
+    external_authorization_request,
+    failure_reply,
+    parse_frame,
+    parse_push,
+)
+from adapter.openfin.reconnect import Backoff, should_reconnect
+
+log = structlog.get_logger(__name__)
+
+
+class ConnectionState(enum.StrEnum):
+    """Where the connection is in its life."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    CLOSED = "closed"
+
+
+@dataclass
+class ConnectionStats:
+    """Counters operators want: reconnects, requests and how they failed, frames, errors."""
+
+    reconnects: int = 0
+    requests: int = 0
+    request_failures: int = 0
+    request_timeouts: int = 0
+    frames_sent: int = 0
+    frames_received: int = 0
+    errors: int = 0
+    """Frames we could not parse, pushes nobody handled cleanly, replays that failed."""
+
+
+class Restorable(Protocol):
+    """A component whose runtime-side state dies with the socket and must be re-created after a reconnect."""
+
+    def connection_lost(self) -> None:
+        """The socket closed: drop state the runtime forgot (sync, called before reconnecting)."""
+
+    async def restore(self) -> None:
+        """The connection is authorized again: re-create runtime-side state (channels, registrations)."""
+
+    async def shutdown(self) -> None:
+        """The connection is closing cleanly: undo runtime-side state while the socket is still open."""
+
+
+class ProviderEndpoint(Protocol):
+    """Receives pushes for a channel we provide."""
+
+    async def handle_connection(self, push: ChannelConnectionPayload) -> None:
+        """A client asks to connect."""
+
+    async def handle_message(self, push: ChannelMessagePayload) -> None:
+        """A client dispatched an action to us."""
+
+
+class ClientEndpoint(Protocol):
+    """Receives pushes for a channel we are a client of."""
+
+    async def handle_message(self, push: ChannelMessagePayload) -> None:
+        """The provider dispatched an action to us."""
+
+
+EventListener = Callable[[DesktopEvent], None]
+"""Called (synchronously, in frame order) with each matching ``process-desktop-event``."""
+
+EventKey = tuple[str, str, str | None, str | None]
+
+
+class EventSubscription:
+    """One listener on desktop events of ``(topic, type, uuid, name)``; ``unsubscribe`` removes it."""
+
+    def __init__(self, connection: RuntimeConnection, key: EventKey, listener: EventListener) -> None:
+        self._connection = connection
+        self.key = key
+        self.listener = listener
+        self.active = True
+
+    def matches(self, event: DesktopEvent) -> bool:
+        """Whether ``event`` is one this subscription asked for (uuid and name only when given)."""
+        topic, type_, uuid, name = self.key
+        return (
+            event.topic == topic
+            and event.type == type_
+            and (uuid is None or event.uuid == uuid)
+            and (name is None or event.name == name)
+        )
+
+    async def unsubscribe(self) -> None:
+        """Stop listening; the runtime subscription goes when its last local listener does."""
+        if self.active:
+            self.active = False
+            await self._connection._remove_subscription(self)
+
+
+def event_payload(key: EventKey) -> dict[str, Any]:
+    """The payload of ``subscribe-to-desktop-event`` / ``unsubscribe-to-desktop-event`` for ``key``."""
+    topic, type_, uuid, name = key
+    payload: dict[str, Any] = {"topic": topic, "type": type_}
+    if uuid is not None:
+        payload["uuid"] = uuid
+    if name is not None:
+        payload["name"] = name
+    return payload
+
+
+@dataclass
+class _StateWatchers:
+    callbacks: list[Callable[[ConnectionState], None]] = field(default_factory=list)
+    queues: list[asyncio.Queue[ConnectionState]] = field(default_factory=list)
+
+
+class RuntimeConnection:
+    """An authorized external connection to one OpenFin runtime, kept alive across runtime restarts.
+
+    ``uuid`` is also the connection's ``name``. Pass ``token`` for the sponsored handshake (a token from
+    ``registerExternalConnection``, handed over by a platform provider); without one, the file-token
+    handshake runs. A restarted runtime no longer knows a registered token, so reconnects always use the
+    file-token handshake.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        uuid: str,
+        *,
+        token: str | None = None,
+        request_timeout: float = 10.0,
+        handshake_timeout: float = 10.0,
+        backoff: Backoff | None = None,
+        reconnect: bool = True,
+    ) -> None:
+        self.address = address
+        self.uuid = uuid
+        self.request_timeout = request_timeout
+        self.handshake_timeout = handshake_timeout
+        self.backoff = backoff or Backoff()
+        self.reconnect = reconnect
+        self.stats = ConnectionStats()
+        self.last_error: BaseException | None = None
+        self._token = token
+        if token is not None:
+            register_secret(token)
+        self._state = ConnectionState.CLOSED
+        self._started = False
+        self._watchers = _StateWatchers()
+        self._correlator = Correlator()
+        self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._closing = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._restorables: list[Restorable] = []
+        self._providers: dict[str, ProviderEndpoint] = {}
+        self._clients: dict[str, ClientEndpoint] = {}
+        self._subscriptions: dict[EventKey, list[EventSubscription]] = {}
+
+    # ----------------------------------------------------------------------------------------- state
+
+    @property
+    def state(self) -> ConnectionState:
+        """The current state."""
+        return self._state
+
+    @property
+    def identity(self) -> Identity:
+        """Our identity on the runtime: ``{uuid, name: uuid}``."""
+        return Identity(uuid=self.uuid, name=self.uuid)
+
+    def on_state_change(self, callback: Callable[[ConnectionState], None]) -> Callable[[], None]:
+        """Call ``callback(state)`` on every state change; returns a function that removes it."""
+        self._watchers.callbacks.append(callback)
+        return lambda: self._watchers.callbacks.remove(callback)
+
+    async def states(self) -> AsyncIterator[ConnectionState]:
+        """The current state, then each change, ending after ``closed``."""
+        queue: asyncio.Queue[ConnectionState] = asyncio.Queue()
+        self._watchers.queues.append(queue)
+        try:
+            state = self._state
+            yield state
+            while state is not ConnectionState.CLOSED or not self._started:
+                state = await queue.get()
+                yield state
+        finally:
+            self._watchers.queues.remove(queue)
+
+    async def wait_for(self, state: ConnectionState, timeout: float) -> None:  # noqa: ASYNC109 (every request owns its deadline)
+        """Return once the connection is in ``state``; ``TimeoutError`` after ``timeout`` seconds."""
+        async with asyncio.timeout(timeout):
+            async for current in self.states():
+                if current is state:
+                    return
+
+    def _set_state(self, state: ConnectionState) -> None:
+        if state is self._state:
+            return
+        log.info("runtime.state", state=state.value, previous=self._state.value, address=self.address)
+        self._state = state
+        for callback in list(self._watchers.callbacks):
+            try:
+                callback(state)
+            except Exception:
+                log.exception("runtime.state_callback_failed")
+        for queue in self._watchers.queues:
+            queue.put_nowait(state)
+
+    # ------------------------------------------------------------------------------------ lifecycle
+
+    async def connect(self) -> None:
+        """Connect and authorize; raises (and ends ``closed``) if the first attempt fails.
+
+        From then on the connection reconnects by itself until ``close``.
+        """
+        if self._started:
+            raise RuntimeError("RuntimeConnection.connect may be called once")
+        self._started = True
+        self._set_state(ConnectionState.CONNECTING)
+        try:
+            await self._open(token=self._token)
+        except BaseException as exc:
+            self.last_error = exc
+            self._set_state(ConnectionState.CLOSED)
+            raise
+        self._set_state(ConnectionState.CONNECTED)
+        self._supervisor = asyncio.create_task(self._supervise(), name="openfin-supervisor")
+
+    async def close(self) -> None:
+        """Shut down cleanly: let components undo their runtime state, close the socket, end every task."""
+        if self._closing.is_set():
+            if self._supervisor is not None:
+                await asyncio.gather(self._supervisor, return_exceptions=True)
+            return
+        self._closing.set()
+        if self._ws is not None:
+            for component in reversed(self._restorables):
+                try:
+                    await component.shutdown()
+                except Exception as exc:
+                    log.warning(
+                        "runtime.shutdown_step_failed", component=type(component).__name__, error=str(exc)
+                    )
+        ws = self._ws
+        if ws is not None:
+            await ws.close()
+        if self._supervisor is not None:
+            await asyncio.gather(self._supervisor, return_exceptions=True)
+        elif self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+        self._ws = None
+        self._correlator.fail_all(ConnectionLostError())
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._set_state(ConnectionState.CLOSED)
+
+    async def __aenter__(self) -> RuntimeConnection:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def attach(self, component: Restorable) -> None:
+        """Have ``component`` told when the socket is lost, restored, or closing (in attach order)."""
+        if component not in self._restorables:
+            self._restorables.append(component)
+
+    def detach(self, component: Restorable) -> None:
+        """Stop telling ``component`` about the connection's life."""
+        if component in self._restorables:
+            self._restorables.remove(component)
+
+    def spawn(self, coroutine: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+        """Run ``coroutine`` as a task the connection owns: logged if it fails, cancelled on ``close``."""
+        task = asyncio.create_task(coroutine, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.stats.errors += 1
+            log.warning("runtime.task_failed", task=task.get_name(), error=repr(task.exception()))
+
+    # ---------------------------------------------------------------------------- open / handshake
+
+    async def _open(self, *, token: str | None) -> None:
+        ws = await connect(
+            self.address,
+            open_timeout=self.handshake_timeout,
+            proxy=None,
+            max_size=None,
+            user_agent_header=None,
+        )
+        try:
+            async with asyncio.timeout(self.handshake_timeout):
+                await self._handshake(ws, token)
+        except BaseException:
+            await ws.close()
+            raise
+        self._ws = ws
+        self._reader = asyncio.create_task(self._read(ws), name="openfin-reader")
+
+    async def _handshake(self, ws: ClientConnection, token: str | None) -> None:
+        if token is None:
+            await self._send_on(ws, external_authorization_request(self.uuid, self._correlator.next_id()))
+            grant = await self._handshake_reply(ws, EXTERNAL_AUTHORIZATION_RESPONSE)
+            assert isinstance(grant, ExternalAuthorizationResponse)
+            register_secret(grant.token)
+            await asyncio.to_thread(write_token_file, Path(grant.file), grant.token)
+            if grant.uuid and grant.uuid != self.uuid:
+                # The runtime assigns the uuid it launched us with (its pid mapping): that is who we are now.
+                log.info("runtime.uuid_assigned", requested=self.uuid, assigned=grant.uuid)
+                self.uuid = grant.uuid
+        await self._send_on(ws, authorization_request(self.uuid, self._correlator.next_id(), token=token))
+        answer = await self._handshake_reply(ws, AUTHORIZATION_RESPONSE)
+        assert isinstance(answer, AuthorizationResponse)
+        if not answer.success:
+            raise AuthorizationRejected(answer.reason or "Authorization refused")
+        log.info("runtime.authorized", uuid=self.uuid, address=self.address, sponsored=token is not None)
+
+    async def _handshake_reply(self, ws: ClientConnection, expected: str) -> Any:
+        # The handshake replies are uncorrelated: the next frame without a correlationId is the answer.
+        while True:
+            raw = await ws.recv()
+            self.stats.frames_received += 1
+            frame = parse_frame(raw)
+            if isinstance(frame, PushFrame):
+                if frame.action != expected:
+                    raise ProtocolError(f"Expected {expected} during the handshake, got {frame.action}")
+                return parse_push(frame)
+
+    # -------------------------------------------------------------------------------- sending
+
+    async def _send_on(self, ws: ClientConnection, frame: dict[str, Any]) -> None:
+        await ws.send(json.dumps(frame, separators=(",", ":")))
+        self.stats.frames_sent += 1
+
+    async def request(
+        self,
+        action: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (every request owns its deadline)
+    ) -> Any:
+        """Send a request and return the reply's ``data``.
+
+        Raises ``NotConnectedError`` without a socket, ``RuntimeRequestError`` for a failure ack,
+        ``RequestTimeoutError`` after ``timeout`` (default ``request_timeout``) seconds without an answer,
+        ``ConnectionLostError`` if the socket closes first.
+        """
+        ws = self._ws
+        if ws is None:
+            raise NotConnectedError(f"Not connected to the runtime ({self._state.value})")
+        message_id, frame = self._correlator.open(action, payload)
+        self.stats.requests += 1
+        try:
+            await self._send_on(ws, frame)
+        except ConnectionClosed as exc:
+            self._correlator.discard(message_id)
+            self.stats.request_failures += 1
+            raise ConnectionLostError() from exc
+        try:
+            return await self._correlator.wait(message_id, timeout or self.request_timeout)
+        except RequestTimeoutError:
+            self.stats.request_timeouts += 1
+            raise
+        except (RuntimeRequestError, NotConnectedError):
+            self.stats.request_failures += 1
+            raise
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        """Send a frame that gets no answer (a raw ``ackToSender`` reply to a channel push)."""
+        ws = self._ws
+        if ws is None:
+            raise NotConnectedError(f"Not connected to the runtime ({self._state.value})")
+        try:
+            await self._send_on(ws, frame)
+        except ConnectionClosed as exc:
+            raise ConnectionLostError() from exc
+
+    # ------------------------------------------------------------------------------------ reading
+
+    async def _read(self, ws: ClientConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in ws:
+                self.stats.frames_received += 1
+                self._on_frame(raw)
+
+    def _on_frame(self, raw: str | bytes) -> None:
+        try:
+            frame = parse_frame(raw)
+            if isinstance(frame, AckFrame):
+                self._correlator.resolve(frame)
+                return
+            push = parse_push(frame)
+        except ProtocolError as exc:
+            self.stats.errors += 1
+            log.warning("runtime.bad_frame", error=str(exc))
+            return
+        if isinstance(push, ChannelMessagePayload):
+            self._route_channel_message(push)
+        elif isinstance(push, ChannelConnectionPayload):
+            self._route_channel_connection(push)
+        elif isinstance(push, DesktopEvent):
+            self._route_event(push)
+        else:
+            log.debug("runtime.push_ignored", action=frame.action)
+
+    def _route_channel_connection(self, push: ChannelConnectionPayload) -> None:
+        provider = self._providers.get(push.provider_identity.channel_id)
+        if provider is None:
+            reason = f'Channel "{push.provider_identity.channel_name}" has been destroyed.'
+            self.spawn(self.send(failure_reply(push.ack_to_sender, reason)), name="openfin-refuse-connection")
+            return
+        self.spawn(
+            provider.handle_connection(push), name=f"openfin-connection-{push.provider_identity.channel_name}"
+        )
+
+    def _route_channel_message(self, push: ChannelMessagePayload) -> None:
+        target = channel_message_target(push)
+        endpoint: ProviderEndpoint | ClientEndpoint | None = None
+        if target is not None:
+            kind, key = target
+            endpoint = self._providers.get(key) if kind == "provider" else self._clients.get(key)
+        if endpoint is None:
+            wanted = target[1] if target is not None else None
+            reason = (
+                f"Client connection with identity uuid: {self.uuid} / name: {self.uuid} / "
+                f"endpointId: {wanted} no longer connected."
+            )
+            self.spawn(self.send(failure_reply(push.ack_to_sender, reason)), name="openfin-refuse-message")
+            return
+        self.spawn(endpoint.handle_message(push), name=f"openfin-action-{push.action}")
+
+    def _route_event(self, event: DesktopEvent) -> None:
+        for subscriptions in list(self._subscriptions.values()):
+            for subscription in list(subscriptions):
+                if subscription.active and subscription.matches(event):
+                    try:
+                        subscription.listener(event)
+                    except Exception:
+                        self.stats.errors += 1
+                        log.exception("runtime.event_listener_failed", topic=event.topic, type=event.type)
+
+    # ------------------------------------------------------------------------- channel endpoints
+
+    def register_provider(self, channel_id: str, endpoint: ProviderEndpoint) -> None:
+        """Route pushes for ``channel_id`` to ``endpoint`` (our provider)."""
+        self._providers[channel_id] = endpoint
+
+    def unregister_provider(self, channel_id: str) -> None:
+        """Stop routing pushes for ``channel_id``."""
+        self._providers.pop(channel_id, None)
+
+    def register_client(self, endpoint_id: str, endpoint: ClientEndpoint) -> None:
+        """Route pushes for our client connection ``endpoint_id`` to ``endpoint``."""
+        self._clients[endpoint_id] = endpoint
+
+    def unregister_client(self, endpoint_id: str) -> None:
+        """Stop routing pushes for ``endpoint_id``."""
+        self._clients.pop(endpoint_id, None)
+
+    # ------------------------------------------------------------------------------ desktop events
+
+    async def subscribe_event(
+        self,
+        topic: str,
+        type_: str,
+        listener: EventListener,
+        *,
+        uuid: str | None = None,
+        name: str | None = None,
+    ) -> EventSubscription:
+        """Listen to desktop events ``topic``/``type_`` (of entity ``uuid``/``name`` when given).
+
+        The runtime subscription is made once per key and replayed after every reconnect.
+        """
+        key: EventKey = (topic, type_, uuid, name)
+        subscription = EventSubscription(self, key, listener)
+        listeners = self._subscriptions.setdefault(key, [])
+        listeners.append(subscription)
+        if len(listeners) == 1:
+            try:
+                await self.request("subscribe-to-desktop-event", event_payload(key))
+            except BaseException:
+                listeners.remove(subscription)
+                if not listeners:
+                    del self._subscriptions[key]
+                raise
+        return subscription
+
+    async def _remove_subscription(self, subscription: EventSubscription) -> None:
+        listeners = self._subscriptions.get(subscription.key, [])
+        if subscription in listeners:
+            listeners.remove(subscription)
+        if not listeners:
+            self._subscriptions.pop(subscription.key, None)
+            if self._ws is not None:
+                with contextlib.suppress(RuntimeRequestError, NotConnectedError, RequestTimeoutError):
+                    await self.request("unsubscribe-to-desktop-event", event_payload(subscription.key))
+
+    # ---------------------------------------------------------------------------------- reconnect
+
+    async def _supervise(self) -> None:
+        while True:
+            if self._reader is not None:
+                await asyncio.gather(self._reader, return_exceptions=True)
+            self._ws = None
+            self._correlator.fail_all(ConnectionLostError())
+            if self._closing.is_set():
+                return
+            log.warning("runtime.connection_lost", address=self.address)
+            for component in list(self._restorables):
+                try:
+                    component.connection_lost()
+                except Exception:
+                    self.stats.errors += 1
+                    log.exception("runtime.connection_lost_step_failed", component=type(component).__name__)
+            if not self.reconnect or not await self._reconnect():
+                self._set_state(ConnectionState.CLOSED)
+                return
+            await self._restore()
+            if self._reader is not None and self._reader.done():
+                continue
+            self.stats.reconnects += 1
+            self._set_state(ConnectionState.CONNECTED)
+
+    async def _reconnect(self) -> bool:
+        self._set_state(ConnectionState.RECONNECTING)
+        for delay in self.backoff.delays():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._closing.wait()
+            if self._closing.is_set():
+                return False
+            try:
+                await self._open(token=None)
+            except Exception as exc:
+                self.last_error = exc
+                if not should_reconnect(exc):
+                    log.error("runtime.reconnect_abandoned", error=str(exc))
+                    return False
+                log.info("runtime.reconnect_failed", error=str(exc))
+                continue
+            return True
+        return False
+
+    async def _restore(self) -> None:
+        for key in list(self._subscriptions):
+            try:
+                await self.request("subscribe-to-desktop-event", event_payload(key))
+            except Exception as exc:
+                self.stats.errors += 1
+                log.warning("runtime.resubscribe_failed", topic=key[0], type=key[1], error=str(exc))
+        for component in list(self._restorables):
+            try:
+                await component.restore()
+            except Exception as exc:
+                self.stats.errors += 1
+                log.warning("runtime.restore_failed", component=type(component).__name__, error=str(exc))
+
+
+def write_token_file(path: Path, token: str) -> None:
+    """Write exactly ``token`` into ``path`` (overwriting it), as the file-token handshake requires.
+
+    Bytes, not text mode, so that no platform adds a newline translation or a byte-order mark.
+    """
+    path.write_bytes(token.encode("utf-8"))

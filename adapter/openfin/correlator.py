@@ -1,0 +1,104 @@
+"""Request/response correlation: one future per outgoing request, keyed by its ``messageId``.
+
+Ids start at 1 (node-adapter's lookup can never match a reply to id 0). The reader resolves futures with
+``resolve``; ``wait`` owns the timeout, because a runtime may never answer; ``fail_all`` fails every pending
+request when the socket closes. No I/O here: the connection sends the frame ``open`` returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from adapter.openfin.errors import RequestTimeoutError, RuntimeRequestError
+from adapter.openfin.frames import AckFrame, request_frame
+
+
+@dataclass
+class _Pending:
+    action: str
+    future: asyncio.Future[Any]
+
+
+class Correlator:
+    """Numbers requests and matches replies to them."""
+
+    def __init__(self) -> None:
+        self._next_id = 1
+        self._pending: dict[int, _Pending] = {}
+
+    @property
+    def pending(self) -> int:
+        """How many requests are waiting for a reply."""
+        return len(self._pending)
+
+    def next_id(self) -> int:
+        """A fresh message id, for frames whose reply is not correlated (the handshake)."""
+        message_id = self._next_id
+        self._next_id += 1
+        return message_id
+
+    def open(self, action: str, payload: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
+        """Register a request; return its id and the frame to send. Needs a running event loop."""
+        message_id = self.next_id()
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[message_id] = _Pending(action, future)
+        return message_id, request_frame(action, payload, message_id)
+
+    async def wait(self, message_id: int, timeout: float) -> Any:  # noqa: ASYNC109 (every request owns its deadline)
+        """The ``data`` of the reply to ``message_id``.
+
+        Raises ``RuntimeRequestError`` for a failure ack, ``RequestTimeoutError`` when no reply came within
+        ``timeout`` seconds (the request is then forgotten; a late reply is ignored), or whatever
+        ``fail_all`` set.
+        """
+        pending = self._pending.get(message_id)
+        if pending is None:
+            raise KeyError(message_id)
+        try:
+            async with asyncio.timeout(timeout):
+                return await pending.future
+        except TimeoutError:
+            if pending.future.done() and not pending.future.cancelled():
+                # Resolved in the same tick the deadline passed: the answer counts.
+                return pending.future.result()
+            raise RequestTimeoutError(pending.action, timeout) from None
+        finally:
+            self._pending.pop(message_id, None)
+
+    def discard(self, message_id: int) -> None:
+        """Forget a request that could not be sent."""
+        pending = self._pending.pop(message_id, None)
+        if pending is not None and not pending.future.done():
+            pending.future.cancel()
+
+    def resolve(self, ack: AckFrame) -> bool:
+        """Settle the request ``ack`` answers; ``False`` when it answers nothing we wait for.
+
+        Follows node-adapter's rules: a non-``ack`` action, a missing payload or ``success: false`` fail
+        the request; otherwise it resolves with ``payload.data``.
+        """
+        pending = self._pending.get(ack.correlation_id)
+        if pending is None or pending.future.done():
+            return False
+        if ack.action != "ack":
+            error: Exception = RuntimeRequestError(pending.action, "Did not receive ack action")
+        elif ack.payload is None:
+            error = RuntimeRequestError(pending.action, ack.reason or "Invalid response shape")
+        elif not ack.payload.success:
+            error = RuntimeRequestError(
+                pending.action, ack.payload.reason or "Request failed without a reason", ack.payload.error
+            )
+        else:
+            pending.future.set_result(ack.payload.data)
+            return True
+        pending.future.set_exception(error)
+        return True
+
+    def fail_all(self, error: Exception) -> None:
+        """Fail every pending request with ``error`` (the socket closed)."""
+        for pending in self._pending.values():
+            if not pending.future.done():
+                pending.future.set_exception(error)
+        self._pending.clear()

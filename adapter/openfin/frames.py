@@ -1,0 +1,312 @@
+"""Wire frames of the OpenFin runtime websocket protocol as pydantic models, and pure functions around them.
+
+Every frame is one JSON object in a text frame. Inbound frames are parsed by ``parse_frame`` into one of the
+models below; every model accepts and keeps fields it does not know (modern runtimes add some), so that an
+identity we received can be sent back verbatim. Outbound frames are built by the ``*_frame`` functions and
+the reply builders, which return plain dicts ready for ``json.dumps``.
+
+Nothing here does I/O. Field names follow the wire (camelCase) through aliases; Python code uses snake_case.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from adapter.openfin.errors import ProtocolError
+
+
+class WireModel(BaseModel):
+    """Base of every frame model: wire aliases, unknown fields kept, fields settable by either name."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The model as a JSON-ready dict: wire names, unknown fields included, unset optionals left out."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+# ---------------------------------------------------------------------------------------------- identities
+
+
+class Identity(WireModel):
+    """An OpenFin entity: ``uuid`` and ``name`` (equal for external connections)."""
+
+    uuid: str
+    name: str
+
+
+class ClientIdentity(Identity):
+    """The identity of one channel client connection, as the runtime gives it to the provider.
+
+    ``endpoint_id`` tells apart several connections of one entity to the same channel.
+    """
+
+    endpoint_id: str | None = Field(default=None, alias="endpointId")
+    is_external: bool | None = Field(default=None, alias="isExternal")
+    entity_type: str | None = Field(default=None, alias="entityType")
+    connection_url: str | None = Field(default=None, alias="connectionUrl")
+
+
+class ProviderIdentity(Identity):
+    """The identity of a channel provider; ``channel_id`` is opaque (a GUID or ``uuid/name/channel``)."""
+
+    channel_name: str = Field(alias="channelName")
+    channel_id: str = Field(alias="channelId")
+    is_external: bool | None = Field(default=None, alias="isExternal")
+
+
+class RoutingInfo(ProviderIdentity):
+    """What a channel client gets back from ``connect-to-channel``: the provider, our endpoint, its answer."""
+
+    endpoint_id: str | None = Field(default=None, alias="endpointId")
+    result: Any = None
+
+    def target(self) -> dict[str, Any]:
+        """What a client sends as the target of ``send-channel-message`` (identity, no result/answer)."""
+        wire = self.to_wire()
+        wire.pop("result", None)
+        wire.pop("answer", None)
+        return wire
+
+
+# -------------------------------------------------------------------------------------------------- replies
+
+
+class AckPayload(WireModel):
+    """The payload of an ``ack``: success with optional ``data``, or failure with ``reason`` and ``error``."""
+
+    success: bool
+    data: Any = None
+    reason: str | None = None
+    error: dict[str, Any] | None = None
+
+
+class AckFrame(WireModel):
+    """A reply to one of our requests (``action: "ack"``, ``correlationId`` = our ``messageId``)."""
+
+    action: str
+    correlation_id: int = Field(alias="correlationId")
+    payload: AckPayload | None = None
+    reason: str | None = None
+
+
+class AckToSenderPayload(WireModel):
+    """The reply envelope a channel push carries; we fill in ``payload.result`` or the failure fields."""
+
+    correlation_id: Any = Field(default=None, alias="correlationId")
+    destination_token: Any = Field(default=None, alias="destinationToken")
+    payload: dict[str, Any] | None = None
+    success: bool = True
+
+
+class AckToSender(WireModel):
+    """The ``ackToSender`` of a channel push, sent back raw (without ``messageId``) as our reply.
+
+    Its ``action`` (``send-channel-result`` today) is echoed, never hard-coded.
+    """
+
+    action: str
+    payload: AckToSenderPayload
+
+
+# ---------------------------------------------------------------------------------------------- pushes
+
+
+class ChannelConnectionPayload(WireModel):
+    """``process-channel-connection``: a client asks to connect to one of our channels."""
+
+    ack_to_sender: AckToSender = Field(alias="ackToSender")
+    provider_identity: ProviderIdentity = Field(alias="providerIdentity")
+    client_identity: ClientIdentity = Field(alias="clientIdentity")
+    payload: Any = None
+    offer: Any = None
+
+
+class ChannelMessagePayload(WireModel):
+    """``process-channel-message``: a channel action dispatched to us (as provider or as client)."""
+
+    ack_to_sender: AckToSender = Field(alias="ackToSender")
+    provider_identity: ProviderIdentity = Field(alias="providerIdentity")
+    action: str
+    sender_identity: ClientIdentity = Field(alias="senderIdentity")
+    payload: Any = None
+    intended_target_identity: dict[str, Any] = Field(default_factory=dict, alias="intendedTargetIdentity")
+
+
+class DesktopEvent(WireModel):
+    """``process-desktop-event``: an event on a topic (``window``, ``application``, ``channel`` ...)."""
+
+    topic: str
+    type: str
+    uuid: str | None = None
+    name: str | None = None
+
+
+class IabMessage(WireModel):
+    """``process-message``: a message published on the legacy InterApplicationBus."""
+
+    topic: str
+    message: Any = None
+    source_uuid: str | None = Field(default=None, alias="sourceUuid")
+    source_window_name: str | None = Field(default=None, alias="sourceWindowName")
+
+
+class ExternalAuthorizationResponse(WireModel):
+    """Reply to ``request-external-authorization``: write ``token`` into ``file``; ``uuid`` is final."""
+
+    file: str
+    token: str
+    uuid: str | None = None
+
+
+class AuthorizationResponse(WireModel):
+    """Reply to ``request-authorization``."""
+
+    success: bool
+    reason: str | None = None
+
+
+class PushFrame(WireModel):
+    """An uncorrelated frame (no ``correlationId`` key): a push, or one of the two handshake replies."""
+
+    action: str
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+PUSH_CHANNEL_CONNECTION = "process-channel-connection"
+PUSH_CHANNEL_MESSAGE = "process-channel-message"
+PUSH_DESKTOP_EVENT = "process-desktop-event"
+PUSH_IAB_MESSAGE = "process-message"
+EXTERNAL_AUTHORIZATION_RESPONSE = "external-authorization-response"
+AUTHORIZATION_RESPONSE = "authorization-response"
+
+Inbound = AckFrame | PushFrame
+
+
+def parse_frame(text: str | bytes) -> Inbound:
+    """Parse one inbound text frame.
+
+    A frame with a ``correlationId`` key is a reply (``AckFrame``); one without is a push (``PushFrame``),
+    whose payload the caller parses further with ``parse_push``. Raises ``ProtocolError`` for anything that
+    is not a JSON object with a string ``action``.
+    """
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ProtocolError(f"Frame is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ProtocolError("Frame is not a JSON object")
+    try:
+        if "correlationId" in data:
+            return AckFrame.model_validate(data)
+        return PushFrame.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolError(f"Malformed frame: {_summary(exc)}") from exc
+
+
+_PUSH_MODELS: dict[str, type[WireModel]] = {
+    PUSH_CHANNEL_CONNECTION: ChannelConnectionPayload,
+    PUSH_CHANNEL_MESSAGE: ChannelMessagePayload,
+    PUSH_DESKTOP_EVENT: DesktopEvent,
+    PUSH_IAB_MESSAGE: IabMessage,
+    EXTERNAL_AUTHORIZATION_RESPONSE: ExternalAuthorizationResponse,
+    AUTHORIZATION_RESPONSE: AuthorizationResponse,
+}
+
+
+def parse_push(frame: PushFrame) -> WireModel | None:
+    """The typed payload of a push we handle, ``None`` for a push action we do not know.
+
+    Raises ``ProtocolError`` when a known push has a malformed payload.
+    """
+    model = _PUSH_MODELS.get(frame.action)
+    if model is None:
+        return None
+    try:
+        return model.model_validate(frame.payload)
+    except ValidationError as exc:
+        raise ProtocolError(f"Malformed {frame.action}: {_summary(exc)}") from exc
+
+
+def _summary(exc: ValidationError) -> str:
+    # Only locations and messages: inputs may hold tokens or user data.
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
+    )
+
+
+# --------------------------------------------------------------------------------------- outbound frames
+
+
+def request_frame(action: str, payload: dict[str, Any] | None, message_id: int) -> dict[str, Any]:
+    """A request ``{action, payload, messageId}``; the runtime answers with an ``ack`` for that id."""
+    return {"action": action, "payload": payload if payload is not None else {}, "messageId": message_id}
+
+
+def external_authorization_request(uuid: str, message_id: int) -> dict[str, Any]:
+    """First frame of the file-token handshake."""
+    return request_frame("request-external-authorization", {"uuid": uuid, "type": "file-token"}, message_id)
+
+
+def authorization_request(uuid: str, message_id: int, *, token: str | None) -> dict[str, Any]:
+    """``request-authorization``: file-token flavour (``type: file-token``) or sponsored flavour (``token``).
+
+    ``name == uuid`` because the runtime names an external connection after its uuid anyway, and
+    ``nonPersistent`` so that our process never keeps a runtime alive on its own.
+    """
+    payload: dict[str, Any] = {"uuid": uuid, "name": uuid, "nonPersistent": True}
+    if token is None:
+        payload["type"] = "file-token"
+    else:
+        payload["token"] = token
+    return request_frame("request-authorization", payload, message_id)
+
+
+def success_reply(ack: AckToSender, result: Any) -> dict[str, Any]:
+    """The raw reply to a channel push: the ``ackToSender`` with ``payload.payload.result`` set.
+
+    A ``None`` result is left out, as JavaScript's ``undefined`` vanishes from JSON.
+    """
+    reply = copy.deepcopy(ack.to_wire())
+    body = reply["payload"]
+    inner = body.get("payload")
+    if not isinstance(inner, dict):
+        inner = {}
+    if result is not None:
+        inner["result"] = result
+    body["payload"] = inner
+    body["success"] = True
+    return reply
+
+
+def failure_reply(ack: AckToSender, reason: str, error: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The raw reply failing a channel push with ``reason`` (and ``error`` when given)."""
+    reply = copy.deepcopy(ack.to_wire())
+    body = reply["payload"]
+    body["success"] = False
+    body["reason"] = reason
+    if error is not None:
+        body["error"] = error
+    return reply
+
+
+ChannelTarget = Literal["provider", "client"]
+
+
+def channel_message_target(message: ChannelMessagePayload) -> tuple[ChannelTarget, str] | None:
+    """Who a ``process-channel-message`` is for: our provider (by channelId) or our client (by endpointId).
+
+    ``intendedTargetIdentity`` decides: ``channelId`` means the provider, else ``endpointId`` means a client.
+    """
+    target = message.intended_target_identity
+    channel_id = target.get("channelId")
+    if isinstance(channel_id, str):
+        return "provider", channel_id
+    endpoint_id = target.get("endpointId")
+    if isinstance(endpoint_id, str):
+        return "client", endpoint_id
+    return None

@@ -1,0 +1,494 @@
+"""``InteropClient``: our seat on a platform's interop broker (FDC3 context and intents over a channel).
+
+The broker is the channel provider ``interop-broker-<platform uuid>``. Everything here is a channel action
+on it (see the reference, section 4): context groups, ``setContext``, context handlers (channel actions of
+ours named by handler id, registered locally *before* the broker is told, since it replays the current
+context at once), session context groups and intent handlers (``intent-handler-<Name>``, whose return value
+is the intent's result; for FDC3 2.0 raisers it is also published on the InterApplicationBus topic the
+intent names in ``metadata.intentResolutionResultId``).
+
+What we registered is remembered and replayed whenever the broker connection is re-established: after a
+runtime reconnect, or when the broker itself went away and came back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from pydantic import Field
+
+from adapter.openfin.client import ChannelClient
+from adapter.openfin.connection import RuntimeConnection
+from adapter.openfin.errors import (
+    ChannelClosedError,
+    DuplicateActionError,
+    InvalidContextError,
+    NotConnectedError,
+    OpenFinError,
+    RequestTimeoutError,
+    RuntimeRequestError,
+)
+from adapter.openfin.frames import ClientIdentity, RoutingInfo, WireModel
+from adapter.openfin.reconnect import Backoff
+
+log = structlog.get_logger(__name__)
+
+ContextHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
+"""Called with each context the broker delivers (a dict with a ``type``); its return value is ignored."""
+
+UNTYPED_HANDLER_ID = "invokeContextHandler"
+
+
+def broker_channel_name(platform_uuid: str) -> str:
+    """The channel of a platform's interop broker."""
+    return f"interop-broker-{platform_uuid}"
+
+
+def intent_handler_id(intent_name: str) -> str:
+    """The channel action (handler id) the broker dispatches an intent to."""
+    return f"intent-handler-{intent_name}"
+
+
+def _random_suffix() -> str:
+    return secrets.token_hex(8)
+
+
+class ContextGroupInfo(WireModel):
+    """A context group (user channel): ``id`` and its ``displayMetadata`` (``name``, ``color``)."""
+
+    id: str
+    display_metadata: dict[str, Any] | None = Field(default=None, alias="displayMetadata")
+
+
+class Intent(WireModel):
+    """An intent the broker delivers: ``name``, ``context`` and optional ``metadata``."""
+
+    name: str
+    context: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] | None = None
+
+    @property
+    def result_topic(self) -> str | None:
+        """The FDC3 2.0 result topic (``intentResolutionResultId``) in the intent or context metadata."""
+        for metadata in (self.metadata, self.context.get("metadata")):
+            if isinstance(metadata, Mapping):
+                topic = metadata.get("intentResolutionResultId")
+                if isinstance(topic, str) and topic:
+                    return topic
+        return None
+
+
+IntentHandler = Callable[[Intent], Awaitable[Any] | Any]
+"""Called with each intent the broker routes to us; the return value (JSON) is the intent's result."""
+
+
+def check_context(context: Mapping[str, Any]) -> dict[str, Any]:
+    """``context`` as a dict; ``InvalidContextError`` unless it is an object with a non-empty ``type``."""
+    if not isinstance(context, Mapping):
+        raise InvalidContextError("A context must be an object")
+    context_type = context.get("type")
+    if not isinstance(context_type, str) or not context_type:
+        raise InvalidContextError("A context must have a non-empty string 'type'")
+    return dict(context)
+
+
+@dataclass
+class HandlerRegistration:
+    """A registered context or intent handler; ``await unsubscribe()`` removes it."""
+
+    handler_id: str
+    _remove: Callable[[], Awaitable[None]]
+
+    async def unsubscribe(self) -> None:
+        """Remove the handler locally and from the broker."""
+        await self._remove()
+
+
+@dataclass
+class _ContextEntry:
+    handler_id: str
+    context_type: str | None
+    handler: ContextHandler
+
+
+@dataclass
+class _IntentEntry:
+    intent_name: str
+    handler: IntentHandler
+
+
+@dataclass
+class _SessionState:
+    group_id: str
+    handlers: dict[str, _ContextEntry] = field(default_factory=dict)
+
+
+async def _call_context_handler(entry: _ContextEntry, context: Any) -> None:
+    outcome = entry.handler(context if isinstance(context, dict) else {})
+    if inspect.isawaitable(outcome):
+        await outcome
+
+
+class InteropClient:
+    """A client of the interop broker of platform ``platform_uuid``.
+
+    ``context_group`` joins that group as part of connecting (the connect payload ``currentContextGroup``).
+    """
+
+    def __init__(
+        self,
+        connection: RuntimeConnection,
+        platform_uuid: str,
+        *,
+        context_group: str | None = None,
+        connect_timeout: float = 30.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.connection = connection
+        self.platform_uuid = platform_uuid
+        self.connect_timeout = connect_timeout
+        self.backoff = backoff or Backoff(initial=0.5, cap=10.0)
+        self._channel = ChannelClient(
+            connection, broker_channel_name(platform_uuid), on_disconnection=self._broker_gone
+        )
+        self._current_group = context_group
+        self._context_handlers: dict[str, _ContextEntry] = {}
+        self._intent_handlers: dict[str, _IntentEntry] = {}
+        self._sessions: dict[str, _SessionState] = {}
+        self._reestablishing: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def channel_name(self) -> str:
+        """The broker's channel name."""
+        return self._channel.channel_name
+
+    @property
+    def is_connected(self) -> bool:
+        """Whether we hold a live connection to the broker."""
+        return self._channel.is_connected
+
+    @property
+    def current_context_group(self) -> str | None:
+        """The context group we are in (and rejoin after a reconnect), if any."""
+        return self._current_group
+
+    async def connect(self) -> RoutingInfo:
+        """Connect to the broker, waiting up to ``connect_timeout`` seconds for the platform to create it.
+
+        Raises ``ChannelNotFound`` when it never appeared.
+        """
+        payload = {"currentContextGroup": self._current_group} if self._current_group else {}
+        routing = await self._channel.connect(payload, timeout=self.connect_timeout)
+        self.connection.attach(self)
+        return routing
+
+    async def close(self) -> None:
+        """Leave the broker and stop replaying registrations."""
+        self._closed = True
+        self.connection.detach(self)
+        await self._stop_reestablishing()
+        if self._channel.is_connected:
+            with contextlib.suppress(OpenFinError):
+                await self._channel.disconnect()
+
+    async def _dispatch(self, action: str, payload: Any = None) -> Any:
+        return await self._channel.dispatch(action, payload)
+
+    # ---------------------------------------------------------------------------- context groups
+
+    async def get_context_groups(self) -> list[ContextGroupInfo]:
+        """The broker's context groups, in its order."""
+        groups = await self._dispatch("getContextGroups")
+        return [ContextGroupInfo.model_validate(group) for group in groups or []]
+
+    async def join_context_group(self, group_id: str) -> None:
+        """Join context group ``group_id`` (the broker replays its current contexts to our handlers)."""
+        await self._dispatch("joinContextGroup", {"contextGroupId": group_id})
+        self._current_group = group_id
+
+    async def leave_context_group(self) -> None:
+        """Leave the context group we are in."""
+        await self._dispatch("removeFromContextGroup", {})
+        self._current_group = None
+
+    async def get_all_clients_in_context_group(self, group_id: str) -> list[ClientIdentity]:
+        """The clients in ``group_id``."""
+        clients = await self._dispatch("getAllClientsInContextGroup", {"contextGroupId": group_id})
+        return [ClientIdentity.model_validate(client) for client in clients or []]
+
+    async def set_context(self, context: Mapping[str, Any]) -> None:
+        """Broadcast ``context`` to our context group (raises ``ChannelActionError`` when in none)."""
+        await self._dispatch("setContext", {"context": check_context(context)})
+
+    async def get_current_context(self, context_type: str | None = None) -> dict[str, Any] | None:
+        """The group's last context of ``context_type`` (or its last context of any type)."""
+        context = await self._dispatch("getCurrentContext", {"contextType": context_type})
+        return context if isinstance(context, dict) else None
+
+    # --------------------------------------------------------------------------- context handlers
+
+    async def add_context_handler(
+        self, handler: ContextHandler, context_type: str | None = None
+    ) -> HandlerRegistration:
+        """Call ``handler`` with each context of ``context_type`` (any type when ``None``) set in our group.
+
+        Follows the broker's handler ids: ``invokeContextHandler`` for the (single) untyped handler,
+        ``invokeContextHandler-<type>-<random>`` for typed ones. A second untyped handler raises
+        ``DuplicateActionError``, as node-adapter does.
+        """
+        if context_type is None:
+            handler_id = UNTYPED_HANDLER_ID
+            if handler_id in self._context_handlers:
+                raise DuplicateActionError(handler_id)
+        else:
+            handler_id = f"{UNTYPED_HANDLER_ID}-{context_type}-{_random_suffix()}"
+        entry = _ContextEntry(handler_id, context_type, handler)
+        self._register_context_action(entry)
+        self._context_handlers[handler_id] = entry
+        try:
+            await self._announce_context_handler(entry)
+        except BaseException:
+            del self._context_handlers[handler_id]
+            self._channel.actions.remove(handler_id)
+            raise
+
+        async def remove() -> None:
+            if self._context_handlers.pop(handler_id, None) is None:
+                return
+            self._channel.actions.remove(handler_id)
+            if self._channel.is_connected:
+                await self._dispatch("removeContextHandler", {"handlerId": handler_id})
+
+        return HandlerRegistration(handler_id, remove)
+
+    def _register_context_action(self, entry: _ContextEntry) -> None:
+        async def deliver(context: Any, _caller: ClientIdentity) -> None:
+            await _call_context_handler(entry, context)
+
+        self._channel.actions.register(entry.handler_id, deliver)
+
+    async def _announce_context_handler(self, entry: _ContextEntry) -> None:
+        payload: dict[str, Any] = {"handlerId": entry.handler_id}
+        if entry.context_type is not None:
+            payload["contextType"] = entry.context_type
+        await self._dispatch("contextHandlerRegistered", payload)
+
+    # ---------------------------------------------------------------------------- session groups
+
+    async def join_session_context_group(self, group_id: str) -> SessionContextGroup:
+        """Join (creating if needed) the session context group ``group_id``."""
+        state = self._sessions.get(group_id)
+        if state is None:
+            await self._create_session(group_id)
+            state = self._sessions.setdefault(group_id, _SessionState(group_id))
+        return SessionContextGroup(self, state)
+
+    async def _create_session(self, group_id: str) -> None:
+        answer = await self._dispatch(
+            "sessionContextGroup:createIfNeeded", {"sessionContextGroupId": group_id}
+        )
+        if isinstance(answer, dict) and answer.get("hasConflict"):
+            log.warning("interop.session_group_conflict", group=group_id)
+
+    # --------------------------------------------------------------------------- intent handlers
+
+    async def register_intent_handler(self, intent_name: str, handler: IntentHandler) -> HandlerRegistration:
+        """Handle intent ``intent_name``: ``handler(intent)`` returns the intent's result.
+
+        Raises ``DuplicateActionError`` if the intent already has a handler here.
+        """
+        handler_id = intent_handler_id(intent_name)
+        entry = _IntentEntry(intent_name, handler)
+
+        async def deliver(intent: Intent, _caller: ClientIdentity) -> Any:
+            return await self._run_intent(entry, intent)
+
+        self._channel.actions.register(handler_id, deliver, payload=Intent)
+        self._intent_handlers[handler_id] = entry
+        try:
+            await self._announce_intent_handler(handler_id)
+        except BaseException:
+            del self._intent_handlers[handler_id]
+            self._channel.actions.remove(handler_id)
+            raise
+
+        async def remove() -> None:
+            self._intent_handlers.pop(handler_id, None)
+            self._channel.actions.remove(handler_id)
+
+        return HandlerRegistration(handler_id, remove)
+
+    async def _announce_intent_handler(self, handler_id: str) -> None:
+        await self._dispatch("intentHandlerRegistered", {"handlerId": handler_id, "fdc3Version": "2.0"})
+
+    async def _run_intent(self, entry: _IntentEntry, intent: Intent) -> Any:
+        topic = intent.result_topic
+        try:
+            outcome = entry.handler(intent)
+            result = await outcome if inspect.isawaitable(outcome) else outcome
+        except Exception:
+            if topic is not None:
+                await self._publish_result(topic, {"error": True})
+            raise
+        if topic is not None:
+            await self._publish_result(topic, result)
+        return result
+
+    async def _publish_result(self, topic: str, message: Any) -> None:
+        try:
+            await self.connection.request(
+                "publish-message",
+                {"topic": topic, "message": message, "sourceWindowName": self.connection.uuid},
+            )
+        except (RuntimeRequestError, NotConnectedError, RequestTimeoutError) as exc:
+            log.warning("interop.intent_result_not_published", topic=topic, error=str(exc))
+
+    async def fire_intent(
+        self, name: str, context: Mapping[str, Any], metadata: Mapping[str, Any] | None = None
+    ) -> Any:
+        """Raise intent ``name`` with ``context``; returns what the broker's intent routing returns."""
+        payload: dict[str, Any] = {"name": name, "context": check_context(context)}
+        if metadata is not None:
+            payload["metadata"] = dict(metadata)
+        return await self._dispatch("fireIntent", payload)
+
+    # --------------------------------------------------------------------------------- replay
+
+    async def _replay(self) -> None:
+        for entry in list(self._context_handlers.values()):
+            await self._announce_context_handler(entry)
+        if self._current_group is not None:
+            await self._dispatch("joinContextGroup", {"contextGroupId": self._current_group})
+        for state in list(self._sessions.values()):
+            await self._create_session(state.group_id)
+            for entry in list(state.handlers.values()):
+                await _announce_session_handler(self, state.group_id, entry)
+        for handler_id in list(self._intent_handlers):
+            await self._announce_intent_handler(handler_id)
+
+    async def _establish(self) -> None:
+        await self._channel.connect({}, timeout=self.connect_timeout)
+        await self._replay()
+        log.info("interop.reestablished", broker=self.channel_name)
+
+    def connection_lost(self) -> None:
+        """The runtime went away with the broker connection."""
+        self._channel.drop()
+
+    async def restore(self) -> None:
+        """Reconnect to the broker and replay; keep trying in the background if it is not back yet."""
+        try:
+            await self._establish()
+        except (OpenFinError, TimeoutError) as exc:
+            log.info("interop.broker_not_back", broker=self.channel_name, error=str(exc))
+            self._start_reestablishing()
+
+    async def shutdown(self) -> None:
+        """Leave the broker during a clean shutdown."""
+        await self.close()
+
+    def _broker_gone(self) -> None:
+        if not self._closed:
+            log.warning("interop.broker_gone", broker=self.channel_name)
+            self._start_reestablishing()
+
+    def _start_reestablishing(self) -> None:
+        if self._reestablishing is None or self._reestablishing.done():
+            self._reestablishing = self.connection.spawn(
+                self._reestablish_loop(), name="openfin-interop-rejoin"
+            )
+
+    async def _stop_reestablishing(self) -> None:
+        task, self._reestablishing = self._reestablishing, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _reestablish_loop(self) -> None:
+        for delay in self.backoff.delays():
+            if self._closed or self._channel.is_connected:
+                return
+            try:
+                await self._establish()
+                return
+            except (OpenFinError, TimeoutError) as exc:
+                self._channel.drop()
+                log.info("interop.rejoin_failed", broker=self.channel_name, error=str(exc))
+            await asyncio.sleep(delay)
+
+
+async def _announce_session_handler(client: InteropClient, group_id: str, entry: _ContextEntry) -> None:
+    await client._dispatch(
+        f"sessionContextGroup:handlerAdded-{group_id}",
+        {"handlerId": entry.handler_id, "contextType": entry.context_type},
+    )
+
+
+class SessionContextGroup:
+    """A session context group joined through an ``InteropClient`` (replayed after reconnects)."""
+
+    def __init__(self, client: InteropClient, state: _SessionState) -> None:
+        self._client = client
+        self._state = state
+
+    @property
+    def id(self) -> str:
+        """The group's id."""
+        return self._state.group_id
+
+    async def set_context(self, context: Mapping[str, Any]) -> None:
+        """Set ``context`` in the group; every member's matching handler receives it."""
+        await self._client._dispatch(
+            f"sessionContextGroup:setContext-{self.id}",
+            {"sessionContextGroupId": self.id, "context": check_context(context)},
+        )
+
+    async def get_current_context(self, context_type: str | None = None) -> dict[str, Any] | None:
+        """The group's last context of ``context_type`` (or its last context)."""
+        payload: dict[str, Any] = {"sessionContextGroupId": self.id}
+        if context_type is not None:
+            payload["type"] = context_type
+        context = await self._client._dispatch(f"sessionContextGroup:getContext-{self.id}", payload)
+        return context if isinstance(context, dict) else None
+
+    async def add_context_handler(
+        self, handler: ContextHandler, context_type: str | None = None
+    ) -> HandlerRegistration:
+        """Have ``handler`` called with the group's contexts of ``context_type`` (all when ``None``).
+
+        Handler ids as node-adapter's: ``sessionContextHandler:invoke-<group>`` (one untyped handler),
+        ``sessionContextHandler:invoke-<group>-<type>-<random>`` for typed ones.
+        """
+        handler_id = f"sessionContextHandler:invoke-{self.id}"
+        if context_type is not None:
+            handler_id = f"{handler_id}-{context_type}-{_random_suffix()}"
+        elif handler_id in self._state.handlers:
+            raise DuplicateActionError(handler_id)
+        entry = _ContextEntry(handler_id, context_type, handler)
+        self._client._register_context_action(entry)
+        self._state.handlers[handler_id] = entry
+        try:
+            await _announce_session_handler(self._client, self.id, entry)
+        except BaseException:
+            del self._state.handlers[handler_id]
+            self._client._channel.actions.remove(handler_id)
+            raise
+
+        async def remove() -> None:
+            if self._state.handlers.pop(handler_id, None) is None:
+                return
+            self._client._channel.actions.remove(handler_id)
+            with contextlib.suppress(ChannelClosedError):
+                await self._client._dispatch(
+                    f"sessionContextGroup:handlerRemoved-{self.id}", {"handlerId": handler_id}
+                )
+
+        return HandlerRegistration(handler_id, remove)

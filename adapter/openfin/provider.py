@@ -1,0 +1,291 @@
+"""``ChannelProvider``: a channel we create on the runtime and serve to every app that connects to it.
+
+Actions are registered by name (``@provider.action("name", payload=Model)``), handlers receive the
+validated payload and the caller's ``ClientIdentity``. ``on_connection`` may refuse a client (raise
+``ChannelConnectionRejected(reason)``) or return a value the client receives as its connection result;
+``on_disconnection`` learns when a client leaves, whether it disconnected, its window closed, or the
+runtime went away. After a runtime reconnect the channel is created again under the same name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from pydantic import BaseModel
+
+from adapter.openfin.connection import EventSubscription, RuntimeConnection
+from adapter.openfin.errors import (
+    ChannelActionError,
+    ChannelClosedError,
+    ChannelConnectionRejected,
+    ClientNotConnectedError,
+    RuntimeRequestError,
+)
+from adapter.openfin.frames import (
+    ChannelConnectionPayload,
+    ChannelMessagePayload,
+    ClientIdentity,
+    DesktopEvent,
+    ProviderIdentity,
+    failure_reply,
+    success_reply,
+)
+from adapter.openfin.registry import ActionHandler, ActionRegistry, error_reply
+
+log = structlog.get_logger(__name__)
+
+ConnectionHook = Callable[[ClientIdentity, Any], Awaitable[Any] | Any]
+"""``on_connection(client, payload) -> result``: raise ``ChannelConnectionRejected`` to refuse the client."""
+
+DisconnectionHook = Callable[[ClientIdentity], Awaitable[None] | None]
+"""``on_disconnection(client)``: the client is gone."""
+
+
+@dataclass(frozen=True)
+class DispatchOutcome:
+    """What one client made of a published action: its ``result``, or the ``error`` it failed with."""
+
+    client: ClientIdentity
+    result: Any = None
+    error: Exception | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the client handled the action."""
+        return self.error is None
+
+
+class ChannelProvider:
+    """A channel served by this process; ``await provider.create()`` once its actions are registered."""
+
+    def __init__(
+        self,
+        connection: RuntimeConnection,
+        channel_name: str,
+        *,
+        on_connection: ConnectionHook | None = None,
+        on_disconnection: DisconnectionHook | None = None,
+    ) -> None:
+        self.connection = connection
+        self.channel_name = channel_name
+        self.actions = ActionRegistry()
+        self._on_connection = on_connection
+        self._on_disconnection = on_disconnection
+        self._identity: ProviderIdentity | None = None
+        self._clients: dict[str, ClientIdentity] = {}
+        self._subscription: EventSubscription | None = None
+
+    # ------------------------------------------------------------------------------- registration
+
+    def action(
+        self, name: str, *, payload: type[BaseModel] | None = None
+    ) -> Callable[[ActionHandler], ActionHandler]:
+        """Decorator registering an action handler; duplicates raise ``DuplicateActionError``."""
+        return self.actions.action(name, payload=payload)
+
+    def register(self, name: str, handler: ActionHandler, *, payload: type[BaseModel] | None = None) -> None:
+        """Register an action handler; duplicates raise ``DuplicateActionError``."""
+        self.actions.register(name, handler, payload=payload)
+
+    def on_connection(self, hook: ConnectionHook) -> ConnectionHook:
+        """Decorator setting the connection hook."""
+        self._on_connection = hook
+        return hook
+
+    def on_disconnection(self, hook: DisconnectionHook) -> DisconnectionHook:
+        """Decorator setting the disconnection hook."""
+        self._on_disconnection = hook
+        return hook
+
+    # ---------------------------------------------------------------------------------- lifecycle
+
+    @property
+    def identity(self) -> ProviderIdentity:
+        """The providerIdentity the runtime gave the channel; ``ChannelClosedError`` when not created."""
+        if self._identity is None:
+            raise ChannelClosedError(f"Channel {self.channel_name!r} is not created")
+        return self._identity
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the channel currently exists on the runtime."""
+        return self._identity is not None
+
+    @property
+    def connections(self) -> list[ClientIdentity]:
+        """The clients connected now, in connection order."""
+        return list(self._clients.values())
+
+    async def create(self) -> ProviderIdentity:
+        """Create the channel on the runtime; it is re-created by itself after every reconnect.
+
+        Raises ``RuntimeRequestError`` when the runtime refuses (another provider holds the name).
+        """
+        if self._subscription is None:
+            self._subscription = await self.connection.subscribe_event(
+                "channel", "client-disconnected", self._client_disconnected
+            )
+        identity = await self._create_channel()
+        self.connection.attach(self)
+        return identity
+
+    async def _create_channel(self) -> ProviderIdentity:
+        data = await self.connection.request("create-channel", {"channelName": self.channel_name})
+        identity = ProviderIdentity.model_validate(data)
+        self._identity = identity
+        self.connection.register_provider(identity.channel_id, self)
+        log.info("channel.created", channel=self.channel_name, channel_id=identity.channel_id)
+        return identity
+
+    async def destroy(self) -> None:
+        """Destroy the channel (clients see the provider disconnect) and stop re-creating it."""
+        self.connection.detach(self)
+        await self._destroy()
+        if self._subscription is not None:
+            await self._subscription.unsubscribe()
+            self._subscription = None
+
+    async def _destroy(self) -> None:
+        identity, self._identity = self._identity, None
+        self._clients.clear()
+        if identity is None:
+            return
+        self.connection.unregister_provider(identity.channel_id)
+        await self.connection.request("destroy-channel", {"channelName": self.channel_name})
+        log.info("channel.destroyed", channel=self.channel_name)
+
+    def connection_lost(self) -> None:
+        """The runtime forgot the channel and its clients: each client counts as disconnected."""
+        if self._identity is not None:
+            self.connection.unregister_provider(self._identity.channel_id)
+        self._identity = None
+        clients = list(self._clients.values())
+        self._clients.clear()
+        for client in clients:
+            self.connection.spawn(self._notify_disconnection(client), name="openfin-client-gone")
+
+    async def restore(self) -> None:
+        """Create the channel again after a reconnect."""
+        await self._create_channel()
+
+    async def shutdown(self) -> None:
+        """Destroy the channel while the socket is still open (clean shutdown)."""
+        await self._destroy()
+
+    # ---------------------------------------------------------------------------------- to clients
+
+    async def dispatch(
+        self,
+        client: ClientIdentity,
+        action: str,
+        payload: Any = None,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (every request owns its deadline)
+    ) -> Any:
+        """Dispatch ``action`` to one client and return its handler's result.
+
+        Raises ``ChannelActionError`` when the client's handler failed or it has none,
+        ``ChannelClosedError`` when the channel is not open.
+        """
+        identity = self.identity
+        target = client.to_wire()
+        target.pop("isLocalEndpointId", None)
+        message: dict[str, Any] = {**target, "providerIdentity": identity.to_wire(), "action": action}
+        if payload is not None:
+            message["payload"] = payload
+        try:
+            data = await self.connection.request("send-channel-message", message, timeout=timeout)
+        except RuntimeRequestError as exc:
+            raise ChannelActionError(action, exc.reason, exc.error) from None
+        return data.get("result") if isinstance(data, dict) else None
+
+    async def publish(
+        self,
+        action: str,
+        payload: Any = None,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (every request owns its deadline)
+    ) -> list[DispatchOutcome]:
+        """Dispatch ``action`` to every connected client at once; one client's failure spares the others."""
+        clients = self.connections
+
+        async def one(client: ClientIdentity) -> DispatchOutcome:
+            try:
+                return DispatchOutcome(
+                    client, result=await self.dispatch(client, action, payload, timeout=timeout)
+                )
+            except Exception as exc:
+                log.info("channel.publish_failed", action=action, client=client.uuid, error=str(exc))
+                return DispatchOutcome(client, error=exc)
+
+        return list(await asyncio.gather(*(one(client) for client in clients)))
+
+    # ------------------------------------------------------------------------------ from runtime
+
+    async def handle_connection(self, push: ChannelConnectionPayload) -> None:
+        """Run ``on_connection`` for a connecting client and answer: accepted with its result, or refused."""
+        client = push.client_identity
+        try:
+            result = None
+            if self._on_connection is not None:
+                result = self._on_connection(client, push.payload)
+                if inspect.isawaitable(result):
+                    result = await result
+        except Exception as exc:
+            reason = (
+                exc.reason if isinstance(exc, ChannelConnectionRejected) else f"{type(exc).__name__}: {exc}"
+            )
+            log.info(
+                "channel.connection_refused", channel=self.channel_name, client=client.uuid, reason=reason
+            )
+            await self.connection.send(failure_reply(push.ack_to_sender, reason))
+            return
+        self._clients[_client_key(client)] = client
+        log.info(
+            "channel.client_connected",
+            channel=self.channel_name,
+            client=client.uuid,
+            endpoint=client.endpoint_id,
+        )
+        await self.connection.send(success_reply(push.ack_to_sender, result))
+
+    async def handle_message(self, push: ChannelMessagePayload) -> None:
+        """Run the dispatched action for a connected client and send its reply."""
+        sender = self._clients.get(_client_key(push.sender_identity))
+        if sender is None or sender.uuid != push.sender_identity.uuid:
+            identity = push.sender_identity
+            refusal = ClientNotConnectedError(identity.uuid, identity.name, identity.endpoint_id)
+            await self.connection.send(error_reply(push.ack_to_sender, refusal))
+            return
+        reply = await self.actions.reply(push.ack_to_sender, push.action, push.payload, sender)
+        await self.connection.send(reply)
+
+    def _client_disconnected(self, event: DesktopEvent) -> None:
+        if self._identity is None:
+            return
+        extra = event.model_extra or {}
+        if extra.get("channelId", self._identity.channel_id) != self._identity.channel_id:
+            return
+        if extra.get("channelName", self.channel_name) != self.channel_name:
+            return
+        client = self._clients.pop(_client_key(ClientIdentity.model_validate(event.to_wire())), None)
+        if client is not None:
+            log.info("channel.client_disconnected", channel=self.channel_name, client=client.uuid)
+            self.connection.spawn(self._notify_disconnection(client), name="openfin-client-gone")
+
+    async def _notify_disconnection(self, client: ClientIdentity) -> None:
+        if self._on_disconnection is None:
+            return
+        outcome = self._on_disconnection(client)
+        if inspect.isawaitable(outcome):
+            await outcome
+
+
+def _client_key(client: ClientIdentity) -> str:
+    # Clients are told apart by endpointId; a legacy client without one is known by uuid/name.
+    return client.endpoint_id or f"{client.uuid}/{client.name}"

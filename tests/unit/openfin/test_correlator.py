@@ -1,0 +1,90 @@
+"""Request correlation: ids, replies, failures and timeouts, without sockets."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from adapter.openfin.correlator import Correlator
+from adapter.openfin.errors import ConnectionLostError, RequestTimeoutError, RuntimeRequestError
+from adapter.openfin.frames import AckFrame
+
+
+def ack(correlation_id: int, **payload: object) -> AckFrame:
+    return AckFrame.model_validate({"action": "ack", "correlationId": correlation_id, "payload": payload})
+
+
+async def test_message_ids_start_at_one_and_increase() -> None:
+    correlator = Correlator()
+
+    first, frame = correlator.open("get-version", None)
+    second, _ = correlator.open("get-version", None)
+
+    assert (first, second) == (1, 2)
+    assert frame["messageId"] == 1
+
+
+async def test_a_success_ack_resolves_with_its_data() -> None:
+    correlator = Correlator()
+    message_id, _ = correlator.open("get-version", None)
+
+    assert correlator.resolve(ack(message_id, success=True, data="42.103.2"))
+    assert await correlator.wait(message_id, timeout=1) == "42.103.2"
+    assert correlator.pending == 0
+
+
+async def test_a_failure_ack_raises_with_reason_and_error() -> None:
+    correlator = Correlator()
+    message_id, _ = correlator.open("create-channel", {"channelName": "x"})
+    correlator.resolve(
+        ack(message_id, success=False, reason="taken", error={"name": "Error", "message": "taken"})
+    )
+
+    with pytest.raises(RuntimeRequestError) as caught:
+        await correlator.wait(message_id, timeout=1)
+
+    assert caught.value.action == "create-channel"
+    assert caught.value.reason == "taken"
+    assert caught.value.error_name == "Error"
+
+
+async def test_a_reply_that_is_not_an_ack_fails_the_request() -> None:
+    correlator = Correlator()
+    message_id, _ = correlator.open("get-version", None)
+    correlator.resolve(
+        AckFrame.model_validate({"action": "nack", "correlationId": message_id, "payload": None})
+    )
+
+    with pytest.raises(RuntimeRequestError, match="Did not receive ack action"):
+        await correlator.wait(message_id, timeout=1)
+
+
+async def test_an_unanswered_request_times_out_and_is_forgotten() -> None:
+    correlator = Correlator()
+    message_id, _ = correlator.open("subscribe-to-desktop-event", {})
+
+    with pytest.raises(RequestTimeoutError) as caught:
+        await correlator.wait(message_id, timeout=0.01)
+
+    assert caught.value.action == "subscribe-to-desktop-event"
+    assert correlator.pending == 0
+    assert not correlator.resolve(ack(message_id, success=True)), "a late reply must be ignored"
+
+
+async def test_a_reply_to_an_unknown_id_is_ignored() -> None:
+    assert not Correlator().resolve(ack(99, success=True))
+
+
+async def test_closing_the_socket_fails_every_pending_request() -> None:
+    correlator = Correlator()
+    ids = [correlator.open("get-version", None)[0] for _ in range(3)]
+    waits = [asyncio.ensure_future(correlator.wait(message_id, timeout=5)) for message_id in ids]
+    await asyncio.sleep(0)
+
+    correlator.fail_all(ConnectionLostError())
+    outcomes = await asyncio.gather(*waits, return_exceptions=True)
+
+    assert all(isinstance(outcome, ConnectionLostError) for outcome in outcomes)
+    assert str(outcomes[0]) == "Remote connection has closed"
+    assert correlator.pending == 0

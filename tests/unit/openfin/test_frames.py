@@ -1,0 +1,237 @@
+"""The wire layer: parsing what the runtime sends and building what we send, without sockets."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from adapter.openfin.errors import ProtocolError
+from adapter.openfin.frames import (
+    AckFrame,
+    AckToSender,
+    ChannelMessagePayload,
+    ClientIdentity,
+    DesktopEvent,
+    PushFrame,
+    authorization_request,
+    channel_message_target,
+    external_authorization_request,
+    failure_reply,
+    parse_frame,
+    parse_push,
+    request_frame,
+    success_reply,
+)
+
+ACK_TO_SENDER: dict[str, Any] = {
+    "action": "send-channel-result",
+    "payload": {
+        "correlationId": 12,
+        "destinationToken": {"uuid": "cli", "name": "cli", "endpointId": "e-1"},
+        "payload": {},
+        "success": True,
+    },
+}
+
+CHANNEL_MESSAGE: dict[str, Any] = {
+    "action": "process-channel-message",
+    "payload": {
+        "ackToSender": ACK_TO_SENDER,
+        "providerIdentity": {
+            "uuid": "prov",
+            "name": "prov",
+            "channelName": "svc",
+            "channelId": "prov/prov/svc",
+        },
+        "action": "echo",
+        "senderIdentity": {
+            "uuid": "cli",
+            "name": "cli",
+            "endpointId": "e-1",
+            "isExternal": True,
+            "entityType": "external connection",
+            "runtimeFlavour": "added-by-a-modern-runtime",
+        },
+        "payload": {"x": 1},
+        "intendedTargetIdentity": {"channelId": "prov/prov/svc"},
+    },
+}
+
+
+def test_a_frame_with_a_correlation_id_parses_as_an_ack() -> None:
+    frame = parse_frame(
+        json.dumps({"action": "ack", "correlationId": 3, "payload": {"success": True, "data": 7}})
+    )
+
+    assert isinstance(frame, AckFrame)
+    assert frame.correlation_id == 3
+    assert frame.payload is not None
+    assert frame.payload.data == 7
+
+
+def test_a_failure_ack_keeps_reason_and_error() -> None:
+    frame = parse_frame(
+        json.dumps(
+            {
+                "action": "ack",
+                "correlationId": 4,
+                "payload": {
+                    "success": False,
+                    "reason": "nope",
+                    "error": {"name": "TypeError", "message": "nope"},
+                },
+                "breadcrumbs": [],
+            }
+        )
+    )
+
+    assert isinstance(frame, AckFrame)
+    assert frame.payload is not None
+    assert (frame.payload.success, frame.payload.reason, frame.payload.error) == (
+        False,
+        "nope",
+        {"name": "TypeError", "message": "nope"},
+    )
+
+
+def test_a_channel_message_push_parses_with_unknown_fields_kept() -> None:
+    frame = parse_frame(json.dumps(CHANNEL_MESSAGE))
+    assert isinstance(frame, PushFrame)
+
+    push = parse_push(frame)
+
+    assert isinstance(push, ChannelMessagePayload)
+    assert push.action == "echo"
+    assert push.sender_identity.endpoint_id == "e-1"
+    assert push.sender_identity.to_wire()["runtimeFlavour"] == "added-by-a-modern-runtime"
+
+
+def test_a_desktop_event_keeps_its_event_fields() -> None:
+    frame = parse_frame(
+        json.dumps(
+            {
+                "action": "process-desktop-event",
+                "payload": {
+                    "topic": "window",
+                    "type": "url-changed",
+                    "uuid": "w",
+                    "name": "w",
+                    "url": "https://x/",
+                },
+            }
+        )
+    )
+    assert isinstance(frame, PushFrame)
+
+    event = parse_push(frame)
+
+    assert isinstance(event, DesktopEvent)
+    assert (event.topic, event.type, (event.model_extra or {})["url"]) == (
+        "window",
+        "url-changed",
+        "https://x/",
+    )
+
+
+def test_an_unknown_push_action_is_not_an_error() -> None:
+    frame = parse_frame(json.dumps({"action": "subscriber-added", "payload": {"topic": "t"}}))
+    assert isinstance(frame, PushFrame)
+
+    assert parse_push(frame) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["not json", "[1, 2]", '{"payload": {}}', '{"action": "ack", "correlationId": "x"}']
+)
+def test_garbage_is_refused_with_a_protocol_error(text: str) -> None:
+    with pytest.raises(ProtocolError):
+        parse_frame(text)
+
+
+def test_a_known_push_with_a_broken_payload_is_a_protocol_error() -> None:
+    frame = parse_frame(json.dumps({"action": "process-channel-message", "payload": {"action": "x"}}))
+    assert isinstance(frame, PushFrame)
+
+    with pytest.raises(ProtocolError, match="ackToSender"):
+        parse_push(frame)
+
+
+def test_a_request_without_payload_sends_an_empty_object() -> None:
+    assert request_frame("get-version", None, 1) == {"action": "get-version", "payload": {}, "messageId": 1}
+
+
+def test_the_file_token_handshake_frames_name_the_connection_after_its_uuid() -> None:
+    first = external_authorization_request("svc-adapter", 1)
+    second = authorization_request("svc-adapter", 2, token=None)
+
+    assert first["payload"] == {"uuid": "svc-adapter", "type": "file-token"}
+    assert second["payload"] == {
+        "uuid": "svc-adapter",
+        "name": "svc-adapter",
+        "nonPersistent": True,
+        "type": "file-token",
+    }
+
+
+def test_the_token_handshake_sends_the_token_and_no_type() -> None:
+    frame = authorization_request("svc-adapter", 1, token="tok-123456789")
+
+    assert frame["payload"]["token"] == "tok-123456789"
+    assert "type" not in frame["payload"]
+
+
+def test_a_success_reply_echoes_ack_to_sender_and_carries_the_result() -> None:
+    ack = AckToSender.model_validate({**ACK_TO_SENDER, "action": "send-channel-result-v2"})
+
+    reply = success_reply(ack, {"ok": 1})
+
+    assert reply["action"] == "send-channel-result-v2"
+    assert "messageId" not in reply
+    assert reply["payload"]["correlationId"] == 12
+    assert reply["payload"]["destinationToken"] == ACK_TO_SENDER["payload"]["destinationToken"]
+    assert reply["payload"]["payload"] == {"result": {"ok": 1}}
+    assert reply["payload"]["success"] is True
+
+
+def test_a_none_result_is_left_out_like_javascript_undefined() -> None:
+    reply = success_reply(AckToSender.model_validate(ACK_TO_SENDER), None)
+
+    assert reply["payload"]["payload"] == {}
+
+
+def test_a_failure_reply_carries_reason_and_error() -> None:
+    reply = failure_reply(
+        AckToSender.model_validate(ACK_TO_SENDER), "Boom: bad", {"name": "Boom", "message": "bad"}
+    )
+
+    assert reply["payload"]["success"] is False
+    assert reply["payload"]["reason"] == "Boom: bad"
+    assert reply["payload"]["error"] == {"name": "Boom", "message": "bad"}
+
+
+def test_a_reply_does_not_alter_the_ack_it_was_built_from() -> None:
+    ack = AckToSender.model_validate(ACK_TO_SENDER)
+
+    success_reply(ack, 1)
+
+    assert ack.payload.payload == {}
+
+
+def test_intended_target_with_a_channel_id_is_the_provider() -> None:
+    push = ChannelMessagePayload.model_validate(CHANNEL_MESSAGE["payload"])
+
+    assert channel_message_target(push) == ("provider", "prov/prov/svc")
+
+
+def test_intended_target_with_only_an_endpoint_id_is_a_client() -> None:
+    payload = {**CHANNEL_MESSAGE["payload"], "intendedTargetIdentity": {"endpointId": "e-9", "uuid": "x"}}
+
+    assert channel_message_target(ChannelMessagePayload.model_validate(payload)) == ("client", "e-9")
+
+
+def test_a_client_identity_round_trips_to_the_wire_unchanged() -> None:
+    wire = {"uuid": "a", "name": "b", "endpointId": "e", "isExternal": False, "connectionUrl": "https://app/"}
+
+    assert ClientIdentity.model_validate(wire).to_wire() == wire
