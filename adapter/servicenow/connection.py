@@ -1,0 +1,409 @@
+"""One signed-in connection to one instance for one OAuth client: tokens, refresh, requests, revocation.
+
+Requests follow the official ``executeApiRequest`` semantics (join rule, Accept, JSON bodies, the
+``X-no-response-body`` header, ``result`` unwrapping, ``{status, data?, type?}``), and improve on it:
+
+* the access token is refreshed ahead of ``expires_in`` (``refresh_margin`` seconds early) and on a 401,
+  exactly once however many requests are waiting (single flight), keeping a rotated refresh token;
+* a refused refresh moves the connection to ``expired`` (listeners hear it) and raises
+  ``AuthTokenExpiredError``; later requests fail the same way at once;
+* 429 (honouring ``Retry-After``), 5xx and dropped connections are retried for GET only, within a
+  deadline; a request that was never sent (connect error) is retried for any method;
+* every request has timeouts; tokens never leave this object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import httpx
+import structlog
+
+from adapter.logging import forget_secret
+from adapter.servicenow.authorizers.base import Authorizer
+from adapter.servicenow.errors import (
+    ApiError,
+    ApiRequestError,
+    AuthTokenExpiredError,
+    NotConnectedError,
+    ParameterError,
+)
+from adapter.servicenow.oauth import OAuthEndpoints, OAuthSession, TokenEndpointMode, TokenSet
+from adapter.servicenow.response import ApiResponse, error_from_response, success_response
+from adapter.servicenow.retry import Outcome, RetryPolicy
+from adapter.servicenow.transport import DEFAULT_TIMEOUT
+from adapter.servicenow.validation import (
+    InstanceAddress,
+    join_url,
+    validate_headers,
+    validate_method,
+)
+
+log = structlog.get_logger(__name__)
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+DEFAULT_REFRESH_MARGIN = 60.0
+
+
+class ConnectionState(StrEnum):
+    """Where a connection is; ``refreshed`` is only ever an event, the state stays ``connected``."""
+
+    CONNECTED = "connected"
+    REFRESHED = "refreshed"
+    EXPIRED = "expired"
+    DISCONNECTED = "disconnected"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionKey:
+    """What makes two connects share one login: the instance origin and the OAuth client id."""
+
+    origin: str
+    client_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionOptions:
+    """How a connection talks to its instance."""
+
+    mode: TokenEndpointMode = "standard"
+    refresh_margin: float = DEFAULT_REFRESH_MARGIN
+    timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+Listener = Callable[["Connection", ConnectionState], None]
+TokenSaver = Callable[[str | None], Awaitable[None]]
+
+
+class Connection:
+    """A connection is created signed in, by ``Connection.login`` or ``Connection.resume``."""
+
+    def __init__(
+        self,
+        *,
+        address: InstanceAddress,
+        instance_url: str,
+        client_id: str,
+        scope: Sequence[str],
+        transport: httpx.AsyncBaseTransport,
+        options: ConnectionOptions = ConnectionOptions(),
+        clock: Callable[[], float] = time.time,
+        on_tokens: TokenSaver | None = None,
+    ) -> None:
+        self.address = address
+        self.instance_url = instance_url
+        self.client_id = client_id
+        self.scope = tuple(scope)
+        self.key = ConnectionKey(address.origin, client_id)
+        self.current_user: dict[str, Any] = {}
+        self._options = options
+        self._clock = clock
+        self._on_tokens = on_tokens
+        self._endpoints = OAuthEndpoints.for_instance(address.origin, options.mode)
+        self._oauth = OAuthSession(
+            client_id=client_id,
+            endpoints=self._endpoints,
+            transport=transport,
+            timeout=options.timeout,
+            clock=clock,
+        )
+        self._http = httpx.AsyncClient(
+            transport=transport, timeout=options.timeout, follow_redirects=False, trust_env=False
+        )
+        self._tokens: TokenSet | None = None
+        self._generation = 0
+        self._refresh_task: asyncio.Task[None] | None = None
+        self._state = ConnectionState.DISCONNECTED
+        self._listeners: list[Listener] = []
+
+    # ----- lifecycle -------------------------------------------------------------------------------------
+
+    async def login(
+        self, authorizer: Authorizer, auth_flow_params: Mapping[str, object] | None = None
+    ) -> None:
+        """Sign in through ``authorizer`` (code + PKCE), then read the current user."""
+        async with authorizer.attempt(self._endpoints.instance_redirect_uri) as attempt:
+            request = self._oauth.authorization_request(
+                scope=self.scope, auth_flow_params=auth_flow_params, redirect_uri=attempt.redirect_uri
+            )
+            code = await attempt.complete(request.url, request.state)
+        tokens = await self._oauth.exchange_code(code, request)
+        await self._start(tokens)
+
+    async def resume(self, refresh_token: str) -> None:
+        """Sign in with a stored refresh token (no user); ``AuthTokenExpiredError`` if refused."""
+        tokens = await self._oauth.refresh(refresh_token)
+        await self._start(tokens)
+
+    async def _start(self, tokens: TokenSet) -> None:
+        self._tokens = tokens
+        self._state = ConnectionState.CONNECTED
+        await self._save_refresh_token(tokens.refresh_token)
+        try:
+            self.current_user = await self._read_current_user()
+        except ApiError:
+            await self.close(revoke=True)
+            raise
+        log.info("connection.connected", instance=self.address.origin, client_id=self.client_id)
+        self._emit(ConnectionState.CONNECTED)
+
+    async def _read_current_user(self) -> dict[str, Any]:
+        response = await self.execute(self._endpoints.user_endpoint)
+        data = response.data
+        if isinstance(data, list):
+            data = data[0] if data else None
+        if not isinstance(data, dict):
+            raise ApiRequestError("Failed to read the current user", status=response.status)
+        return data
+
+    async def close(self, *, revoke: bool = True) -> bool:
+        """Disconnect: revoke the access then the refresh token (when ``revoke``), drop them, release HTTP.
+
+        Returns whether every revocation succeeded. Idempotent; never raises.
+        """
+        if self._state is ConnectionState.DISCONNECTED and self._tokens is None:
+            return False
+        tokens, self._tokens = self._tokens, None
+        self._state = ConnectionState.DISCONNECTED
+        revoked = False
+        if tokens is not None and revoke:
+            access_ok = await self._oauth.revoke(tokens.access_token, "access_token")
+            refresh_ok = (
+                await self._oauth.revoke(tokens.refresh_token, "refresh_token")
+                if tokens.refresh_token
+                else False
+            )
+            revoked = access_ok and refresh_ok
+            await self._save_refresh_token(None)
+        if tokens is not None:
+            forget_secret(tokens.access_token)
+            if tokens.refresh_token:
+                forget_secret(tokens.refresh_token)
+        await self._http.aclose()
+        await self._oauth.aclose()
+        log.info("connection.closed", instance=self.address.origin, client_id=self.client_id, revoked=revoked)
+        self._emit(ConnectionState.DISCONNECTED)
+        return revoked
+
+    # ----- observation -----------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> ConnectionState:
+        """``connected``, ``expired`` or ``disconnected``."""
+        return self._state
+
+    @property
+    def token_expires_at(self) -> datetime | None:
+        """When the access token expires (UTC), if the instance said; never the token itself."""
+        if self._tokens is None or self._tokens.expires_at is None:
+            return None
+        return datetime.fromtimestamp(self._tokens.expires_at, tz=UTC)
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(connection, state)`` on each state change; returns a remover."""
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
+
+    def _emit(self, state: ConnectionState) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(self, state)
+            except Exception:
+                log.exception("connection.listener_failed", state=state.value)
+
+    # ----- tokens ----------------------------------------------------------------------------------------
+
+    def _due_for_refresh(self) -> bool:
+        tokens = self._tokens
+        return (
+            tokens is not None
+            and tokens.expires_at is not None
+            and self._clock() >= tokens.expires_at - self._options.refresh_margin
+        )
+
+    async def _refresh_once(self, seen_generation: int) -> None:
+        """Refresh unless another caller did since ``seen_generation``; callers share one grant."""
+        if self._generation != seen_generation:
+            return
+        if self._refresh_task is None:
+            self._refresh_task = asyncio.create_task(self._refresh())
+        task = self._refresh_task
+        try:
+            await asyncio.shield(task)
+        finally:
+            if task.done() and self._refresh_task is task:
+                self._refresh_task = None
+
+    async def _refresh(self) -> None:
+        tokens = self._usable()
+        if not tokens.refresh_token:
+            self._expire()
+            raise AuthTokenExpiredError("Failed to refresh access token")
+        try:
+            fresh = await self._oauth.refresh(tokens.refresh_token)
+        except AuthTokenExpiredError:
+            self._expire()
+            raise
+        if self._tokens is None:  # closed while refreshing: drop what arrived
+            return
+        self._tokens = fresh
+        self._generation += 1
+        if fresh.refresh_token != tokens.refresh_token:
+            await self._save_refresh_token(fresh.refresh_token)
+        forget_secret(tokens.access_token)
+        log.info("connection.refreshed", instance=self.address.origin, client_id=self.client_id)
+        self._emit(ConnectionState.REFRESHED)
+
+    def _expire(self) -> None:
+        if self._state is ConnectionState.CONNECTED:
+            self._state = ConnectionState.EXPIRED
+            log.warning("connection.expired", instance=self.address.origin, client_id=self.client_id)
+            self._emit(ConnectionState.EXPIRED)
+
+    async def _save_refresh_token(self, refresh_token: str | None) -> None:
+        if self._on_tokens is None:
+            return
+        try:
+            await self._on_tokens(refresh_token)
+        except Exception as error:  # persistence is optional: a failing keyring must not break the connection
+            log.warning("connection.token_store_failed", error=type(error).__name__)
+
+    def _usable(self) -> TokenSet:
+        if self._state is ConnectionState.EXPIRED:
+            raise AuthTokenExpiredError("Failed to refresh access token")
+        if self._tokens is None or self._state is ConnectionState.DISCONNECTED:
+            raise NotConnectedError(f"Not connected to {self.address.origin}")
+        return self._tokens
+
+    # ----- requests --------------------------------------------------------------------------------------
+
+    async def execute(
+        self,
+        endpoint: str,
+        method: str = "GET",
+        data: Any = None,
+        suppress_response_body: bool = False,
+        headers: Mapping[str, str] | None = None,
+    ) -> ApiResponse:
+        """Send one API request to this instance and return ``{status, data?, type?}``.
+
+        ``ParameterError`` for a bad endpoint, method or header (before any I/O); ``ApiRequestError`` for a
+        non-2xx answer or I/O failure; ``AuthTokenExpiredError`` when the session cannot be renewed;
+        ``NotConnectedError`` after ``close``.
+        """
+        verb = validate_method(method)
+        url = join_url(self.address, endpoint)
+        request_headers = _request_headers(verb, validate_headers(headers), suppress_response_body)
+        content = _request_body(data)
+        self._usable()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._options.retry.deadline
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            if self._due_for_refresh():
+                try:
+                    await self._refresh_once(self._generation)
+                except ApiRequestError as error:  # transient: the current token may still be good
+                    log.warning("connection.early_refresh_failed", error=error.message)
+            tokens = self._usable()
+            generation = self._generation
+            started = loop.time()
+            try:
+                response = await self._http.request(
+                    verb,
+                    url,
+                    content=content,
+                    headers={**request_headers, "Authorization": f"Bearer {tokens.access_token}"},
+                )
+            except httpx.TransportError as error:
+                outcome = Outcome.NOT_SENT if _never_sent(error) else Outcome.MAYBE_SENT
+                wait = self._options.retry.delay_before_retry(
+                    method=verb,
+                    outcome=outcome,
+                    status=None,
+                    retry_after=None,
+                    attempt=attempt,
+                    remaining=deadline - loop.time(),
+                )
+                log.warning("request.io_error", method=verb, error=type(error).__name__, retry_in=wait)
+                if wait is None:
+                    raise ApiRequestError(str(error) or type(error).__name__) from None
+                await asyncio.sleep(wait)
+                continue
+            log.info(
+                "request.done",
+                method=verb,
+                path=url.path,
+                status=response.status_code,
+                ms=round((loop.time() - started) * 1000, 1),
+            )
+            if response.status_code == 401 and not refreshed:
+                refreshed = True
+                await self._refresh_once(generation)
+                continue
+            if response.is_success:
+                return success_response(
+                    response.status_code, response.headers.get("content-type"), response.content
+                )
+            wait = self._options.retry.delay_before_retry(
+                method=verb,
+                outcome=Outcome.STATUS,
+                status=response.status_code,
+                retry_after=response.headers.get("retry-after"),
+                attempt=attempt,
+                remaining=deadline - loop.time(),
+            )
+            if wait is None:
+                raise error_from_response(
+                    response.status_code, response.headers.get("content-type"), response.content
+                )
+            await asyncio.sleep(wait)
+
+
+def _request_headers(method: str, caller: dict[str, str], suppress_response_body: bool) -> dict[str, str]:
+    headers = {"Accept": "application/json"}
+    lowered = {name.lower() for name in caller}
+    for name in list(headers):
+        if name.lower() in lowered:
+            del headers[name]
+    headers.update(caller)
+    if suppress_response_body:
+        headers = {k: v for k, v in headers.items() if k.lower() != "x-no-response-body"}
+        headers["X-no-response-body"] = "true"
+    if method in BODY_METHODS and "content-type" not in lowered:
+        headers["Content-Type"] = "application/json"
+    return headers
+
+
+def _request_body(data: Any) -> bytes | None:
+    """Objects and arrays as JSON, strings raw, other scalars as their JSON text; None sends no body."""
+    if data is None:
+        return None
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    if isinstance(data, bytes):
+        return data
+    try:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    except (TypeError, ValueError) as error:
+        raise ParameterError(f"Invalid request data: {error}") from None
+
+
+def _never_sent(error: httpx.TransportError) -> bool:
+    # A failure to connect (or to get a pooled connection) happens before a single byte left.
+    return isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)

@@ -1,0 +1,71 @@
+"""Typed errors with the names and messages of the official ``@openfin/servicenow`` package.
+
+Every error an app can meet is a subclass of ``ApiError``. ``to_dict()`` gives what the bridge puts on the
+bus (``{name, message, status?, detail?}``) and ``reason`` the one-line ``"<Name>: <message>"`` form that
+survives a runtime relaying only a rejection reason. No error ever carries a token or an authorization code.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ApiError(Exception):
+    """Base of every ServiceNow-side error; ``name`` is the class name, as in the official package."""
+
+    default_message: ClassVar[str] = "An unexpected error has occurred"
+
+    def __init__(self, message: str | None = None, *, status: int | None = None, detail: Any = None) -> None:
+        self.message = message or self.default_message
+        self.status = status
+        self.detail = detail
+        super().__init__(self.message)
+
+    @property
+    def name(self) -> str:
+        """The error's name as apps see it (the class name)."""
+        return type(self).__name__
+
+    @property
+    def reason(self) -> str:
+        """``"<Name>: <message>"``, enough on its own to tell what failed."""
+        return f"{self.name}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{name, message}`` plus ``status`` and ``detail`` when known."""
+        out: dict[str, Any] = {"name": self.name, "message": self.message}
+        if self.status is not None:
+            out["status"] = self.status
+        if self.detail is not None:
+            out["detail"] = self.detail
+        return out
+
+
+class ApiRequestError(ApiError):
+    """A request failed: a non-2xx answer (``status``, the instance's ``error.message``/``detail``) or I/O."""
+
+    default_message = "An error occurred when executing the API request"
+
+
+class AuthorizationError(ApiError):
+    """The user's consent could not be obtained, or the code could not be exchanged for tokens."""
+
+    default_message = "An authorization error occurred"
+
+
+class AuthTokenExpiredError(ApiError):
+    """The access token expired and the refresh token was refused: a new login is needed."""
+
+    default_message = "The API request failed as the authorization tokens have expired"
+
+
+class ParameterError(ApiError):
+    """An argument was refused before any I/O (bad instance URL, client id, endpoint, method or header)."""
+
+    default_message = "Invalid parameter detected"
+
+
+class NotConnectedError(ApiError):
+    """There is no usable connection: never made, released, or closed."""
+
+    default_message = "Not connected to ServiceNow"
