@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import shlex
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-DRIVER = Path(__file__).with_name("launch_driver.mjs")
-NODE = shutil.which("node")
+from tests.unit.manifests.support import NODE, drive
 
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
 
 FORBIDDEN = set('"%$') | {chr(code) for code in range(0x20)} | {"\x7f"}
-
-
-def drive(request: dict[str, Any]) -> dict[str, Any]:
-    """Run the node driver with one request and return its JSON answer."""
-    assert NODE is not None
-    done = subprocess.run(
-        [NODE, str(DRIVER), json.dumps(request)], capture_output=True, text=True, timeout=30, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    answer: dict[str, Any] = json.loads(done.stdout)
-    return answer
 
 
 def split_windows(command_line: str) -> list[str]:
