@@ -113,6 +113,13 @@ _AGO: dict[str, _Ago] = {
 }
 
 
+def _format(moment: datetime) -> str:
+    """A date-time as stored; years before 1000 are outside what an instance can hold."""
+    if moment.year < 1000:
+        raise UnsupportedScript(f"{moment.year} is outside the supported years")
+    return moment.strftime(_FORMAT)
+
+
 def _arguments(text: str) -> list[int | str]:
     if not text.strip():
         return []
@@ -161,16 +168,16 @@ def _evaluate(value: str, context: ScriptContext) -> str:
     if name == "getUserName" and not args:
         return context.user_name
     if name in ("nowDateTime", "nowNoTZ") and not args:
-        return now.strftime(_FORMAT)
+        return _format(now)
     if name == "dateGenerate":
-        return _date_generate(args).strftime(_FORMAT)
+        return _format(_date_generate(args))
     if name in _AGO:
         count = args[0] if len(args) == 1 else None
         if not isinstance(count, int) or abs(count) > 100_000:
             raise UnsupportedScript(f"gs.{name} takes one whole number")
-        return _AGO[name](now, count).strftime(_FORMAT)
+        return _format(_AGO[name](now, count))
     for prefix, index in (("beginningOf", 0), ("endOf", 1)):
         period = name.removeprefix(prefix)
         if name.startswith(prefix) and not args and period in (periods := _periods(now)):
-            return periods[period][index].strftime(_FORMAT)
+            return _format(periods[period][index])
     raise UnsupportedScript(f"unsupported helper gs.{name}")
