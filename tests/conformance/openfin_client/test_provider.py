@@ -1,0 +1,239 @@
+"""Our ``ChannelProvider`` serving official node-adapter clients through the runtime emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from adapter.openfin import (
+    ActionError,
+    ChannelActionError,
+    ChannelConnectionRejected,
+    ChannelProvider,
+    ClientIdentity,
+    RuntimeConnection,
+)
+from tests.conformance.conftest import NodeScripts
+from tests.conformance.openfin_client.support import event, eventually, result
+
+CHANNEL = "py-service"
+
+
+class Echo(BaseModel):
+    text: str
+    times: int = 1
+
+
+class Service:
+    """A provider with a few actions and hooks that record what they saw."""
+
+    def __init__(self, connection: RuntimeConnection) -> None:
+        self.provider = ChannelProvider(connection, CHANNEL)
+        self.connected: list[tuple[ClientIdentity, Any]] = []
+        self.disconnected: list[ClientIdentity] = []
+        self.echo_calls = 0
+
+        @self.provider.on_connection
+        def admit(client: ClientIdentity, payload: Any) -> dict[str, str]:
+            if client.uuid == "unwelcome-app":
+                raise ChannelConnectionRejected("unwelcome-app may not use py-service")
+            self.connected.append((client, payload))
+            return {"welcome": client.uuid}
+
+        @self.provider.on_disconnection
+        def leave(client: ClientIdentity) -> None:
+            self.disconnected.append(client)
+
+        @self.provider.action("echo", payload=Echo)
+        def echo(payload: Echo, caller: ClientIdentity) -> dict[str, Any]:
+            self.echo_calls += 1
+            return {
+                "echoed": payload.text * payload.times,
+                "caller": caller.uuid,
+                "endpoint": caller.endpoint_id,
+            }
+
+        @self.provider.action("lookup")
+        async def lookup(_payload: Any, _caller: ClientIdentity) -> None:
+            raise ActionError("Record not found", name="ApiRequestError", status=404, detail="no such sys_id")
+
+        @self.provider.action("crash")
+        def crash(_payload: Any, _caller: ClientIdentity) -> None:
+            raise ZeroDivisionError("division by zero")
+
+
+@pytest.fixture
+async def service(runtime_emulator: str) -> AsyncIterator[Service]:
+    async with RuntimeConnection(runtime_emulator, "py-provider") as connection:
+        service = Service(connection)
+        await service.provider.create()
+        yield service
+
+
+def client_params(address: str, uuid: str = "node-client", **extra: Any) -> dict[str, Any]:
+    return {"address": address, "uuid": uuid, "channelName": CHANNEL, **extra}
+
+
+async def test_node_clients_get_results_of_python_actions_and_see_who_they_are(
+    service: Service, runtime_emulator: str, node_script: NodeScripts
+) -> None:
+    node = node_script.start(
+        "openfin_client/channel_client.mjs",
+        client_params(
+            runtime_emulator,
+            connectPayload={"app": "crm"},
+            dispatches=[{"action": "echo", "payload": {"text": "ab", "times": 2}}],
+        ),
+    )
+
+    routing = await event(node, "connected")
+    outcomes = await event(node, "dispatched")
+    node.send({"step": "finish"})
+    await result(node)
+
+    assert routing["result"] == {"welcome": "node-client"}
+    assert routing["channelName"] == CHANNEL
+    client, payload = service.connected[0]
+    assert (client.uuid, payload) == ("node-client", {"app": "crm"})
+    assert outcomes == [
+        {"ok": True, "result": {"echoed": "abab", "caller": "node-client", "endpoint": client.endpoint_id}}
+    ]
+
+
+async def test_errors_thrown_by_python_handlers_reach_node_with_name_and_fields(
+    service: Service, runtime_emulator: str, node_script: NodeScripts
+) -> None:
+    node = node_script.start(
+        "openfin_client/channel_client.mjs",
+        client_params(runtime_emulator, dispatches=[{"action": "lookup"}, {"action": "crash"}]),
+    )
+
+    lookup, crash = await event(node, "dispatched")
+    node.send({"step": "finish"})
+    await result(node)
+
+    assert not lookup["ok"]
+    assert lookup["error"]["className"] == "ChannelError"
+    assert lookup["error"]["message"] == "ApiRequestError: Record not found"
+    assert lookup["error"]["cause"] == {
+        "name": "ApiRequestError",
+        "message": "Record not found",
+        "status": 404,
+        "detail": "no such sys_id",
+    }
+    assert crash["error"]["message"] == "ZeroDivisionError: division by zero"
+    assert crash["error"]["cause"]["name"] == "ZeroDivisionError"
+
+
+async def test_a_bad_payload_is_refused_without_running_the_handler(
+    service: Service, runtime_emulator: str, node_script: NodeScripts
+) -> None:
+    node = node_script.start(
+        "openfin_client/channel_client.mjs",
+        client_params(runtime_emulator, dispatches=[{"action": "echo", "payload": {"times": "x"}}]),
+    )
+
+    [outcome] = await event(node, "dispatched")
+    node.send({"step": "finish"})
+    await result(node)
+
+    assert outcome["error"]["cause"]["name"] == "ParameterError"
+    assert "text" in outcome["error"]["message"]
+    assert "times" in outcome["error"]["message"]
+    assert service.echo_calls == 0
+
+
+async def test_an_unknown_action_is_refused_with_the_runtimes_wording(
+    service: Service, runtime_emulator: str, node_script: NodeScripts
+) -> None:
+    node = node_script.start(
+        "openfin_client/channel_client.mjs",
+        client_params(runtime_emulator, dispatches=[{"action": "teleport"}]),
+    )
+
+    [outcome] = await event(node, "dispatched")
+    node.send({"step": "finish"})
+    await result(node)
+
+    assert outcome["error"]["message"] == "No action registered at target for teleport"
+
+
+async def test_a_client_refused_by_on_connection_gets_the_reason(
+    service: Service, runtime_emulator: str, node_script: NodeScripts
+) -> None:
+    node = node_script.start(
+        "openfin_client/channel_client.mjs", client_params(runtime_emulator, "unwelcome-app")
+    )
+    outcome = await result(node)
+
+    assert outcome["connected"] is False
+    assert outcome["error"]["message"] == "unwelcome-app may not use py-service"
+    assert service.provider.connections == []
+
+
+async def test_the_provider_dispatches_and_publishes_to_node_clients(
+    service: Service, runtime_emulator: str, node_script: NodeScripts
+) -> None:
+    first = node_script.start(
+        "openfin_client/channel_client.mjs", client_params(runtime_emulator, "node-one")
+    )
+    second = node_script.start(
+        "openfin_client/channel_client.mjs", client_params(runtime_emulator, "node-two")
+    )
+    await event(first, "dispatched")
+    await event(second, "dispatched")
+    one = next(c for c in service.provider.connections if c.uuid == "node-one")
+
+    pong = await service.provider.dispatch(one, "ping", {"n": 41})
+    outcomes = await service.provider.publish("news", {"headline": "case CS0001001 updated"})
+    for node in (first, second):
+        node.send({"step": "finish"})
+    seen_one, seen_two = await result(first), await result(second)
+
+    assert pong == {"pong": 42}
+    assert sorted((o.client.uuid, o.result) for o in outcomes) == [
+        ("node-one", "thanks"),
+        ("node-two", "thanks"),
+    ]
+    assert seen_one["received"] == [
+        {"action": "ping", "payload": {"n": 41}, "from": "py-provider"},
+        {"action": "news", "payload": {"headline": "case CS0001001 updated"}},
+    ]
+    assert seen_two["received"] == [{"action": "news", "payload": {"headline": "case CS0001001 updated"}}]
+
+
+async def test_a_failing_client_does_not_spoil_a_publish_to_the_others(
+    service: Service, runtime_emulator: str, node_script: NodeScripts
+) -> None:
+    node = node_script.start("openfin_client/channel_client.mjs", client_params(runtime_emulator))
+    await event(node, "dispatched")
+    client = service.provider.connections[0]
+
+    with pytest.raises(ChannelActionError) as caught:
+        await service.provider.dispatch(client, "broken")
+    outcomes = await service.provider.publish("no-such-handler", {})
+    node.send({"step": "finish"})
+    await result(node)
+
+    assert caught.value.reason == "this client cannot do that"
+    assert caught.value.error_name == "TypeError"
+    assert [o.ok for o in outcomes] == [False]
+    assert isinstance(outcomes[0].error, ChannelActionError)
+    assert "No action registered at target for no-such-handler" in str(outcomes[0].error)
+
+
+async def test_on_disconnection_runs_when_a_node_client_leaves(
+    service: Service, runtime_emulator: str, node_script: NodeScripts
+) -> None:
+    node = node_script.start("openfin_client/channel_client.mjs", client_params(runtime_emulator))
+    await event(node, "dispatched")
+
+    node.send({"step": "finish"})
+    await result(node)
+    await eventually(lambda: len(service.disconnected) == 1)
+
+    assert service.disconnected[0].uuid == "node-client"
+    assert service.provider.connections == []
