@@ -1,4 +1,4 @@
-"""Helpers for driving node-adapter peers from async tests (the node runner blocks, so it runs in a thread)."""
+"""Helpers for driving node-adapter peers from async tests (the node runner blocks: it runs in a thread)."""
 
 from __future__ import annotations
 
