@@ -1,0 +1,71 @@
+// The stock OpenFin InteropBroker (fin.Interop.init) in a node process, as a platform provider runs it.
+// Its only override is handleFiredIntent, written the way platform owners write it: dispatch the intent to the
+// client that registered intent-handler-<name> and return {source, intent, version, result}. This is the peer
+// our built-in broker is compared against.
+//
+// params: {address, platformUuid}. Emits the event "ready" once the broker channel accepts clients, then runs
+// until it is killed.
+import { connectAs, emit, params } from '../harness.mjs';
+
+const { address, platformUuid } = params();
+const HANDLER_PREFIX = 'intent-handler-';
+
+const fin = await connectAs(address, platformUuid);
+
+await fin.Interop.init(platformUuid, async (InteropBroker) => {
+  class RoutingBroker extends InteropBroker {
+    constructor() {
+      super();
+      this.intentHandlers = new Map();
+    }
+
+    async intentHandlerRegistered(payload, clientIdentity) {
+      await super.intentHandlerRegistered(payload, clientIdentity);
+      const name = payload.handlerId.slice(HANDLER_PREFIX.length);
+      const others = (this.intentHandlers.get(name) ?? []).filter(
+        (h) => h.identity.endpointId !== clientIdentity.endpointId,
+      );
+      this.intentHandlers.set(name, [...others, { identity: clientIdentity, version: payload.fdc3Version ?? '2.0' }]);
+    }
+
+    async clientDisconnected(clientIdentity) {
+      for (const [name, handlers] of this.intentHandlers) {
+        this.intentHandlers.set(
+          name,
+          handlers.filter((h) => h.identity.endpointId !== clientIdentity.endpointId),
+        );
+      }
+    }
+
+    async handleFiredIntent(intent) {
+      const handlers = this.intentHandlers.get(intent.name) ?? [];
+      if (handlers.length === 0) {
+        throw new Error('NoAppsFound');
+      }
+      const { identity, version } = handlers[handlers.length - 1];
+      const provider = await this.getProvider();
+      const result = await provider.dispatch(identity, `${HANDLER_PREFIX}${intent.name}`, intent);
+      return { source: { appId: identity.uuid, instanceId: identity.endpointId }, intent: intent.name, version, result };
+    }
+  }
+  return new RoutingBroker();
+});
+
+// Interop.init resolves before the channel exists; a client connecting with wait:false proves it is up.
+const probe = await connectAs(address, `${platformUuid}-probe`);
+const channelName = `interop-broker-${platformUuid}`;
+for (let attempt = 0; ; attempt += 1) {
+  try {
+    const client = await probe.InterApplicationBus.Channel.connect(channelName, { wait: false });
+    await client.disconnect();
+    break;
+  } catch (error) {
+    if (attempt >= 100) {
+      throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+await probe.wire.shutdown();
+
+emit('ready', channelName);
