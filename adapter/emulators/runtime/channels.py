@@ -158,7 +158,11 @@ class ChannelBus:
     # -- actions ---------------------------------------------------------------------------------------------
 
     def create(self, connection: Connection, payload: dict[str, Any]) -> dict[str, Any]:
-        """``create-channel``: register the channel, emit ``connected``, return the providerIdentity."""
+        """``create-channel``: register the channel and return its providerIdentity.
+
+        The caller acks, then calls ``announce``: a client woken by the ``connected`` event must not reach
+        the provider before the provider has its ack (node-adapter would answer "has been destroyed").
+        """
         request = parse_payload(CreateChannel, payload)
         if request.channelName in self._by_name:
             raise ActionError(DUPLICATE_CHANNEL)
@@ -178,8 +182,11 @@ class ChannelBus:
         self._by_name[channel.name] = channel
         self._by_id[channel_id] = channel
         log.info("channel.created", channel=channel.name, provider=identity["uuid"])
-        self._emit_channel_event(("connected", "channel-connected"), provider_identity)
         return dict(provider_identity)
+
+    def announce(self, provider_identity: dict[str, Any]) -> None:
+        """Emit the channel ``connected`` event (and CORE's legacy twin) for a created channel."""
+        self._emit_channel_event(("connected", "channel-connected"), provider_identity)
 
     def connect(self, connection: Connection, payload: dict[str, Any], message_id: int) -> None:
         """``connect-to-channel``: ``internal-nack`` when absent, else push the connection to the provider."""

@@ -86,7 +86,7 @@ class RuntimeSettings(BaseSettings):
 Handler = Callable[[Connection, dict[str, Any], int | None], Any]
 AsyncHandler = Callable[[Connection, dict[str, Any]], Awaitable[Any]]
 DEFERRED = object()
-"""A handler's return value meaning: the reply comes later (relayed from a channel target)."""
+"""A handler's return value meaning: the handler replied itself, or the reply comes later (a relay)."""
 
 
 class Runtime:
@@ -121,7 +121,7 @@ class Runtime:
             "register-external-connection": self._register_external_connection,
             "subscribe-to-desktop-event": self._subscribe_event,
             "unsubscribe-to-desktop-event": self._unsubscribe_event,
-            "create-channel": lambda c, p, _m: self.channels.create(c, p),
+            "create-channel": self._create_channel,
             "connect-to-channel": self._connect_to_channel,
             "send-channel-message": self._send_channel_message,
             "send-channel-result": self._send_channel_result,
@@ -400,6 +400,12 @@ class Runtime:
             self.events.unsubscribe(connection, Subscription.from_payload(payload))
         except ValueError as exc:
             raise ActionError(f"Invalid payload: {exc}") from None
+
+    def _create_channel(self, connection: Connection, payload: dict[str, Any], message_id: int | None) -> Any:
+        provider_identity = self.channels.create(connection, payload)
+        self._reply(connection, message_id, data=provider_identity)
+        self.channels.announce(provider_identity)
+        return DEFERRED
 
     def _connect_to_channel(
         self, connection: Connection, payload: dict[str, Any], message_id: int | None
