@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import json
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 from websockets.asyncio.server import Server, ServerConnection
@@ -33,6 +32,9 @@ WRITER_DRAIN_TIMEOUT = 5.0
 
 class Broker(Protocol):
     """What ``broker.start_broker(runtime, platform_uuid)`` returns."""
+
+    async def wait_ready(self, timeout: float = ...) -> None:  # noqa: ASYNC109 (the broker's contract)
+        """Return once the broker channel exists."""
 
     async def aclose(self) -> None:
         """Stop the broker and leave the runtime."""
@@ -134,9 +136,12 @@ def _refuse_plain_http(connection: ServerConnection, request: Request) -> Respon
     return response
 
 
-def _start_broker(runtime: Runtime, platform_uuid: str) -> Broker:
-    module: Any = importlib.import_module("adapter.emulators.runtime.broker")
-    broker: Broker = module.start_broker(runtime, platform_uuid)
+async def _start_broker(runtime: Runtime, platform_uuid: str) -> Broker:
+    # Imported here so that a runtime without --broker never loads the broker.
+    from adapter.emulators.runtime.broker import start_broker
+
+    broker: Broker = start_broker(runtime, platform_uuid)
+    await broker.wait_ready()
     return broker
 
 
@@ -151,16 +156,15 @@ async def serve(
 ) -> int:
     """Serve until ``stop`` is set; prints ``READY ws://127.0.0.1:<port>`` once listening. Returns 0.
 
-    ``broker`` starts the built-in interop broker as channel ``interop-broker-<broker>``; ``assets`` maps app
-    asset aliases to local commands for ``launch-external-process``. ``settings`` default to the environment
-    (``RUNTIME_EMULATOR_*``, see ``RuntimeSettings``).
+    ``broker`` starts the built-in interop broker as channel ``interop-broker-<broker>`` (READY comes once
+    that channel exists); ``assets`` maps app asset aliases to local commands for
+    ``launch-external-process``; ``settings`` default to the environment (``RUNTIME_EMULATOR_*``, see
+    ``RuntimeSettings``).
     """
     runtime = Runtime(settings or RuntimeSettings(), assets=assets)
     try:
         async with RuntimeServer(runtime, host=host, port=port) as server:
-            started: Broker | None = None
-            if broker is not None:
-                started = _start_broker(runtime, broker)
+            started = await _start_broker(runtime, broker) if broker is not None else None
             announce_ready(server.url)
             try:
                 await stop.wait()
