@@ -205,6 +205,30 @@ const scenarios = {
     };
   },
 
+  async disconnectCleanup() {
+    const [stayer, leaver, raiser] = [await client('dc-stayer'), await client('dc-leaver'), await client('dc-raiser')];
+    await stayer.interop.joinContextGroup('yellow');
+    await leaver.interop.joinContextGroup('yellow');
+    await leaver.interop.registerIntentHandler(() => ({ type: 'fdc3.nothing' }), 'LeaverIntent');
+    const members = async () => (await stayer.interop.getAllClientsInContextGroup('yellow')).map((m) => m.uuid);
+    const before = await members();
+    const beforeIntent = (await raiser.interop.fireIntent({ name: 'LeaverIntent', context: INSTRUMENT })).intent;
+    await leaver.fin.wire.shutdown();
+    let after = await members();
+    const deadline = Date.now() + WAIT_MS;
+    while (after.includes(leaver.uuid) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      after = await members();
+    }
+    return {
+      before: before.filter((uuid) => uuid.startsWith('dc-')).sort(),
+      after: after.filter((uuid) => uuid.startsWith('dc-')).sort(),
+      expected: { stayer: stayer.uuid, leaver: leaver.uuid },
+      beforeIntent,
+      afterIntent: await failure(raiser.interop.fireIntent({ name: 'LeaverIntent', context: INSTRUMENT })),
+    };
+  },
+
   async fdc3v2() {
     const [handler, raiser] = [await client('f2-handler'), await client('f2-raiser')];
     // node-adapter's getIntentResolution reads a global `fin` (reference 4.4): without it getResult() throws.
