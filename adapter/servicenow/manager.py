@@ -26,7 +26,7 @@ from adapter.servicenow.connection import (
     ConnectionState,
     Listener,
 )
-from adapter.servicenow.errors import ApiError, NotConnectedError, ParameterError
+from adapter.servicenow.errors import ApiError, AuthTokenExpiredError, NotConnectedError, ParameterError
 from adapter.servicenow.token_store import TokenStore
 from adapter.servicenow.transport import TransportRegistry
 from adapter.servicenow.validation import InstanceAddress, parse_instance_url, validate_client_id
@@ -174,6 +174,8 @@ class ConnectionManager:
                 except ApiError as error:
                     log.info("manager.resume_failed", instance=key.origin, error=error.name)
                     await connection.close(revoke=False)
+                    if isinstance(error, AuthTokenExpiredError) and self._token_store is not None:
+                        await self._token_store.save(key.origin, key.client_id, None)
                     if not interactive:
                         raise NotConnectedError(
                             f"Not connected to {key.origin} and interactive sign-in is off"
