@@ -34,6 +34,12 @@ NO_CHANNEL_YET = "internal-nack"
 _OFFER = {"supportedProtocols": [{"type": "classic", "version": 5}], "maxProtocols": 2}
 
 
+def _provider_not_ready(reason: str) -> bool:
+    # A node provider answers this while its channel exists on the runtime but not yet (or no longer) in
+    # its own process: the runtime announced the channel before the provider finished setting it up.
+    return reason.startswith('Channel "') and reason.endswith('" has been destroyed.')
+
+
 def retry_delay(attempt: int) -> float:
     """node-adapter's wait before connect retry ``attempt``: 0.5 s doubled every 10 tries, at most 30 s."""
     return float(min(30.0, 0.5 * 2 ** (attempt // 10)))
@@ -94,7 +100,7 @@ class ChannelClient:
                         data = await self.connection.request("connect-to-channel", message)
                         break
                     except RuntimeRequestError as exc:
-                        if exc.reason != NO_CHANNEL_YET:
+                        if exc.reason != NO_CHANNEL_YET and not _provider_not_ready(exc.reason):
                             raise ChannelConnectionRejected(exc.reason) from None
                         if not wait:
                             raise ChannelNotFound(self.channel_name) from None
