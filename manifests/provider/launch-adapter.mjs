@@ -101,7 +101,10 @@ export function buildArguments({ runtimeAddress, uuid, token, brokerUuid, channe
       );
     }
   }
-  const parts = ["--runtime-address", runtimeAddress, "--uuid", uuid, "--token", token];
+  const parts = ["--runtime-address", runtimeAddress, "--uuid", uuid];
+  if (token !== undefined) {
+    parts.push("--token", token);
+  }
   if (brokerUuid !== undefined && brokerUuid !== null) {
     parts.push("--broker", brokerUuid);
   }
@@ -147,7 +150,8 @@ function describe(error) {
  * Options: `alias` (the appAssets alias), `channelName` (the adapter's channel), `brokerUuid` (platform
  * uuid whose interop broker the adapter joins; omitted: none), `extraArgs` (further `run` arguments),
  * `uuid` (identity registered for the adapter, default: the alias), `timeoutMs` (how long to wait for the
- * channel). Rejects with AdapterLaunchError.
+ * channel), `useToken` (default true; false passes no token, and the adapter then proves itself with the
+ * runtime's file-token handshake instead). Rejects with AdapterLaunchError.
  */
 export async function launchAdapter(fin, options = {}) {
   const {
@@ -157,6 +161,7 @@ export async function launchAdapter(fin, options = {}) {
     extraArgs = [],
     uuid = alias,
     timeoutMs = DEFAULT_TIMEOUT_MS,
+    useToken = true,
   } = options;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new AdapterLaunchError("invalid-argument", `timeoutMs must be a positive number, got ${timeoutMs}`);
@@ -174,15 +179,17 @@ export async function launchAdapter(fin, options = {}) {
     throw new AdapterLaunchError("runtime-info", `the runtime reported no usable port (${port})`);
   }
 
-  let connection;
-  try {
-    connection = await fin.System.registerExternalConnection(uuid);
-  } catch (error) {
-    throw new AdapterLaunchError(
-      "register-connection",
-      `could not register an external connection for ${uuid}: ${describe(error)}`,
-      { cause: error },
-    );
+  let connection = { uuid, token: undefined };
+  if (useToken) {
+    try {
+      connection = await fin.System.registerExternalConnection(uuid);
+    } catch (error) {
+      throw new AdapterLaunchError(
+        "register-connection",
+        `could not register an external connection for ${uuid}: ${describe(error)}`,
+        { cause: error },
+      );
+    }
   }
 
   const commandLine = buildArguments({

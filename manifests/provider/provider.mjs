@@ -2,7 +2,7 @@
  * Platform provider: start the platform, then launch the ServiceNow adapter app asset.
  *
  * Settings come from the manifest's `customSettings.servicenowAdapter`:
- * `{alias, channelName, launchTimeoutMs, settings: {instanceUrl, clientId, allowedApps, ...}}`.
+ * `{alias, channelName, launchTimeoutMs, useToken, settings: {instanceUrl, clientId, allowedApps, ...}}`.
  */
 
 import { argumentsFromSettings, launchAdapter } from "./launch-adapter.mjs";
@@ -29,6 +29,7 @@ async function start() {
       brokerUuid: platformUuid,
       extraArgs: argumentsFromSettings(adapterSettings(config.settings ?? {}, platformUuid)),
       timeoutMs: config.launchTimeoutMs,
+      useToken: config.useToken,
     });
     client.onDisconnection(() => {
       console.error("servicenow-adapter: the adapter's channel closed");

@@ -98,6 +98,20 @@ def test_the_one_off_token_is_registered_for_the_adapter_uuid() -> None:
     assert "--uuid sn-adapter-desk-1" in launched_with(answer)["arguments"]
 
 
+def test_without_a_token_the_adapter_gets_only_the_address_identity_and_channel() -> None:
+    answer = launch({"channel": "connect", "port": 9704}, useToken=False, channelName="servicenow")
+
+    assert not [call for call in answer["calls"] if call["call"] == "registerExternalConnection"]
+    assert split_windows(launched_with(answer)["arguments"]) == [
+        "--runtime-address",
+        "ws://127.0.0.1:9704",
+        "--uuid",
+        "servicenow-adapter",
+        "--channel",
+        "servicenow",
+    ]
+
+
 def test_broker_flag_is_left_out_when_no_broker_is_given() -> None:
     answer = launch({"channel": "connect"}, channelName="servicenow")
 

@@ -196,3 +196,14 @@ def test_app_record_points_to_the_platform_that_launches_the_adapter() -> None:
     assert openfin["platformUuid"] == platform()["platform"]["uuid"]
     assert openfin["appAsset"] == adapter_asset()["alias"]
     assert openfin["channelName"] == adapter_config()["channelName"]
+
+
+def test_desktop_owner_example_allows_exactly_what_the_manifest_declares_for_its_url() -> None:
+    settings = load_json(MANIFESTS / "desktop-owner-settings.example.json")["applicationSettings"]
+    manifest_url = app_record()["hostManifests"]["OpenFin"]["manifestUrl"]
+
+    assert list(settings) == [manifest_url]
+    granted = settings[manifest_url]["permissions"]["System"]
+    assert granted == {
+        "launchExternalProcess": platform()["platform"]["permissions"]["System"]["launchExternalProcess"]
+    }
