@@ -96,6 +96,7 @@ class AppWindow:
         self.identity = identity
         self._events: asyncio.Queue[WindowEvent | None] = asyncio.Queue()
         self._subscriptions: list[EventSubscription] = []
+        self._following = True
         self.closed = False
 
     async def _subscribe(self) -> None:
@@ -107,6 +108,8 @@ class AppWindow:
             )
 
     def _on_event(self, event: DesktopEvent) -> None:
+        if not self._following:
+            return
         fields = event.model_extra or {}
         url = fields.get("url")
         self._events.put_nowait(WindowEvent(event.type, url if isinstance(url, str) else None, dict(fields)))
@@ -115,7 +118,8 @@ class AppWindow:
             self._events.put_nowait(None)
 
     async def events(self) -> AsyncIterator[WindowEvent]:
-        """The window's events as they happen, ending after ``closed`` (or when we close it)."""
+        """The window's events as they happen, ending after ``closed``, or at once when we close or release it
+        (events caused by our own ``close`` are not reported: only the user's closing counts)."""
         while True:
             event = await self._events.get()
             if event is None:
@@ -128,6 +132,7 @@ class AppWindow:
 
     async def close(self, *, force: bool = True) -> None:
         """Close the window (ending its application) and stop following its events. Safe to call twice."""
+        self._stop_following()
         if not self.closed:
             self.closed = True
             with contextlib.suppress(RuntimeRequestError, NotConnectedError, RequestTimeoutError):
@@ -136,10 +141,17 @@ class AppWindow:
 
     async def release(self) -> None:
         """Stop following the window's events (the window itself is left alone)."""
+        self._stop_following()
         subscriptions, self._subscriptions = self._subscriptions, []
         for subscription in subscriptions:
             await subscription.unsubscribe()
-        self._events.put_nowait(None)
+
+    def _stop_following(self) -> None:
+        if self._following:
+            self._following = False
+            while not self._events.empty():
+                self._events.get_nowait()
+            self._events.put_nowait(None)
 
 
 class RuntimeCalls:
