@@ -64,6 +64,13 @@ class _FormParser(HTMLParser):
                     name=values.get("name"),
                 )
             )
+        elif tag == "option" and self._select is not None and self.forms:
+            value = values.get("value", "")
+            if self._select_first is None:
+                self._select_first = value
+                self.forms[-1].fields.setdefault(self._select, value)
+            if "selected" in values:
+                self.forms[-1].fields[self._select] = value
         elif not self.forms or "name" not in values or "disabled" in values:
             return
         elif tag == "input":
@@ -75,13 +82,6 @@ class _FormParser(HTMLParser):
             self.forms[-1].fields[values["name"]] = values.get("value", "on" if kind == "checkbox" else "")
         elif tag == "select":
             self._select, self._select_first = values["name"], None
-        elif tag == "option" and self._select is not None:
-            value = values.get("value", "")
-            if self._select_first is None:
-                self._select_first = value
-                self.forms[-1].fields.setdefault(self._select, value)
-            if "selected" in values:
-                self.forms[-1].fields[self._select] = value
         elif tag == "textarea":
             self._textarea = values["name"]
             self.forms[-1].fields[self._textarea] = ""
@@ -153,6 +153,12 @@ class Applications:
         app = self._apps.get(uuid)
         return app is not None and app.window is not None
 
+    async def settle(self, uuid: str) -> None:
+        """Wait until the navigation in flight in ``uuid``'s main window (if any) has ended."""
+        app = self._apps.get(uuid)
+        if app is not None and app.window is not None and app.window.navigation is not None:
+            await asyncio.wait([app.window.navigation])
+
     def create(self, parent_uuid: str | None, payload: dict[str, Any]) -> None:
         """``create-application {uuid, name, url, mainWindowOptions, …}``: register, do not start."""
         uuid = payload.get("uuid")
@@ -190,8 +196,7 @@ class Applications:
         the window's final ``{url, httpResponseCode}``.
         """
         window = self._window(payload)
-        if window.navigation is not None:
-            await asyncio.wait([window.navigation])
+        await self.settle(window.uuid)
         _, forms = parse_page(window.page)
         form = _pick_form(forms, payload.get("form"))
         fields = payload.get("fields") or {}

@@ -1,0 +1,117 @@
+"""The emulator on a real socket, spoken to with a plain ``websockets`` client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+
+from adapter.emulators.runtime.auth import TokenFiles
+from adapter.emulators.runtime.runtime import Runtime, RuntimeSettings
+from adapter.emulators.runtime.server import RuntimeServer
+
+WAIT = 5.0
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[RuntimeServer]:
+    """An emulator listening on a free port."""
+    async with RuntimeServer(Runtime(RuntimeSettings(), token_files=TokenFiles(tmp_path))) as running:
+        yield running
+
+
+async def _receive(ws: ClientConnection) -> dict[str, Any]:
+    async with asyncio.timeout(WAIT):
+        frame: dict[str, Any] = json.loads(await ws.recv())
+    return frame
+
+
+async def _send(ws: ClientConnection, action: str, payload: dict[str, Any], message_id: int) -> None:
+    await ws.send(json.dumps({"action": action, "payload": payload, "messageId": message_id}))
+
+
+async def _authorize(ws: ClientConnection, uuid: str) -> None:
+    await _send(ws, "request-external-authorization", {"uuid": uuid, "type": "file-token"}, 0)
+    offer = (await _receive(ws))["payload"]
+    Path(offer["file"]).write_text(offer["token"], encoding="utf-8")
+    await _send(ws, "request-authorization", {"uuid": uuid, "type": "file-token"}, 1)
+    assert (await _receive(ws))["payload"] == {"success": True}
+
+
+async def test_auth_replies_carry_no_correlation_id(server: RuntimeServer) -> None:
+    async with connect(server.url) as ws:
+        await _send(ws, "request-external-authorization", {"uuid": "py", "type": "file-token"}, 0)
+        offer = await _receive(ws)
+        Path(offer["payload"]["file"]).write_text(offer["payload"]["token"], encoding="utf-8")
+        await _send(ws, "request-authorization", {"uuid": "py", "type": "file-token"}, 1)
+        answer = await _receive(ws)
+
+    assert "correlationId" not in offer
+    assert answer == {"action": "authorization-response", "payload": {"success": True}}
+
+
+async def test_unauthenticated_request_is_refused(server: RuntimeServer) -> None:
+    async with connect(server.url) as ws:
+        await _send(ws, "get-version", {}, 5)
+        reply = await _receive(ws)
+
+    assert reply == {
+        "action": "ack",
+        "correlationId": 5,
+        "payload": {"success": False, "reason": "This connection must be authenticated first"},
+    }
+
+
+async def test_unknown_action_wording(server: RuntimeServer) -> None:
+    async with connect(server.url) as ws:
+        await _authorize(ws, "py")
+        await _send(ws, "fly-to-the-moon", {}, 2)
+        reply = await _receive(ws)
+
+    version = server.runtime.settings.version
+    assert (
+        reply["payload"]["reason"]
+        == f"API call fly-to-the-moon not implemented in runtime version: {version}."
+    )
+
+
+async def test_refused_handshake_closes_the_socket(server: RuntimeServer) -> None:
+    async with connect(server.url) as ws:
+        await _send(ws, "request-authorization", {"uuid": "py", "token": "guess"}, 0)
+        answer = await _receive(ws)
+        async with asyncio.timeout(WAIT):
+            await ws.wait_closed()
+
+    assert answer["payload"] == {"success": False, "reason": "Invalid token or file"}
+
+
+async def test_closing_a_providers_socket_tells_its_clients(server: RuntimeServer) -> None:
+    async with connect(server.url) as client:
+        await _authorize(client, "client")
+        await _send(client, "subscribe-to-desktop-event", {"topic": "channel", "type": "disconnected"}, 2)
+        assert (await _receive(client))["payload"] == {"success": True}
+        async with connect(server.url) as provider:
+            await _authorize(provider, "provider")
+            await _send(provider, "create-channel", {"channelName": "svc"}, 2)
+            assert (await _receive(provider))["payload"]["success"] is True
+
+        event = await _receive(client)
+
+    assert event["action"] == "process-desktop-event"
+    assert (event["payload"]["type"], event["payload"]["channelName"]) == ("disconnected", "svc")
+    async with asyncio.timeout(WAIT):
+        while server.runtime.connections:
+            await asyncio.sleep(0.01)
+
+
+async def test_plain_http_is_forbidden(server: RuntimeServer) -> None:
+    async with httpx.AsyncClient() as http:
+        response = await http.get(server.url.replace("ws://", "http://"))
+
+    assert response.status_code == 403

@@ -1,0 +1,212 @@
+"""Applications and headless windows: redirects hop by hop, cookies, forms, closing events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from adapter.emulators.runtime.auth import TokenFiles
+from adapter.emulators.runtime.runtime import Runtime, RuntimeSettings
+from adapter.emulators.runtime.windows import parse_page
+from tests.unit.runtime_emulator.conftest import Party, file_token_handshake
+
+LOGIN_PAGE = """<html><head><title>Log in</title></head><body>
+<form id="login" method="post" action="/login.do">
+  <input type="hidden" name="state" value="s1">
+  <input name="user_name"><input type="password" name="user_password">
+  <input type="checkbox" name="remember"><select name="lang"><option value="en">en</option></select>
+  <input type="submit" name="approve" value="Allow">
+</form></body></html>"""
+
+
+def _site(request: httpx.Request) -> httpx.Response:
+    path = request.url.path
+    if path == "/authorize":
+        return httpx.Response(302, headers={"Location": "/login", "Set-Cookie": "JSESSIONID=j1; Path=/"})
+    if path == "/login":
+        return httpx.Response(200, html=LOGIN_PAGE)
+    if path == "/login.do":
+        form = dict(httpx.QueryParams(request.content.decode()))
+        cookie = request.headers.get("Cookie", "")
+        if form.get("user_name") == "admin" and "JSESSIONID=j1" in cookie:
+            return httpx.Response(
+                302, headers={"Location": f"/oauth_redirect.do?code=c1&state={form['state']}"}
+            )
+        return httpx.Response(401, html="<html><title>Denied</title></html>")
+    if path == "/oauth_redirect.do":
+        return httpx.Response(200, html="<html><title>Done</title></html>")
+    if path == "/custom":
+        return httpx.Response(302, headers={"Location": "myapp://callback?code=9"})
+    raise httpx.ConnectError("unreachable", request=request)
+
+
+@pytest.fixture
+async def site_runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
+    """A runtime whose windows reach a fake site through httpx.MockTransport."""
+    core = Runtime(
+        RuntimeSettings(), token_files=TokenFiles(tmp_path), http_transport=httpx.MockTransport(_site)
+    )
+    try:
+        yield core
+    finally:
+        await core.aclose()
+
+
+async def _reply(party: Party, message_id: int) -> dict[str, Any]:
+    async with asyncio.timeout(5):
+        while not any(f.get("correlationId") == message_id for f in party.sink.frames):
+            await asyncio.sleep(0.01)
+    payload: dict[str, Any] = party.sink.reply_to(message_id)["payload"]
+    return payload
+
+
+async def _open(runtime: Runtime, url: str) -> Party:
+    """Create, subscribe to the popup's events and run it; returns once its navigation settled."""
+    opener = file_token_handshake(runtime, "opener")
+    opener.request("create-application", {"uuid": "popup", "name": "popup", "url": url, "autoShow": False})
+    for kind in ("url-changed", "did-fail-load", "closing", "closed"):
+        opener.request(
+            "subscribe-to-desktop-event", {"topic": "window", "type": kind, "uuid": "popup", "name": "popup"}
+        )
+    opener.request("subscribe-to-desktop-event", {"topic": "application", "type": "closed", "uuid": "popup"})
+    opener.request("run-application", {"uuid": "popup"})
+    async with asyncio.timeout(5):
+        await runtime.applications.settle("popup")
+    return opener
+
+
+def _events(party: Party, kind: str) -> list[dict[str, Any]]:
+    return [e for e in party.sink.pushes("process-desktop-event") if e["type"] == kind]
+
+
+async def test_run_application_loads_the_url_and_reports_each_hop(site_runtime: Runtime) -> None:
+    opener = await _open(site_runtime, "https://sn.example/authorize")
+
+    hops = _events(opener, "url-changed")
+
+    assert [(e["url"], e["httpResponseCode"]) for e in hops] == [
+        ("https://sn.example/authorize", 302),
+        ("https://sn.example/login", 200),
+    ]
+    assert all(e["isInPage"] is False and e["uuid"] == e["name"] == "popup" for e in hops)
+    assert opener.request("get-window-info", {"uuid": "popup", "name": "popup"})["data"]["title"] == "Log in"
+
+
+async def test_submitted_form_posts_defaults_and_fields_with_the_session_cookie(
+    site_runtime: Runtime,
+) -> None:
+    opener = await _open(site_runtime, "https://sn.example/authorize")
+    opener.sink.take()
+
+    message_id = opener.send(
+        "emulator-submit-form",
+        {
+            "uuid": "popup",
+            "name": "popup",
+            "form": "login",
+            "fields": {"user_name": "admin", "user_password": "pw"},
+        },
+    )
+    reply = await _reply(opener, message_id)
+
+    assert reply == {
+        "success": True,
+        "data": {"url": "https://sn.example/oauth_redirect.do?code=c1&state=s1", "httpResponseCode": 200},
+    }
+    assert [e["url"] for e in _events(opener, "url-changed")] == [
+        "https://sn.example/login.do",
+        "https://sn.example/oauth_redirect.do?code=c1&state=s1",
+    ]
+
+
+async def test_submitting_without_a_form_on_the_page_is_refused(site_runtime: Runtime) -> None:
+    opener = await _open(site_runtime, "https://sn.example/oauth_redirect.do")
+
+    reply = await _reply(opener, opener.send("emulator-submit-form", {"uuid": "popup", "fields": {}}))
+
+    assert reply == {"success": False, "reason": "The window's page has no form"}
+
+
+async def test_navigate_window_is_answered_once_the_page_loaded(site_runtime: Runtime) -> None:
+    opener = await _open(site_runtime, "https://sn.example/login")
+
+    message_id = opener.send(
+        "navigate-window", {"uuid": "popup", "name": "popup", "url": "https://sn.example/authorize"}
+    )
+    reply = await _reply(opener, message_id)
+
+    assert reply == {"success": True}
+    info = opener.request("get-window-info", {"uuid": "popup", "name": "popup"})["data"]
+    assert info["url"] == "https://sn.example/login"
+
+
+async def test_unreachable_host_emits_did_fail_load(site_runtime: Runtime) -> None:
+    opener = await _open(site_runtime, "https://down.example/")
+
+    [failure] = _events(opener, "did-fail-load")
+
+    assert failure["validatedURL"] == "https://down.example/"
+    assert failure["isMainFrame"] is True
+
+
+async def test_redirect_to_a_custom_scheme_changes_the_url_without_loading(site_runtime: Runtime) -> None:
+    opener = await _open(site_runtime, "https://sn.example/custom")
+
+    assert [e["url"] for e in _events(opener, "url-changed")][-1] == "myapp://callback?code=9"
+
+
+async def test_close_window_emits_closing_closed_and_application_closed(site_runtime: Runtime) -> None:
+    opener = await _open(site_runtime, "https://sn.example/login")
+    opener.sink.take()
+
+    assert opener.request("close-window", {"uuid": "popup", "name": "popup", "force": True}) == {
+        "success": True
+    }
+
+    assert [(e["topic"], e["type"]) for e in opener.sink.pushes("process-desktop-event")] == [
+        ("window", "closing"),
+        ("window", "closed"),
+        ("application", "closed"),
+    ]
+    assert opener.request("get-window-info", {"uuid": "popup", "name": "popup"})["success"] is False
+
+
+async def test_destroyed_application_frees_its_uuid(site_runtime: Runtime) -> None:
+    opener = await _open(site_runtime, "https://sn.example/login")
+    opener.request("close-application", {"uuid": "popup", "force": True})
+
+    assert opener.request("destroy-application", {"uuid": "popup"}) == {"success": True}
+
+    assert opener.request("create-application", {"uuid": "popup", "url": "https://sn.example/login"})[
+        "success"
+    ]
+
+
+async def test_creating_an_application_twice_is_refused(site_runtime: Runtime) -> None:
+    opener = file_token_handshake(site_runtime, "opener")
+    opener.request("create-application", {"uuid": "popup", "url": "https://sn.example/login"})
+
+    reply = opener.request("create-application", {"uuid": "popup", "url": "https://sn.example/login"})
+
+    assert reply == {"success": False, "reason": "Application with specified UUID already exists: popup"}
+
+
+async def test_open_url_with_browser_is_recorded(runtime: Runtime) -> None:
+    party = file_token_handshake(runtime, "app")
+
+    assert party.request("open-url-with-browser", {"url": "https://sn.example/x"}) == {"success": True}
+
+    assert party.request("emulator-get-browser-urls")["data"] == ["https://sn.example/x"]
+
+
+def test_page_parser_reads_defaults_a_browser_would_send() -> None:
+    title, [form] = parse_page(LOGIN_PAGE)
+
+    assert title == "Log in"
+    assert (form.id, form.method, form.action) == ("login", "POST", "/login.do")
+    assert form.fields == {"state": "s1", "user_name": "", "user_password": "", "lang": "en"}
