@@ -240,6 +240,7 @@ const scenarios = {
       listened.push(context);
       return { type: 'fdc3.quote', id: context.id, price: 187.5 };
     });
+    const found = await raiserFdc3.findIntent('ViewQuote');
     const resolution = await raiserFdc3.raiseIntent('ViewQuote', INSTRUMENT);
     const result = await resolution.getResult();
 
@@ -257,6 +258,8 @@ const scenarios = {
       listenerReceived: listened,
       handlerUuid: handler.uuid,
       unhandled: await failure(raiserFdc3.raiseIntent('NobodyHandlesThis', INSTRUMENT)),
+      found,
+      notFound: await failure(raiserFdc3.findIntent('NobodyHandlesThis')),
       broadcastReceived: channelSeen,
     };
   },

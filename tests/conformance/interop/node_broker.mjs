@@ -1,6 +1,7 @@
 // The stock OpenFin InteropBroker (fin.Interop.init) in a node process, as a platform provider runs it.
-// Its only override is handleFiredIntent, written the way platform owners write it: dispatch the intent to the
-// client that registered intent-handler-<name> and return {source, intent, version, result}. This is the peer
+// Its overrides are written the way platform owners write them: handleFiredIntent dispatches the intent to the
+// client that registered intent-handler-<name> and returns {source, intent, version, result}; handleInfoForIntent
+// lists those clients as an FDC3 AppIntent. This is the peer
 // our built-in broker is compared against.
 //
 // params: {address, platformUuid}. Emits the event "ready" once the broker channel accepts clients, then runs
@@ -35,6 +36,15 @@ await fin.Interop.init(platformUuid, async (InteropBroker) => {
           handlers.filter((h) => h.identity.endpointId !== clientIdentity.endpointId),
         );
       }
+    }
+
+    async handleInfoForIntent({ name }) {
+      const handlers = this.intentHandlers.get(name) ?? [];
+      if (handlers.length === 0) {
+        throw new Error('NoAppsFound');
+      }
+      const apps = handlers.map(({ identity }) => ({ appId: identity.uuid, instanceId: identity.endpointId }));
+      return { intent: { name, displayName: name }, apps };
     }
 
     async handleFiredIntent(intent) {

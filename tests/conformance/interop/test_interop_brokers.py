@@ -205,6 +205,13 @@ def test_fdc3_raise_intent_nobody_handles_rejects_with_no_apps_found(observed: d
     assert scenario(observed, "fdc3v2")["unhandled"] == "NoAppsFound"
 
 
+def test_fdc3_find_intent_lists_the_listening_app(observed: dict[str, Any]) -> None:
+    seen = scenario(observed, "fdc3v2")
+    assert seen["found"]["intent"] == {"name": "ViewQuote", "displayName": "ViewQuote"}
+    assert [app["appId"] for app in seen["found"]["apps"]] == [seen["handlerUuid"]]
+    assert seen["notFound"] == "NoAppsFound"
+
+
 def test_fdc3_broadcast_on_a_user_channel_reaches_a_context_listener(observed: dict[str, Any]) -> None:
     assert scenario(observed, "fdc3v2")["broadcastReceived"] == [CONTACT]
 
