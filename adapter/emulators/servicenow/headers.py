@@ -1,0 +1,39 @@
+"""Headers every instance response carries (``Server``, ``X-Transaction-ID``, no-cache directives)."""
+
+from __future__ import annotations
+
+import secrets
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+INSTANCE_HEADERS = (
+    (b"server", b"ServiceNow"),
+    (b"pragma", b"no-store,no-cache"),
+    (b"cache-control", b"no-cache,no-store,must-revalidate,max-age=-1"),
+    (b"expires", b"0"),
+)
+
+
+class InstanceHeadersMiddleware:
+    """Adds the instance's standard headers unless the response already set them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        transaction = secrets.token_hex(6).encode()
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+                present = {k.lower() for k, _ in headers}
+                headers.append((b"server", b"ServiceNow"))
+                headers.extend((k, v) for k, v in INSTANCE_HEADERS[1:] if k not in present)
+                headers.append((b"x-transaction-id", transaction))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

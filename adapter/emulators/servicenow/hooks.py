@@ -1,0 +1,119 @@
+"""Test hooks under ``/__emulator/``, outside the ServiceNow URL space (shared/DESIGN.md):
+request counts, live tokens, fault rules, the clock and the rate-limit rule."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from adapter.emulators.servicenow.clock import Clock
+from adapter.emulators.servicenow.faults import FaultPlan, FaultRule
+from adapter.emulators.servicenow.ratelimit import RateLimiter
+from adapter.emulators.servicenow.stats import RequestStats
+from adapter.emulators.servicenow.tokens import TokenRegistry
+
+PREFIX = "/__emulator"
+_RULES = TypeAdapter(list[FaultRule] | FaultRule)
+
+
+class ClockChange(BaseModel):
+    """``POST /__emulator/clock`` body."""
+
+    model_config = ConfigDict(extra="forbid")
+    advance: float = Field(allow_inf_nan=False, description="seconds to move the clock (negative: back)")
+
+
+class RateLimitChange(BaseModel):
+    """``POST /__emulator/rate-limit`` body."""
+
+    model_config = ConfigDict(extra="forbid")
+    limit_per_hour: int | None = Field(ge=1, description="requests per user per hour; null removes the rule")
+
+
+def _bad_request(message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=400)
+
+
+async def _json(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"body is not JSON: {exc}") from None
+
+
+class TestHooks:
+    """The hook endpoints over the emulator's state objects."""
+
+    __test__ = False
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        tokens: TokenRegistry,
+        faults: FaultPlan,
+        stats: RequestStats,
+        limiter: RateLimiter,
+    ) -> None:
+        self._clock = clock
+        self._tokens = tokens
+        self._faults = faults
+        self._stats = stats
+        self._limiter = limiter
+
+    def routes(self) -> list[BaseRoute]:
+        """Starlette routes under ``/__emulator``."""
+        return [
+            Route(f"{PREFIX}/stats", self.stats, methods=["GET", "DELETE"]),
+            Route(f"{PREFIX}/tokens", self.tokens, methods=["GET"]),
+            Route(f"{PREFIX}/faults", self.faults, methods=["GET", "POST", "DELETE"]),
+            Route(f"{PREFIX}/clock", self.clock, methods=["GET", "POST"]),
+            Route(f"{PREFIX}/rate-limit", self.rate_limit, methods=["GET", "POST"]),
+        ]
+
+    async def stats(self, request: Request) -> Response:
+        """GET: ``{"requests": {"<METHOD> <path>": count}}``; DELETE resets the counts."""
+        if request.method == "DELETE":
+            self._stats.reset()
+        return JSONResponse(self._stats.snapshot())
+
+    async def tokens(self, request: Request) -> Response:
+        """Live access and refresh tokens, oldest first."""
+        return JSONResponse(self._tokens.live_tokens())
+
+    async def faults(self, request: Request) -> Response:
+        """POST adds rules (a list or one object), DELETE clears them, GET lists those still active."""
+        if request.method == "POST":
+            try:
+                parsed = _RULES.validate_python(await _json(request))
+            except (ValueError, ValidationError) as exc:
+                return _bad_request(str(exc))
+            self._faults.add(parsed if isinstance(parsed, list) else [parsed])
+        elif request.method == "DELETE":
+            self._faults.clear()
+        return JSONResponse({"faults": [rule.model_dump() for rule in self._faults.active()]})
+
+    async def clock(self, request: Request) -> Response:
+        """POST ``{"advance": seconds}`` moves the clock; both methods answer with the offset and the time."""
+        if request.method == "POST":
+            try:
+                change = ClockChange.model_validate(await _json(request))
+            except (ValueError, ValidationError) as exc:
+                return _bad_request(str(exc))
+            self._clock.advance(change.advance)
+        return JSONResponse({"offset": self._clock.offset, "now": self._clock.now().isoformat()})
+
+    async def rate_limit(self, request: Request) -> Response:
+        """POST ``{"limit_per_hour": n | null}`` sets the all-users rule; both methods answer with it."""
+        if request.method == "POST":
+            try:
+                change = RateLimitChange.model_validate(await _json(request))
+            except (ValueError, ValidationError) as exc:
+                return _bad_request(str(exc))
+            self._limiter.set_limit(change.limit_per_hour)
+        return JSONResponse({"limit_per_hour": self._limiter.limit_per_hour})

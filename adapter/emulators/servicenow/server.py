@@ -1,0 +1,104 @@
+"""Serve the emulator on uvicorn inside the caller's event loop until ``stop`` is set."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import structlog
+import uvicorn
+from starlette.types import ASGIApp
+
+from adapter.emulators.servicenow.app import create_app
+from adapter.lifecycle import announce_ready
+
+log = structlog.get_logger(__name__)
+STARTUP_TIMEOUT = 30.0
+
+
+class EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to its owner (``stop`` event, test fixtures)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket; with ``port=0`` the OS picks a free port (read it with ``getsockname``)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if sys.platform != "win32":
+            # On Windows SO_REUSEADDR lets another process steal the port, so only POSIX sets it.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    """The ``http://host:port`` a bound socket serves."""
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+async def start(
+    app: ASGIApp, sock: socket.socket, *, shutdown_grace: int = 5
+) -> tuple[EmbeddedServer, asyncio.Task[None]]:
+    """Run ``app`` on ``sock`` in this loop; returns once it accepts connections.
+
+    On shutdown, requests still running after ``shutdown_grace`` seconds are cancelled.
+    """
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        lifespan="on",
+        timeout_graceful_shutdown=shutdown_grace,
+    )
+    server = EmbeddedServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    async with asyncio.timeout(STARTUP_TIMEOUT):
+        while not server.started:
+            if task.done():
+                await task
+                raise RuntimeError("the emulator stopped during start-up")
+            await asyncio.sleep(0.01)
+    return server, task
+
+
+async def stop_server(server: EmbeddedServer, task: asyncio.Task[None]) -> None:
+    """Ask uvicorn to finish open requests and stop, then wait for it."""
+    server.should_exit = True
+    await task
+
+
+async def serve(stop: asyncio.Event, *, host: str, port: int, db: Path | None, auto_login: str | None) -> int:
+    """``servicenow-adapter emulate servicenow``: serve until ``stop`` is set; 0 on a clean stop."""
+    try:
+        app = create_app(db=db, auto_login=auto_login)
+        sock = bind_socket(host, port)
+    except (OSError, ValueError) as exc:
+        log.error("emulator.start_failed", error=str(exc))
+        return 1
+    with sock:
+        server, task = await start(app, sock)
+        url = url_of(sock)
+        log.info("emulator.listening", url=url, db=str(db) if db else ":memory:", auto_login=auto_login)
+        announce_ready(url)
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        await stop_server(server, task)
+    log.info("emulator.stopped")
+    return 0

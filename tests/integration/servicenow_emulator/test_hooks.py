@@ -1,0 +1,47 @@
+"""The ``/__emulator`` hooks: request statistics and the clock."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.integration.servicenow_emulator.flows import SCRIPTED_API
+from tests.support.servicenow_emulator import ServiceNowEmulator
+
+
+async def test_stats_count_requests_by_method_and_path_without_query(
+    emulator: ServiceNowEmulator, http: httpx.AsyncClient
+) -> None:
+    await http.get(f"{emulator.url}{SCRIPTED_API}/user_info?a=1", auth=("admin", "admin"))
+    await http.get(f"{emulator.url}{SCRIPTED_API}/user_info?b=2")
+    await http.post(f"{emulator.url}/oauth_token.do", data={"grant_type": "x"})
+
+    assert await emulator.stats() == {
+        f"GET {SCRIPTED_API}/user_info": 2,
+        "POST /oauth_token.do": 1,
+    }
+
+
+async def test_stats_can_be_reset(emulator: ServiceNowEmulator, http: httpx.AsyncClient) -> None:
+    await http.get(f"{emulator.url}/oauth_redirect.do")
+    await emulator.reset_stats()
+
+    assert await emulator.stats() == {}
+
+
+async def test_clock_hook_reports_the_offset_it_was_moved_by(
+    emulator: ServiceNowEmulator, http: httpx.AsyncClient
+) -> None:
+    await emulator.advance_clock(90)
+    await emulator.advance_clock(30)
+
+    clock = (await http.get(f"{emulator.url}/__emulator/clock")).json()
+
+    assert clock["offset"] == 120
+
+
+async def test_clock_hook_refuses_a_body_without_advance(
+    emulator: ServiceNowEmulator, http: httpx.AsyncClient
+) -> None:
+    response = await http.post(f"{emulator.url}/__emulator/clock", json={"forward": 5})
+
+    assert response.status_code == 400
