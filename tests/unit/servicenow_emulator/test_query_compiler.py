@@ -203,7 +203,15 @@ def test_password_field_cannot_be_queried() -> None:
     assert compiled.ignored == ("user_passwordSTARTSWITHpbkdf2",)
 
 
-values = st.text(max_size=20).map(lambda text: MARKER + text)
+values = st.one_of(
+    st.text(max_size=20).map(lambda text: MARKER + text),
+    st.tuples(st.text(max_size=8), st.text(max_size=8)).map(
+        lambda pair: f"{MARKER}{pair[0]}@{MARKER}{pair[1]}"
+    ),
+    st.sampled_from(["javascript:gs.minutesAgo(5)", "javascript:gs.getUserID()", "javascript:gs.bogus()"]),
+    st.just(f"Today@javascript:gs.beginningOfToday()@{MARKER}"),
+    st.just(f"@hour@ago@{MARKER}"),
+)
 terms = st.tuples(st.sampled_from(FIELDS), st.sampled_from(OPERATORS), values)
 joins = st.sampled_from(["^", "^OR", "^NQ"])
 
@@ -217,7 +225,7 @@ def encoded_queries(draw: st.DrawFn) -> str:
     return text
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(encoded_queries())
 def test_compiled_sql_never_contains_a_value_and_binds_every_placeholder(query: str) -> None:
     try:
@@ -236,10 +244,35 @@ def empty_store() -> Iterator[Store]:
     store.close()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(query=encoded_queries())
 def test_compiled_sql_always_runs(empty_store: Store, query: str) -> None:
     compiled = QueryCompiler(SCHEMA, "sn_customerservice_case", CONTEXT).compile(parse_query(query))
     order = ", ".join([*compiled.order_by, "t.rowid"])
     with empty_store.read() as db:
         db.execute(f"SELECT count(*) FROM task AS t WHERE {compiled.where} ORDER BY {order}", compiled.params)  # noqa: S608
+
+
+@settings(max_examples=150, deadline=None)
+@given(query=st.text(max_size=200))
+def test_any_text_compiles_to_runnable_sql_or_a_query_error(empty_store: Store, query: str) -> None:
+    try:
+        compiled = QueryCompiler(SCHEMA, "task", CONTEXT).compile(parse_query(query))
+    except QueryError:
+        return
+    with empty_store.read() as db:
+        db.execute(f"SELECT count(*) FROM task AS t WHERE {compiled.where}", compiled.params)  # noqa: S608
+
+
+def test_on_today_and_relative_ranges_use_the_clock(cases: tuple[Records, Caller]) -> None:
+    today = "sys_created_onONToday@javascript:gs.beginningOfToday()@javascript:gs.endOfToday()"
+    assert len(descriptions(cases, today)) == 5
+    assert descriptions(cases, "sys_created_onRELATIVEGT@hour@ahead@1") == []
+    assert len(descriptions(cases, "sys_created_onRELATIVEGT@hour@ago@1")) == 5
+    assert descriptions(cases, "sys_created_on<javascript:gs.daysAgoStart(1)") == []
+
+
+def test_between_and_sameas(cases: tuple[Records, Caller]) -> None:
+    assert descriptions(cases, "priorityBETWEEN2@3") == ["Wire transfer pending", "Card declined"]
+    assert len(descriptions(cases, "sys_created_onSAMEASsys_updated_on")) == 5
+    assert descriptions(cases, "sys_created_onNSAMEASsys_updated_on") == []
