@@ -102,9 +102,8 @@ class Broker:
         await self._connection.aclose()
 
     async def _serve(self) -> None:
+        # The channel first, so that it exists as early as possible after READY.
         try:
-            version = await self._connection.request("get-version", timeout=SETUP_TIMEOUT)
-            self.state = BrokerState(provider_version=str(version or ""))
             self._provider_identity = await self._connection.request(
                 "create-channel", {"channelName": self.channel_name}, timeout=SETUP_TIMEOUT
             )
@@ -113,9 +112,11 @@ class Broker:
                 {"topic": "channel", "type": "client-disconnected"},
                 timeout=SETUP_TIMEOUT,
             )
+            version = await self._connection.request("get-version", timeout=SETUP_TIMEOUT)
         except (RuntimeRequestError, TimeoutError) as exc:
             log.error("broker.start_failed", channel=self.channel_name, error=str(exc))
             return
+        self.state.provider_version = str(version or "")
         self._ready.set()
         log.info("broker.started", channel=self.channel_name)
         async for frame in self._connection.pushes():

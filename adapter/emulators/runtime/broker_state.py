@@ -224,7 +224,8 @@ class BrokerState:
         self._intent_handlers: dict[str, list[_IntentHandler]] = {}
         self._intent_order = 0
         self._sessions: dict[str, _SessionContextGroup] = {}
-        self._provider_version = provider_version
+        self.provider_version = provider_version
+        """The runtime version ``fdc3v2GetInfo`` reports as ``providerVersion``."""
         self._actions: dict[str, Callable[[Any, JsonObject], Outcome]] = {
             "setContext": self._set_context,
             "getCurrentContext": self._get_current_context,
@@ -504,7 +505,7 @@ class BrokerState:
         return Outcome(
             {
                 "fdc3Version": _fields(payload).get("fdc3Version"),
-                "providerVersion": self._provider_version,
+                "providerVersion": self.provider_version,
                 "provider": "OpenFin",
                 "optionalFeatures": {"OriginatingAppMetadata": False, "UserChannelMembershipAPIs": True},
                 "appMetadata": {"appId": "", "instanceId": ""},

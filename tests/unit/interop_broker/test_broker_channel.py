@@ -184,3 +184,10 @@ async def test_closing_the_broker_destroys_its_channel(runtime: Runtime) -> None
     party = file_token_handshake(runtime, "late")
     refused = await reply(party, party.send("connect-to-channel", {"channelName": CHANNEL, "wait": False}))
     assert refused == {"success": False, "reason": "internal-nack"}
+
+
+async def test_fdc3_info_reports_the_runtime_version(runtime: Runtime, broker: Broker) -> None:
+    client = await join_broker(runtime, "app")
+    info = (await dispatch(client, "fdc3v2GetInfo", {"fdc3Version": "2.0"}))["data"]["result"]
+    assert info["providerVersion"] == RuntimeSettings().version
+    assert info["provider"] == "OpenFin"
