@@ -4,6 +4,7 @@
 //   {"mode": "quote", "values": [...]}            -> {"results": [{"quoted"} | {"error": {...}}]}
 //   {"mode": "settings", "settings": {...}}       -> {"args": [...]} | {"error": {...}}
 //   {"mode": "launch", "fin": {...}, "options": {...}} -> {"client", "calls"} | {"error", "calls"}
+//   {"mode": "provider", "fin": {...}, "manifest": {...}, "platformUuid"} -> {"calls", "console"}
 // The "fin" scenario configures a fake `fin` object that records every call, so the tests can check what
 // launchAdapter asked of the runtime without one.
 
@@ -52,6 +53,9 @@ function fakeFin(scenario, calls) {
               async disconnect() {
                 calls.push({ call: "client.disconnect" });
               },
+              onDisconnection() {
+                calls.push({ call: "client.onDisconnection" });
+              },
             });
           }
           if (scenario.channel === "reject") {
@@ -62,6 +66,39 @@ function fakeFin(scenario, calls) {
       },
     },
   };
+}
+
+// Run provider.mjs as the provider page would: `fin` is a global, and the page reports through the console.
+async function runProvider(request) {
+  const calls = [];
+  const logged = [];
+  const fin = fakeFin(request.fin, calls);
+  fin.me = { identity: { uuid: request.platformUuid, name: request.platformUuid } };
+  fin.Platform = {
+    async init() {
+      calls.push({ call: "Platform.init" });
+    },
+  };
+  fin.Application = {
+    getCurrentSync: () => ({
+      async getManifest() {
+        calls.push({ call: "getManifest" });
+        return request.manifest;
+      },
+    }),
+  };
+  globalThis.fin = fin;
+  const done = new Promise((resolve) => {
+    for (const level of ["info", "error"]) {
+      console[level] = (message) => {
+        logged.push({ level, message });
+        resolve();
+      };
+    }
+  });
+  await import("../../../manifests/provider/provider.mjs");
+  await done;
+  return { calls, console: logged };
 }
 
 async function main() {
@@ -82,6 +119,9 @@ async function main() {
     } catch (error) {
       return { error: errorInfo(error) };
     }
+  }
+  if (request.mode === "provider") {
+    return runProvider(request);
   }
   const calls = [];
   try {

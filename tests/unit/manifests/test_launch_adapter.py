@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.unit.manifests.support import NODE, drive
+from tests.unit.manifests.support import NODE, PLATFORM_MANIFEST, drive, load_json
 
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
 
@@ -236,3 +236,58 @@ def test_unknown_adapter_setting_is_rejected_with_the_known_ones_listed() -> Non
     assert answer["error"]["code"] == "invalid-argument"
     assert "unknown adapter setting instanceURL" in answer["error"]["message"]
     assert "instanceUrl" in answer["error"]["message"]
+
+
+def run_provider(manifest: dict[str, Any]) -> dict[str, Any]:
+    uuid = manifest["platform"]["uuid"]
+    return drive(
+        {"mode": "provider", "fin": {"channel": "connect"}, "manifest": manifest, "platformUuid": uuid}
+    )
+
+
+def test_provider_starts_the_platform_then_launches_the_manifest_asset_with_its_settings() -> None:
+    manifest = load_json(PLATFORM_MANIFEST)
+    config = manifest["customSettings"]["servicenowAdapter"]
+
+    answer = run_provider(manifest)
+
+    assert [call["call"] for call in answer["calls"]][:2] == ["Platform.init", "getManifest"]
+    options = launched_with(answer)
+    args = split_windows(options["arguments"])
+    assert options["alias"] == manifest["appAssets"][0]["alias"]
+    assert args[args.index("--broker") + 1] == manifest["platform"]["uuid"]
+    assert args[args.index("--channel") + 1] == config["channelName"]
+    assert args[args.index("--instance-url") + 1] == config["settings"]["instanceUrl"]
+    assert args[args.index("--client-id") + 1] == config["settings"]["clientId"]
+    assert answer["console"] == [{"level": "info", "message": "servicenow-adapter: channel ready"}]
+
+
+def test_provider_adds_the_platform_to_the_allowed_apps_so_that_it_can_reach_the_channel() -> None:
+    manifest = load_json(PLATFORM_MANIFEST)
+    manifest["customSettings"]["servicenowAdapter"]["settings"]["allowedApps"] = ["blotter"]
+
+    args = split_windows(launched_with(run_provider(manifest))["arguments"])
+
+    allowed = [args[i + 1] for i, arg in enumerate(args) if arg == "--allow-app"]
+    assert allowed == ["blotter", manifest["platform"]["uuid"]]
+
+
+def test_provider_reports_a_failed_launch_on_its_console() -> None:
+    manifest = load_json(PLATFORM_MANIFEST)
+
+    answer = drive(
+        {
+            "mode": "provider",
+            "fin": {"launch": "reject", "channel": "never"},
+            "manifest": manifest,
+            "platformUuid": manifest["platform"]["uuid"],
+        }
+    )
+
+    assert answer["console"] == [
+        {
+            "level": "error",
+            "message": "servicenow-adapter: could not launch app asset servicenow-adapter: "
+            "Access denied to System.launchExternalProcess",
+        }
+    ]

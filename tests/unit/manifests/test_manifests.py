@@ -22,8 +22,14 @@ from tests.unit.manifests.support import (
     load_json,
 )
 
-# The intents of shared/DESIGN.md, used until adapter.bridge.intents exposes HANDLED_INTENTS.
-DESIGN_INTENTS = {"ViewInteractions", "CreateInteraction", "servicenow.ViewCase", "servicenow.CreateCase"}
+# The intents of shared/DESIGN.md and issue 6 (name -> contexts, result type), used where
+# adapter.bridge.intents (HANDLED_INTENTS) is not there.
+DESIGN_INTENTS = {
+    "ViewInteractions": (["fdc3.contact", "fdc3.organization"], "servicenow.caseList"),
+    "CreateInteraction": (["fdc3.interaction"], "fdc3.transactionResult"),
+    "servicenow.ViewCase": (["servicenow.case"], "servicenow.case"),
+    "servicenow.CreateCase": (["servicenow.case"], "servicenow.case"),
+}
 FDC3_APP_TYPES = {"web", "native", "citrix", "onlineNative", "other"}
 
 
@@ -52,14 +58,13 @@ def app_record() -> dict[str, Any]:
     return record
 
 
-def handled_intents() -> set[str]:
-    """The intents the adapter registers: its own list once it exists, the design's four until then."""
+def handled_intents() -> dict[str, tuple[list[str], str]]:
+    """The intents the adapter registers (name -> sorted contexts, result type), from its own declaration."""
     try:
         module = importlib.import_module("adapter.bridge.intents")
     except ModuleNotFoundError:
         return DESIGN_INTENTS
-    declared = module.HANDLED_INTENTS
-    return {str(getattr(intent, "name", intent)) for intent in declared}
+    return {name: (sorted(spec.contexts), spec.result) for name, spec in module.HANDLED_INTENTS.items()}
 
 
 def matches(pattern: str, url: str) -> bool:
@@ -166,20 +171,16 @@ def test_app_record_has_the_fields_app_directory_v2_requires() -> None:
 def test_app_record_listens_for_exactly_the_intents_the_adapter_handles() -> None:
     listens_for = app_record()["interop"]["intents"]["listensFor"]
 
-    assert set(listens_for) == handled_intents()
+    assert set(listens_for) == set(handled_intents())
 
 
-def test_app_record_declares_each_intent_with_its_contexts_and_result_type() -> None:
+def test_app_record_declares_each_intent_with_the_contexts_and_result_type_the_adapter_uses() -> None:
     listens_for = app_record()["interop"]["intents"]["listensFor"]
 
-    assert {
+    declared = {
         name: (sorted(intent["contexts"]), intent["resultType"]) for name, intent in listens_for.items()
-    } == {
-        "ViewInteractions": (["fdc3.contact", "fdc3.organization"], "servicenow.caseList"),
-        "CreateInteraction": (["fdc3.interaction"], "fdc3.transactionResult"),
-        "servicenow.ViewCase": (["servicenow.case"], "servicenow.case"),
-        "servicenow.CreateCase": (["servicenow.case"], "fdc3.transactionResult"),
     }
+    assert declared == handled_intents()
 
 
 def test_app_record_names_the_session_context_group_it_broadcasts_cases_on() -> None:
