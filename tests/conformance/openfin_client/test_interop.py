@@ -42,7 +42,7 @@ class Desk:
         return await event(self.node, reply)
 
 
-@pytest.fixture(params=["node-broker"])
+@pytest.fixture(params=["node-broker", "built-in-broker"])
 async def desk(request: pytest.FixtureRequest, node_script: NodeScripts) -> AsyncIterator[Desk]:
     if request.param == "node-broker":
         address: str = request.getfixturevalue("runtime_emulator")

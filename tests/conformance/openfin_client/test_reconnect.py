@@ -9,9 +9,17 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from adapter.openfin import Backoff, ChannelProvider, ClientIdentity, ConnectionState, RuntimeConnection
-from tests.conformance.conftest import NodeScripts, runtime_emulator_process
-from tests.conformance.openfin_client.support import event, result
+from adapter.openfin import (
+    Backoff,
+    ChannelProvider,
+    ClientIdentity,
+    ConnectionState,
+    Intent,
+    InteropClient,
+    RuntimeConnection,
+)
+from tests.conformance.conftest import BROKER_PLATFORM_UUID, NodeScripts, runtime_emulator_process
+from tests.conformance.openfin_client.support import event, eventually, result
 
 CHANNEL = "py-service"
 FAST = Backoff(initial=0.05, cap=0.5)
@@ -100,3 +108,59 @@ async def test_the_channel_comes_back_by_itself_and_node_clients_can_use_it_agai
     assert asyncio.all_tasks() - tasks_before == set()
     if sockets_before is not None:
         assert open_sockets() == sockets_before
+
+
+async def test_interop_registrations_are_replayed_on_the_restarted_runtimes_broker(
+    node_script: NodeScripts,
+) -> None:
+    port = free_port()
+    tasks_before = asyncio.all_tasks()
+    contexts: list[dict[str, Any]] = []
+
+    def view_interactions(intent: Intent) -> dict[str, Any]:
+        return {"type": "servicenow.caseList", "for": intent.context["name"]}
+
+    with contextlib.ExitStack() as first_runtime:
+        emulator = runtime_emulator_process("--port", str(port), "--broker", BROKER_PLATFORM_UUID)
+        address = first_runtime.enter_context(emulator).target
+        connection = RuntimeConnection(address, "py-interop", backoff=FAST)
+        await connection.connect()
+        interop = InteropClient(connection, BROKER_PLATFORM_UUID, connect_timeout=20)
+        await interop.connect()
+        await interop.join_context_group("green")
+        await interop.add_context_handler(contexts.append, "fdc3.contact")
+        await interop.register_intent_handler("ViewInteractions", view_interactions)
+        await asyncio.to_thread(first_runtime.close)
+
+    await connection.wait_for(ConnectionState.RECONNECTING, timeout=20)
+    assert not interop.is_connected
+
+    with runtime_emulator_process("--port", str(port), "--broker", BROKER_PLATFORM_UUID):
+        await connection.wait_for(ConnectionState.CONNECTED, timeout=20)
+        await eventually(lambda: interop.is_connected)
+        node = node_script.start(
+            "openfin_client/interop_peer.mjs",
+            {
+                "address": address,
+                "platformUuid": BROKER_PLATFORM_UUID,
+                "startBroker": False,
+                "groupId": "green",
+                "context": {"type": "fdc3.contact", "name": "Jane Doe"},
+                "intent": "ViewInteractions",
+            },
+        )
+        await event(node, "ready")
+        node.send({"step": "set-context"})
+        await event(node, "context-set")
+        node.send({"step": "fire-intent"})
+        fired = await event(node, "intent-fired")
+        node.send({"step": "finish"})
+        await result(node)
+        await eventually(lambda: len(contexts) == 1)
+        await connection.close()
+
+    assert interop.current_context_group == "green"
+    assert contexts == [{"type": "fdc3.contact", "name": "Jane Doe"}]
+    assert fired["ok"], fired
+    assert fired["result"]["result"] == {"type": "servicenow.caseList", "for": "Jane Doe"}
+    assert asyncio.all_tasks() - tasks_before == set()
