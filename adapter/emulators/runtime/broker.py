@@ -60,13 +60,17 @@ def _reply(ack_to_sender: Any, *, result: Any = None, has_result: bool = False) 
     return frame
 
 
-def _refusal(ack_to_sender: Any, reason: str) -> JsonObject:
-    """The echoed ackToSender of a failure, carrying ``reason`` and an ``error`` as node's providers send."""
+def _refusal(ack_to_sender: Any, reason: str, *, with_error: bool = True) -> JsonObject:
+    """The echoed ackToSender of a failure with ``reason``, plus an ``error`` as a node action handler's.
+
+    A refused connection carries no ``error``, as node's providers refuse connections.
+    """
     frame: JsonObject = copy.deepcopy(ack_to_sender) if isinstance(ack_to_sender, dict) else {}
     body = frame.setdefault("payload", {})
     body["success"] = False
     body["reason"] = reason
-    body["error"] = {"name": "Error", "message": reason, "stack": f"Error: {reason}"}
+    if with_error:
+        body["error"] = {"name": "Error", "message": reason, "stack": f"Error: {reason}"}
     return frame
 
 
@@ -142,7 +146,9 @@ class Broker:
         ack_to_sender = payload.get("ackToSender")
         if not self._ours(payload.get("providerIdentity")):
             await self._connection.send_raw(
-                _refusal(ack_to_sender, f'Channel "{self.channel_name}" has been destroyed.')
+                _refusal(
+                    ack_to_sender, f'Channel "{self.channel_name}" has been destroyed.', with_error=False
+                )
             )
             return
         identity = payload.get("clientIdentity")
@@ -150,9 +156,7 @@ class Broker:
             self.state.connect(identity if isinstance(identity, dict) else {}, payload.get("payload"))
         except BrokerError as exc:
             log.info("broker.connection_refused", reason=str(exc))
-            frame = _refusal(ack_to_sender, str(exc))
-            frame["payload"].pop("error")
-            await self._connection.send_raw(frame)
+            await self._connection.send_raw(_refusal(ack_to_sender, str(exc), with_error=False))
             return
         reply = _reply(ack_to_sender)
         reply["payload"]["payload"]["answer"] = CLASSIC_ANSWER
