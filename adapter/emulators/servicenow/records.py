@@ -99,7 +99,13 @@ class Records:
     def _readable_classes(self, caller: Caller, table: str) -> list[str]:
         return [c for c in self._schema.descendants(table) if self._can(caller, self._schema.read_roles(c))]
 
-    def _class_filter(self, table: str, classes: Sequence[str]) -> tuple[str, list[SqlValue]]:
+    def _class_filter(
+        self, table: str, classes: Sequence[str], reader: Caller | None = None
+    ) -> tuple[str, list[SqlValue]]:
+        """Rows of the readable classes; journal entries only of records ``reader`` may read."""
+        if table == "sys_journal_field" and reader is not None and not reader.has_role("admin"):
+            names = [n for n in self._schema.names() if self._can(reader, self._schema.read_roles(n))]
+            return f"t.name IN ({', '.join('?' for _ in names)})", list(names)
         if not self._schema.is_extensible(table):
             return "1", []
         marks = ", ".join("?" for _ in classes)
@@ -146,7 +152,7 @@ class Records:
         query = _with_name_values(query, request.name_values)
         compiler = self._compiler(caller, table)
         compiled = compiler.compile(query, invalid_returns_no_rows=request.invalid_query_returns_no_rows)
-        class_sql, class_params = self._class_filter(table, classes)
+        class_sql, class_params = self._class_filter(table, classes, caller)
         where = f"WHERE {class_sql} AND ({compiled.where})"
         params = [*class_params, *compiled.params]
         columns = self._columns(table, compiler, options.fields)
@@ -164,9 +170,15 @@ class Records:
         return Page(records, total)
 
     def _find(
-        self, db: sqlite3.Connection, table: str, sys_id: str, classes: Sequence[str], select: str
+        self,
+        db: sqlite3.Connection,
+        table: str,
+        sys_id: str,
+        classes: Sequence[str],
+        select: str,
+        reader: Caller | None = None,
     ) -> sqlite3.Row | None:
-        class_sql, class_params = self._class_filter(table, classes)
+        class_sql, class_params = self._class_filter(table, classes, reader)
         sql = f"{select} WHERE t.sys_id = ? AND {class_sql}"
         row: sqlite3.Row | None = db.execute(sql, [sys_id, *class_params]).fetchone()
         return row
@@ -185,7 +197,7 @@ class Records:
         compiler = self._compiler(caller, table)
         columns = self._columns(table, compiler, options.fields)
         with self._store.read() as db:
-            row = self._find(db, table, sys_id, classes, self._select(table, columns, compiler))
+            row = self._find(db, table, sys_id, classes, self._select(table, columns, compiler), caller)
             if row is None:
                 raise not_found()
             return Renderer(self._schema, db, options).render([row], columns)[0]

@@ -354,7 +354,7 @@ def _seed_records(store: Store, rng: random.Random) -> None:
                 )
             store.insert_row(db, table, values)
             if rng.random() < 0.3:
-                _seed_journal(store, db, rng, table, case_id, opened, agent, contact_user)
+                _seed_journal(store, db, rng, (table, case_id), (opened, updated), agent, contact_user)
         if itil is not None:
             for _ in range(12):
                 opened = now - timedelta(seconds=rng.randrange(3600, 30 * 86400))
@@ -387,15 +387,17 @@ def _seed_journal(
     store: Store,
     db: sqlite3.Connection,
     rng: random.Random,
-    table: str,
-    case_id: str,
-    opened: datetime,
+    record: tuple[str, str],
+    span: tuple[datetime, datetime],
     agent: str,
     contact_user: str,
 ) -> None:
+    """One to three entries between the case's opening and its last update."""
+    table, case_id = record
+    opened, updated = span
     moment = opened
     for index in range(rng.randrange(1, 4)):
-        moment += timedelta(seconds=rng.randrange(600, 86400))
+        moment = min(updated, moment + timedelta(seconds=rng.randrange(600, 86400)))
         element = "work_notes" if index % 2 else "comments"
         author = agent if element == "work_notes" or rng.random() < 0.6 else contact_user
         texts = (
