@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from adapter import __version__
 from adapter.lifecycle import run_until_signalled
 from adapter.logging import configure_logging
+from adapter.settings import SettingsError, load_settings
+
+_COMMANDS = ("run", "emulate", "demo")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +28,39 @@ def _asset(text: str) -> tuple[str, str]:
     return alias, command
 
 
+def _run_flags(run: argparse.ArgumentParser) -> None:
+    # Every default is None so that the environment and the config file can still supply the value.
+    run.add_argument("--runtime-address", metavar="WS_URL", help="the runtime, e.g. ws://127.0.0.1:9696")
+    run.add_argument("--uuid", help="our identity on the runtime (default: servicenow-adapter)")
+    run.add_argument("--token", help="one-off token from registerExternalConnection")
+    run.add_argument("--broker", metavar="PLATFORM_UUID", help="join this platform's interop broker")
+    run.add_argument("--channel", help="the channel apps connect to (default: servicenow)")
+    run.add_argument("--authorizer", choices=["openfin-window", "browser", "http"], help="how users consent")
+    run.add_argument(
+        "--token-endpoint", choices=["standard", "scripted"], help="OAuth endpoints (default: standard)"
+    )
+    run.add_argument("--instance-url", help="instance used when an app names none")
+    run.add_argument("--client-id", help="OAuth client id used when an app names none")
+    run.add_argument(
+        "--allow-app", metavar="UUID", action="append", help="app allowed on the channel (repeatable)"
+    )
+    run.add_argument("--poll-interval", type=float, metavar="SECONDS", help="change polling (default: 15)")
+    run.add_argument(
+        "--watch-table", metavar="TABLE", action="append", help="table to broadcast (repeatable)"
+    )
+    run.add_argument(
+        "--context-group", metavar="ID", help="also broadcast case contexts on this user channel"
+    )
+    run.add_argument(
+        "--keyring", action="store_const", const=True, help="keep refresh tokens in the OS keyring"
+    )
+    run.add_argument("--request-timeout", type=float, metavar="SECONDS", help="per ServiceNow request")
+    run.add_argument("--reconnect-grace", type=float, metavar="SECONDS", help="wait for a lost runtime")
+    run.add_argument("--config", type=Path, metavar="FILE", help="TOML file of settings")
+    run.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    run.add_argument("--log-json", action="store_const", const=True, help="log JSON lines")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; exposed so that tests and docs can inspect the contract."""
     parser = argparse.ArgumentParser(
@@ -32,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="serve the servicenow channel (the default command)")
+    _run_flags(run)
 
     emulate = commands.add_parser("emulate", help="run a local emulator of ServiceNow or the OpenFin runtime")
     emulators = emulate.add_subparsers(dest="emulator", required=True, metavar="EMULATOR")
@@ -84,10 +124,36 @@ def _emulate(args: argparse.Namespace) -> int:
     return run_until_signalled(serve_runtime)
 
 
+def _run(args: argparse.Namespace) -> int:
+    flags = {key: value for key, value in vars(args).items() if key not in ("command", "config")}
+    try:
+        settings = load_settings(flags, config_file=args.config)
+    except SettingsError as error:
+        sys.stderr.write(f"servicenow-adapter: {error}\n")
+        return 2
+    configure_logging(settings.log_level, json=settings.log_json)
+    from adapter.bridge.service import AdapterService
+
+    async def serve(stop: asyncio.Event) -> int:
+        return await AdapterService(settings).serve(stop)
+
+    return run_until_signalled(serve)
+
+
+def _with_default_command(argv: Sequence[str]) -> list[str]:
+    # An app asset is launched with options alone: "run" is implied unless a command is named.
+    words = list(argv)
+    if words and (words[0] in _COMMANDS or words[0] in ("-h", "--help", "--version")):
+        return words
+    return ["run", *words]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``servicenow-adapter`` and ``python -m adapter``."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
+    if args.command == "run":
+        return _run(args)
     configure_logging(args.log_level, json=args.log_json)
     if args.command == "emulate":
         return _emulate(args)

@@ -76,6 +76,12 @@ class AdapterSettings(BaseSettings):
     context_group: str | None = Field(default=None, description="user channel that also gets case contexts")
     keyring: bool = Field(default=False, description="keep the refresh token in the OS keyring")
     request_timeout: float = Field(default=30.0, gt=0, le=600, description="seconds per ServiceNow request")
+    reconnect_grace: float = Field(
+        default=60.0,
+        gt=0,
+        le=86400,
+        description="seconds to wait for a runtime that went away before exiting",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = False
 

@@ -96,12 +96,12 @@ class ConnectionStatus(_Result):
     clientId: str
     state: ConnectionState
     currentUser: str | None = Field(default=None, description="user_name of the logged-in user")
-    apps: list[str] = Field(description="uuids of the apps sharing the connection")
+    apps: int = Field(description="how many apps share the connection")
     tokenExpiresAt: str | None = Field(default=None, description="ISO 8601 expiry of the access token")
 
 
 class StatusResult(_Result):
-    """Every connection the adapter holds, plus who is asking."""
+    """Every connection the adapter holds, and the tables whose changes it broadcasts."""
 
     connections: list[ConnectionStatus]
     watching: list[str] = Field(default_factory=list, description="tables whose changes are broadcast")

@@ -1,0 +1,202 @@
+"""The ``servicenow.*`` channel actions: one function per action of the channel API (shared/DESIGN.md).
+
+Every handler checks the caller against the access policy, works on the shared ``ConnectionManager`` under
+the caller's app identity, and reports ServiceNow errors by their official names: the reason is
+``"<ErrorName>: <message>"`` and the error object carries ``status`` and ``detail`` when known.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+import structlog
+from pydantic import BaseModel
+
+from adapter.bridge.access import AccessPolicy, app_id
+from adapter.bridge.messages import (
+    ConnectionStatus,
+    ConnectPayload,
+    ConnectResult,
+    DisconnectPayload,
+    DisconnectResult,
+    RequestPayload,
+    RequestResult,
+    StatusPayload,
+    StatusResult,
+)
+from adapter.openfin import ActionError, ChannelProvider, ClientIdentity
+from adapter.servicenow.connection import Connection, ConnectionKey
+from adapter.servicenow.connection import ConnectionState as ServiceNowState
+from adapter.servicenow.errors import ApiError, ParameterError
+from adapter.servicenow.manager import ConnectionManager
+from adapter.servicenow.response import ApiResponse
+
+log = structlog.get_logger(__name__)
+
+CONNECT = "servicenow.connect"
+REQUEST = "servicenow.request"
+DISCONNECT = "servicenow.disconnect"
+STATUS = "servicenow.status"
+
+PayloadT = TypeVar("PayloadT", bound=BaseModel)
+
+
+class ChangeSink(Protocol):
+    """What the actions tell the change broadcaster."""
+
+    def connection_acquired(self, connection: Connection) -> None:
+        """A connection has at least one share: watch its tables."""
+
+    def connection_released(self, key: ConnectionKey) -> None:
+        """A connection's last share is gone: stop watching."""
+
+    def own_write(self, connection: Connection, method: str, endpoint: str, response: ApiResponse) -> None:
+        """An app wrote through the adapter: broadcast the change at once."""
+
+
+def as_action_error(error: ApiError) -> ActionError:
+    """A ServiceNow error as the channel reports it: its official name, message, status and detail."""
+    fields = {key: value for key, value in error.to_dict().items() if key not in ("name", "message")}
+    return ActionError(error.message, name=error.name, **fields)
+
+
+def reported(
+    handler: Callable[[Any, PayloadT, ClientIdentity], Awaitable[BaseModel]],
+) -> Callable[[Any, PayloadT, ClientIdentity], Awaitable[BaseModel]]:
+    """Turn the ServiceNow errors a handler raises into named channel errors."""
+
+    @functools.wraps(handler)
+    async def run(self: Any, payload: PayloadT, caller: ClientIdentity) -> BaseModel:
+        try:
+            return await handler(self, payload, caller)
+        except ApiError as error:
+            raise as_action_error(error) from None
+
+    return run
+
+
+class ServiceNowActions:
+    """The channel's actions over one ``ConnectionManager``."""
+
+    def __init__(
+        self,
+        manager: ConnectionManager,
+        policy: AccessPolicy,
+        changes: ChangeSink,
+        *,
+        default_instance_url: str | None = None,
+        default_client_id: str | None = None,
+        watching: list[str] | None = None,
+    ) -> None:
+        self._manager = manager
+        self._policy = policy
+        self._changes = changes
+        self._default_instance_url = default_instance_url
+        self._default_client_id = default_client_id
+        self._watching = list(watching or [])
+        self._live: dict[ConnectionKey, Connection] = {}
+
+    def live_connections(self) -> list[Connection]:
+        """Connections some app holds a share of and that are signed in, oldest first."""
+        return [c for c in self._live.values() if c.state is ServiceNowState.CONNECTED]
+
+    def register(self, provider: ChannelProvider) -> None:
+        """Register every action on ``provider`` with its payload model."""
+        provider.register(CONNECT, self.connect, payload=ConnectPayload)
+        provider.register(REQUEST, self.request, payload=RequestPayload)
+        provider.register(DISCONNECT, self.disconnect, payload=DisconnectPayload)
+        provider.register(STATUS, self.status, payload=StatusPayload)
+
+    @reported
+    async def connect(self, payload: ConnectPayload, caller: ClientIdentity) -> ConnectResult:
+        """``servicenow.connect``: share the login for (instance origin, client id), signing in if needed."""
+        self._policy.check(caller)
+        instance_url = payload.instanceUrl or self._default_instance_url
+        client_id = payload.clientId or self._default_client_id
+        if not instance_url:
+            raise ParameterError("Invalid instance URL")
+        if not client_id:
+            raise ParameterError("Invalid client ID")
+        acquired = await self._manager.acquire(
+            app_id(caller),
+            instance_url,
+            client_id,
+            payload.scope,
+            payload.authFlowParams,
+            interactive=payload.interactive,
+        )
+        connection = acquired.connection
+        self._live[connection.key] = connection
+        self._changes.connection_acquired(connection)
+        log.info("bridge.connected", app=caller.uuid, instance=connection.key.origin, apps=acquired.apps)
+        return ConnectResult(
+            instanceUrl=connection.key.origin,
+            clientId=connection.client_id,
+            currentUser=connection.current_user,
+            scope=list(connection.scope),
+            shared=acquired.shared,
+            apps=acquired.apps,
+        )
+
+    @reported
+    async def request(self, payload: RequestPayload, caller: ClientIdentity) -> RequestResult:
+        """``servicenow.request``: the official ``executeApiRequest`` on the caller's connection."""
+        self._policy.check(caller)
+        connection = self._manager.connection(app_id(caller), payload.instanceUrl)
+        response = await connection.execute(
+            payload.apiEndpoint,
+            payload.httpMethod,
+            payload.data,
+            payload.suppressResponseBody,
+            payload.headers,
+        )
+        if payload.httpMethod != "GET":
+            self._changes.own_write(connection, payload.httpMethod, payload.apiEndpoint, response)
+        return RequestResult(status=response.status, data=response.data, type=response.type)
+
+    @reported
+    async def disconnect(self, payload: DisconnectPayload, caller: ClientIdentity) -> DisconnectResult:
+        """``servicenow.disconnect``: release the caller's share; the last share out revokes the tokens."""
+        self._policy.check(caller)
+        connection = self._manager.connection(app_id(caller), payload.instanceUrl)
+        released = await self._manager.release(app_id(caller), connection.key)
+        if released.apps == 0:
+            self._forget(connection.key)
+        log.info("bridge.disconnected", app=caller.uuid, instance=connection.key.origin, apps=released.apps)
+        return DisconnectResult(apps=released.apps, revoked=released.revoked)
+
+    @reported
+    async def status(self, _payload: StatusPayload, caller: ClientIdentity) -> StatusResult:
+        """``servicenow.status``: every connection's state, user, share count and expiry; never a token."""
+        self._policy.check(caller)
+        return StatusResult(
+            connections=[
+                ConnectionStatus.model_validate(
+                    {
+                        "instanceUrl": entry.instance_url,
+                        "clientId": entry.client_id,
+                        "state": entry.state,
+                        "currentUser": entry.user.get("user_name"),
+                        "apps": entry.apps,
+                        "tokenExpiresAt": entry.token_expires_at.isoformat()
+                        if entry.token_expires_at
+                        else None,
+                    }
+                )
+                for entry in self._manager.status()
+            ],
+            watching=self._watching,
+        )
+
+    def _forget(self, key: ConnectionKey) -> None:
+        self._live.pop(key, None)
+        self._changes.connection_released(key)
+
+    async def release_app(self, caller: ClientIdentity) -> None:
+        """The caller's channel connection is gone (window closed): release every share it held."""
+        for key, released in (await self._manager.release_app(app_id(caller))).items():
+            if released.apps == 0:
+                self._forget(key)
+            log.info("bridge.released", app=caller.uuid, instance=key.origin, apps=released.apps)

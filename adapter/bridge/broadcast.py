@@ -1,0 +1,167 @@
+"""Case changes to every app: own writes at once, other people's changes by one poller per table.
+
+``ChangeBroadcaster`` owns the pollers (one per (connection, watched table), however many apps share the
+connection), reads back records the adapter's own writes touched, runs every version through one
+``ChangeTracker`` (so each version is broadcast once) and hands each change to ``deliver``, which the service
+turns into a channel event and FDC3 contexts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import structlog
+
+from adapter.bridge.changes import ChangeTracker, RecordChange
+from adapter.bridge.contexts import CASE_FIELDS, value_of
+from adapter.servicenow.connection import Connection, ConnectionKey
+from adapter.servicenow.errors import ApiError, ApiRequestError
+from adapter.servicenow.response import ApiResponse
+from adapter.servicenow.watcher import ChangeWatcher, WatchSettings
+
+log = structlog.get_logger(__name__)
+
+WATCH_FIELDS = (*CASE_FIELDS, "sys_created_on")
+
+_TABLE_ENDPOINT = re.compile(
+    r"^/?api/now(?:/v[12])?/table/(?P<table>[a-z0-9_]+)(?:/(?P<sys_id>[0-9a-f]{32}))?/?(?:\?|$)"
+)
+
+RecordBatches = AsyncIterator[list[dict[str, Any]]]
+Watch = Callable[[Connection, str], RecordBatches]
+"""``watch(connection, table)``: batches of records other people changed, until cancelled."""
+
+Deliver = Callable[[Connection, RecordChange], Awaitable[None]]
+
+
+def table_target(endpoint: str) -> tuple[str, str | None] | None:
+    """``(table, sys_id)`` of a Table API endpoint, or ``None`` for any other API."""
+    match = _TABLE_ENDPOINT.match(endpoint)
+    if match is None:
+        return None
+    return match["table"], match["sys_id"]
+
+
+def records_endpoint(table: str, sys_ids: list[str]) -> str:
+    """The Table API read of several records by sys_id, in the shape contexts are built from."""
+    query = quote(f"sys_idIN{','.join(sys_ids)}", safe=",=")
+    fields = quote(",".join(WATCH_FIELDS), safe=",")
+    return (
+        f"/api/now/table/{table}?sysparm_query={query}&sysparm_display_value=all"
+        f"&sysparm_fields={fields}&sysparm_limit={len(sys_ids)}"
+    )
+
+
+async def poll_table(connection: Connection, table: str, interval: float) -> RecordBatches:
+    """Other people's changes to ``table``, one batch per poll that found any, with display values.
+
+    The watcher asks only for what changed since its watermark; the changed records are then read back
+    in one request with their display values, which contexts need (state labels, the contact's e-mail).
+    """
+    watcher = ChangeWatcher(connection, WatchSettings(table=table, interval=interval, fields=WATCH_FIELDS))
+    async for batch in watcher.changes():
+        sys_ids = [value_of(record, "sys_id") for record in batch]
+        try:
+            response = await connection.execute(records_endpoint(table, [s for s in sys_ids if s]))
+        except ApiRequestError as error:
+            # The watermark has moved on: broadcast what the poll saw rather than lose the changes.
+            log.warning("broadcast.read_back_failed", table=table, error=error.reason)
+            yield [dict(record) for record in batch]
+            continue
+        if isinstance(response.data, list):
+            yield [record for record in response.data if isinstance(record, dict)]
+
+
+def record_endpoint(table: str, sys_id: str) -> str:
+    """The Table API read of one record, in the shape contexts are built from."""
+    fields = quote(",".join(WATCH_FIELDS), safe=",")
+    return f"/api/now/table/{table}/{sys_id}?sysparm_display_value=all&sysparm_fields={fields}"
+
+
+class ChangeBroadcaster:
+    """Turns writes and polled changes of the watched tables into deliveries."""
+
+    def __init__(self, tables: list[str], watch: Watch, deliver: Deliver) -> None:
+        self._tables = list(tables)
+        self._watch = watch
+        self._deliver = deliver
+        self._tracker = ChangeTracker()
+        self._pollers: dict[tuple[ConnectionKey, str], asyncio.Task[None]] = {}
+        self._writes: set[asyncio.Task[None]] = set()
+
+    @property
+    def tables(self) -> list[str]:
+        """The watched tables."""
+        return list(self._tables)
+
+    def connection_acquired(self, connection: Connection) -> None:
+        """Start one poller per watched table for ``connection`` unless it already has them."""
+        for table in self._tables:
+            slot = (connection.key, table)
+            if slot not in self._pollers or self._pollers[slot].done():
+                self._pollers[slot] = asyncio.create_task(
+                    self._poll(connection, table), name=f"poll {connection.key.origin} {table}"
+                )
+
+    def connection_released(self, key: ConnectionKey) -> None:
+        """Stop the pollers of ``key``."""
+        for slot in [slot for slot in self._pollers if slot[0] == key]:
+            self._pollers.pop(slot).cancel()
+
+    def own_write(self, connection: Connection, method: str, endpoint: str, response: ApiResponse) -> None:
+        """Broadcast what an app's write through the adapter changed, without delaying its reply."""
+        target = table_target(endpoint)
+        if target is None or target[0] not in self._tables or not 200 <= response.status < 300:
+            return
+        table, sys_id = target
+        if sys_id is None and isinstance(response.data, Mapping):
+            sys_id = value_of(response.data, "sys_id") or None
+        if sys_id is None:
+            return
+        task = asyncio.create_task(self._read_back(connection, method, table, sys_id), name=f"write {table}")
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def _read_back(self, connection: Connection, method: str, table: str, sys_id: str) -> None:
+        if method == "DELETE":
+            await self._emit(connection, self._tracker.forget(table, sys_id))
+            return
+        try:
+            response = await connection.execute(record_endpoint(table, sys_id))
+        except ApiError as error:
+            log.warning("broadcast.read_back_failed", table=table, error=error.reason)
+            return
+        if isinstance(response.data, Mapping):
+            change = self._tracker.observe(table, response.data, created=method == "POST")
+            if change is not None:
+                await self._emit(connection, change)
+
+    async def _poll(self, connection: Connection, table: str) -> None:
+        try:
+            async for batch in self._watch(connection, table):
+                for record in batch:
+                    change = self._tracker.observe(table, record)
+                    if change is not None:
+                        await self._emit(connection, change)
+        except ApiError as error:  # the connection expired or closed: its next connect starts a new poller
+            log.info(
+                "broadcast.poller_stopped", table=table, instance=connection.key.origin, error=error.reason
+            )
+
+    async def _emit(self, connection: Connection, change: RecordChange) -> None:
+        try:
+            await self._deliver(connection, change)
+        except Exception:
+            log.exception("broadcast.deliver_failed", table=change.table, sys_id=change.sys_id)
+
+    async def aclose(self) -> None:
+        """Stop every poller and wait for pending read-backs to end."""
+        tasks = [*self._pollers.values(), *self._writes]
+        self._pollers.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,243 @@
+"""The adapter process: wires the OpenFin side to the ServiceNow side and supervises both.
+
+Start-up order: connect to the runtime, create the channel with its actions, join the platform's interop
+broker (session context group ``servicenow``, the four intents), then print ``READY channel <name>``.
+The process runs until it is told to stop, or until the runtime it serves has been gone for longer than
+``reconnect_grace`` (its launcher closed for good). Shutdown destroys the channel, leaves the broker and
+revokes every ServiceNow login.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import httpx
+import structlog
+
+from adapter.bridge.access import AccessPolicy, app_id
+from adapter.bridge.actions import ServiceNowActions
+from adapter.bridge.broadcast import ChangeBroadcaster, poll_table
+from adapter.bridge.changes import RecordChange
+from adapter.bridge.contexts import case_context
+from adapter.bridge.intents import IntentHandlers
+from adapter.bridge.messages import ConnectionChangedEvent, RecordChangedEvent
+from adapter.bridge.windows import RuntimeAuthWindowHost
+from adapter.lifecycle import announce_ready
+from adapter.openfin import (
+    ChannelConnectionRejected,
+    ChannelProvider,
+    ClientIdentity,
+    ConnectionState,
+    InteropClient,
+    OpenFinError,
+    RuntimeCalls,
+    RuntimeConnection,
+    SessionContextGroup,
+)
+from adapter.servicenow.authorizers import Authorizer, BrowserAuthorizer, HttpAuthorizer, WindowAuthorizer
+from adapter.servicenow.connection import Connection, ConnectionOptions
+from adapter.servicenow.connection import ConnectionState as ServiceNowState
+from adapter.servicenow.errors import NotConnectedError
+from adapter.servicenow.manager import ConnectionManager
+from adapter.servicenow.token_store import KeyringTokenStore
+from adapter.settings import AdapterSettings
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_RUNTIME_ADDRESS = "ws://127.0.0.1:9696"
+SESSION_CONTEXT_GROUP = "servicenow"
+RECORD_CHANGED = "servicenow.recordChanged"
+CONNECTION_CHANGED = "servicenow.connectionChanged"
+
+
+def runtime_address(settings: AdapterSettings) -> str:
+    """Where the runtime is: the address we were given, else the runtime's default port.
+
+    Port discovery through the RVM needs the RVM (Windows, macOS) and the platform's runtime version; a
+    launcher that knows the port passes ``--runtime-address`` instead, which is what the manifest does.
+    """
+    if settings.runtime_address:
+        return settings.runtime_address
+    log.warning(
+        "runtime.address_defaulted",
+        tried=["--runtime-address / SERVICENOW_ADAPTER_RUNTIME_ADDRESS: not set", DEFAULT_RUNTIME_ADDRESS],
+        hint="launch through manifests/provider/launch-adapter.mjs, which passes the runtime's port",
+    )
+    return DEFAULT_RUNTIME_ADDRESS
+
+
+class AdapterService:
+    """Everything the ``run`` command starts, owned in one place."""
+
+    def __init__(self, settings: AdapterSettings) -> None:
+        self.settings = settings
+        token = settings.token.get_secret_value() if settings.token else None
+        self.runtime = RuntimeConnection(runtime_address(settings), settings.uuid, token=token)
+        self.calls = RuntimeCalls(self.runtime)
+        self.policy = AccessPolicy(settings.allow_app)
+        self.manager = ConnectionManager(
+            self._authorizer(),
+            options=ConnectionOptions(
+                mode=settings.token_endpoint, timeout=httpx.Timeout(settings.request_timeout, connect=10.0)
+            ),
+            token_store=KeyringTokenStore() if settings.keyring else None,
+        )
+        self.provider = ChannelProvider(
+            self.runtime,
+            settings.channel,
+            on_connection=self._client_connecting,
+            on_disconnection=self._client_gone,
+        )
+        self.broadcaster = ChangeBroadcaster(
+            settings.watch_table,
+            watch=lambda connection, table: poll_table(connection, table, settings.poll_interval),
+            deliver=self._deliver,
+        )
+        self.actions = ServiceNowActions(
+            self.manager,
+            self.policy,
+            self.broadcaster,
+            default_instance_url=settings.instance_url,
+            default_client_id=settings.client_id,
+            watching=settings.watch_table,
+        )
+        self.actions.register(self.provider)
+        self.intents = IntentHandlers(
+            self._pick_connection,
+            observe_write=self.broadcaster.own_write,
+            open_in_browser=self.calls.open_url_with_browser,
+        )
+        self.interop: InteropClient | None = None
+        self.session: SessionContextGroup | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self.manager.add_listener(self._connection_changed)
+
+    def _authorizer(self) -> Authorizer:
+        if self.settings.authorizer == "http":
+            return HttpAuthorizer()
+        if self.settings.authorizer == "browser":
+            return BrowserAuthorizer()
+        return WindowAuthorizer(RuntimeAuthWindowHost(self.calls))
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Connect, create the channel and join the broker; raises when the runtime cannot be reached."""
+        await self.runtime.connect()
+        await self.provider.create()
+        if self.settings.broker:
+            await self._join_broker(self.settings.broker)
+
+    async def _join_broker(self, platform_uuid: str) -> None:
+        interop = InteropClient(self.runtime, platform_uuid, context_group=self.settings.context_group)
+        try:
+            await interop.connect()
+            self.session = await interop.join_session_context_group(SESSION_CONTEXT_GROUP)
+            for name, handler in self.intents.handlers.items():
+                await interop.register_intent_handler(name, handler)
+        except OpenFinError as error:
+            log.error("interop.unavailable", platform=platform_uuid, error=str(error))
+            await interop.close()
+            return
+        self.interop = interop
+        log.info("interop.joined", platform=platform_uuid, intents=list(self.intents.handlers))
+
+    async def serve(self, stop: asyncio.Event) -> int:
+        """Run until ``stop`` is set or the runtime is gone for good, then shut down; returns an exit code."""
+        try:
+            await self.start()
+        except (OpenFinError, OSError, TimeoutError) as error:
+            log.error("adapter.start_failed", address=self.runtime.address, error=str(error) or repr(error))
+            await self.aclose()
+            return 1
+        announce_ready(f"channel {self.settings.channel}")
+        stopping = asyncio.create_task(stop.wait())
+        runtime_lost = asyncio.create_task(self._runtime_gone_for_good())
+        done, _ = await asyncio.wait({stopping, runtime_lost}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (stopping, runtime_lost):
+            task.cancel()
+        code = 0 if stopping in done else 2
+        if code:
+            log.warning("adapter.runtime_gone", grace=self.settings.reconnect_grace)
+        await self.aclose()
+        return code
+
+    async def _runtime_gone_for_good(self) -> None:
+        async for state in self.runtime.states():
+            if state is ConnectionState.CLOSED:
+                return
+            if state is ConnectionState.RECONNECTING:
+                with contextlib.suppress(TimeoutError):
+                    await self.runtime.wait_for(ConnectionState.CONNECTED, self.settings.reconnect_grace)
+                    continue
+                return
+
+    async def aclose(self) -> None:
+        """Leave the broker, stop broadcasting, destroy the channel, revoke every login, close the socket."""
+        if self.interop is not None:
+            await self.interop.close()
+        await self.broadcaster.aclose()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        if self.provider.is_open:
+            with contextlib.suppress(OpenFinError):
+                await self.provider.destroy()
+        await self.manager.aclose(revoke=True)
+        await self.runtime.close()
+
+    # ------------------------------------------------------------------------------------- channel hooks
+
+    def _client_connecting(self, client: ClientIdentity, _payload: Any) -> None:
+        if not self.policy.permits(client):
+            log.warning("access.refused_connection", app=client.uuid)
+            raise ChannelConnectionRejected(
+                f"AccessDeniedError: App {client.uuid!r} is not allowed to use the ServiceNow channel"
+            )
+
+    async def _client_gone(self, client: ClientIdentity) -> None:
+        # The same app may hold several channel connections; its share goes with the last of them.
+        if any(app_id(other) == app_id(client) for other in self.provider.connections):
+            return
+        await self.actions.release_app(client)
+
+    # --------------------------------------------------------------------------------------- broadcasts
+
+    def _pick_connection(self) -> Connection:
+        # Intents come from the broker, not from an app with a share: use the login the desktop holds.
+        preferred = self.settings.instance_url
+        live = [c for c in self.actions.live_connections() if preferred is None or c.key.origin == preferred]
+        if not live:
+            raise NotConnectedError("No ServiceNow connection: an app must call servicenow.connect first")
+        return live[0]
+
+    async def _deliver(self, connection: Connection, change: RecordChange) -> None:
+        origin = connection.key.origin
+        context = case_context(change.record, table=change.table, instance_url=origin)
+        event = RecordChangedEvent(
+            instanceUrl=origin,
+            table=change.table,
+            sys_id=change.sys_id,
+            number=change.number,
+            change=change.change,
+            changedFields=list(change.changed_fields),
+            context=context,
+        )
+        log.info("broadcast.change", table=change.table, number=change.number, change=change.change)
+        await self.provider.publish(RECORD_CHANGED, event.model_dump(mode="json"))
+        if change.change == "deleted" or self.interop is None:
+            return
+        if self.session is not None:
+            await self.session.set_context(context)
+        if self.settings.context_group:
+            await self.interop.set_context(context)
+
+    def _connection_changed(self, connection: Connection, state: ServiceNowState) -> None:
+        event = ConnectionChangedEvent(
+            instanceUrl=connection.key.origin, clientId=connection.client_id, state=state.value
+        )
+        task = asyncio.create_task(self.provider.publish(CONNECTION_CHANGED, event.model_dump(mode="json")))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
