@@ -84,23 +84,27 @@ function flagName(argument) {
 }
 
 /**
- * The `arguments` string for `launchExternalProcess`: our connection flags first, then `extraArgs`.
- *
- * `extraArgs` is a list of single arguments (e.g. `["--allow-app", "blotter"]`); it may not set any of
- * RESERVED_FLAGS, so that settings can never redirect the adapter to another runtime or identity.
+ * Check `extraArgs`: a list of single arguments (e.g. `["--allow-app", "blotter"]`), each one quotable, none
+ * setting one of RESERVED_FLAGS, so that settings can never redirect the adapter to another runtime or identity.
  */
-export function buildArguments({ runtimeAddress, uuid, token, brokerUuid, channelName, extraArgs = [] }) {
+export function checkExtraArguments(extraArgs) {
   if (!Array.isArray(extraArgs)) {
     throw new AdapterLaunchError("invalid-argument", "extraArgs must be an array of strings");
   }
   for (const argument of extraArgs) {
-    if (typeof argument === "string" && RESERVED_FLAGS.includes(flagName(argument))) {
+    quoteArgument(argument);
+    if (RESERVED_FLAGS.includes(flagName(argument))) {
       throw new AdapterLaunchError(
         "invalid-argument",
         `extraArgs may not set ${flagName(argument)}; launchAdapter sets it`,
       );
     }
   }
+}
+
+/** The `arguments` string for `launchExternalProcess`: our connection flags first, then `extraArgs`. */
+export function buildArguments({ runtimeAddress, uuid, token, brokerUuid, channelName, extraArgs = [] }) {
+  checkExtraArguments(extraArgs);
   const parts = ["--runtime-address", runtimeAddress, "--uuid", uuid];
   if (token !== undefined) {
     parts.push("--token", token);
@@ -165,6 +169,11 @@ export async function launchAdapter(fin, options = {}) {
   } = options;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new AdapterLaunchError("invalid-argument", `timeoutMs must be a positive number, got ${timeoutMs}`);
+  }
+  // Refuse bad options before asking anything of the runtime (no token is registered for nothing).
+  checkExtraArguments(extraArgs);
+  for (const value of [alias, channelName, uuid, brokerUuid ?? ""]) {
+    quoteArgument(value);
   }
 
   let port;

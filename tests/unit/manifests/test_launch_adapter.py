@@ -139,7 +139,17 @@ def test_extra_arguments_may_not_override_the_runtime_address_or_token() -> None
         answer = launch({"channel": "connect"}, extraArgs=extra)
 
         assert answer["error"]["code"] == "invalid-argument", answer
-        assert not [call for call in answer["calls"] if call["call"] == "launchExternalProcess"]
+        assert answer["calls"] == [], "refused before any runtime call"
+
+
+def test_setting_value_the_runtime_would_expand_stops_the_launch_before_any_runtime_call() -> None:
+    answer = launch(
+        {"channel": "connect"}, extraArgs=["--instance-url", "https://%USERDOMAIN%.service-now.com"]
+    )
+
+    assert answer["error"]["code"] == "invalid-argument"
+    assert '"%"' in answer["error"]["message"]
+    assert answer["calls"] == []
 
 
 def test_values_the_runtime_would_expand_or_split_are_rejected() -> None:
