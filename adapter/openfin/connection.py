@@ -283,7 +283,7 @@ class RuntimeConnection:
             return
         self._closing.set()
         if self._ws is not None:
-            for component in reversed(self._restorables):
+            for component in list(reversed(self._restorables)):
                 try:
                     await component.shutdown()
                 except Exception as exc:
@@ -407,6 +407,7 @@ class RuntimeConnection:
             raise NotConnectedError(f"Not connected to the runtime ({self._state.value})")
         message_id, frame = self._correlator.open(action, payload)
         self.stats.requests += 1
+        log.debug("runtime.request", action=action, message_id=message_id)
         try:
             await self._send_on(ws, frame)
         except ConnectionClosed as exc:

@@ -77,7 +77,7 @@ class FakeRuntime:
             await socket.send(
                 json.dumps({"action": "authorization-response", "payload": self._authorize(payload, pending)})
             )
-        elif action not in self.silent:
+        elif action not in self.silent and "messageId" in frame:
             reply = {"success": True}
             if action in self.answers:
                 reply["data"] = self.answers[action]

@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapter.openfin.errors import ProtocolError
 from adapter.openfin.frames import (
@@ -235,3 +237,26 @@ def test_a_client_identity_round_trips_to_the_wire_unchanged() -> None:
     wire = {"uuid": "a", "name": "b", "endpointId": "e", "isExternal": False, "connectionUrl": "https://app/"}
 
     assert ClientIdentity.model_validate(wire).to_wire() == wire
+
+
+def _json_children(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    keys = st.sampled_from(
+        ["action", "payload", "correlationId", "ackToSender", "topic", "type", "uuid", "x"]
+    )
+    return st.lists(children) | st.dictionaries(keys, children)
+
+
+@given(
+    st.one_of(st.text(), st.recursive(st.none() | st.booleans() | st.integers() | st.text(), _json_children))
+)
+def test_any_input_parses_or_raises_a_protocol_error(value: Any) -> None:
+    text = value if isinstance(value, str) else json.dumps(value)
+    try:
+        frame = parse_frame(text)
+    except ProtocolError:
+        return
+    if isinstance(frame, PushFrame):
+        try:
+            parse_push(frame)
+        except ProtocolError:
+            return
