@@ -18,6 +18,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -171,6 +172,10 @@ class Connection:
         """
         if self._state is ConnectionState.DISCONNECTED and self._tokens is None:
             return False
+        refreshing = self._refresh_task
+        if refreshing is not None:  # let it land, so that the tokens it brings are revoked too
+            with suppress(Exception):
+                await asyncio.shield(refreshing)
         tokens, self._tokens = self._tokens, None
         self._state = ConnectionState.DISCONNECTED
         revoked = False

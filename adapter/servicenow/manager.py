@@ -241,6 +241,10 @@ class ConnectionManager:
             raise NotConnectedError(f"Not connected{target}: call servicenow.connect first")
         raise ParameterError("Connected to several instances: instanceUrl is required")
 
+    def connections(self) -> list[Connection]:
+        """Every registered connection (connected or expired), e.g. for work done on the desktop's behalf."""
+        return [entry.connection for entry in self._entries.values()]
+
     async def release(self, app_id: str, key: ConnectionKey) -> ReleaseResult:
         """Drop ``app_id``'s share of ``key``; the last share out closes the connection and revokes."""
         entry = self._entries.get(key)
@@ -280,8 +284,10 @@ class ConnectionManager:
     async def aclose(self, *, revoke: bool = True) -> None:
         """Shut down: cancel logins in progress, close every connection (revoking unless told not to, e.g. to
         resume from the token store after a restart), close every pool."""
-        for task in list(self._logins.values()):
+        logins = list(self._logins.values())
+        for task in logins:
             task.cancel()
+        await asyncio.gather(*logins, return_exceptions=True)
         entries, self._entries = list(self._entries.values()), {}
         for entry in entries:
             await entry.connection.close(revoke=revoke)

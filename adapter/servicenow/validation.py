@@ -175,10 +175,9 @@ def validate_headers(headers: object) -> dict[str, str]:
             raise ParameterError(f"Invalid value for header {name}: expected a string")
         if len(value) > MAX_HEADER_VALUE_LENGTH or _has_control(value.replace("\t", " ")):
             raise ParameterError(f"Invalid value for header {name}")
-        try:
-            value.encode("latin-1")
-        except UnicodeEncodeError as error:
-            raise ParameterError(f"Invalid value for header {name}: only Latin-1 text is allowed") from error
+        if not value.isascii():
+            # httpx sends str header values as ASCII; anything else must be encoded by the caller (RFC 8187).
+            raise ParameterError(f"Invalid value for header {name}: only ASCII text is allowed")
         out[name] = value
     return out
 

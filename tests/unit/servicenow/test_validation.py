@@ -141,6 +141,7 @@ def test_headers_that_are_ours_to_set_are_refused(name: str) -> None:
         {"": "v"},
         {"X-A": 5},
         {"X-A": "\u20ac"},
+        {"Accept": "\xa0"},
         {"x-a": "1", "X-A": "2"},
         ["X-A", "b"],
     ],

@@ -1,0 +1,123 @@
+"""ConnectionManager sharing rules with in-memory instances (no sockets)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+from adapter.servicenow.authorizers.base import AuthorizationAttempt, Authorizer, FixedRedirectAttempt
+from adapter.servicenow.errors import AuthorizationError, NotConnectedError, ParameterError
+from adapter.servicenow.manager import ConnectionManager
+from adapter.servicenow.transport import TransportRegistry
+from tests.unit.servicenow.fakes import ApprovingAuthorizer, FakeInstance
+
+ACME = "https://acme.service-now.com"
+GLOBEX = "https://globex.service-now.com"
+
+
+def manager(authorizer: Authorizer | None = None) -> tuple[ConnectionManager, FakeInstance]:
+    instance = FakeInstance()
+    registry = TransportRegistry(factory=instance.transport)
+    return ConnectionManager(authorizer or ApprovingAuthorizer(), transports=registry), instance
+
+
+class SlowRefusal:
+    """The user takes a moment, then refuses."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    @asynccontextmanager
+    async def attempt(self, instance_redirect_uri: str) -> AsyncIterator[AuthorizationAttempt]:
+        self.attempts += 1
+        yield _Refuse(instance_redirect_uri)
+
+
+class _Refuse(FixedRedirectAttempt):
+    async def complete(self, authorize_url: str, state: str) -> str:
+        await asyncio.sleep(0.01)
+        raise AuthorizationError("Authorization error")
+
+
+async def test_a_failed_login_fails_every_app_that_joined_it_and_the_next_connect_tries_again() -> None:
+    refusing = SlowRefusal()
+    connections, _ = manager(refusing)
+    results = await asyncio.gather(
+        *(connections.acquire(f"app-{n}", ACME, "openfin-demo") for n in range(3)), return_exceptions=True
+    )
+    assert [type(result) for result in results] == [AuthorizationError] * 3
+    assert refusing.attempts == 1
+    with pytest.raises(AuthorizationError):
+        await connections.acquire("app-1", ACME, "openfin-demo")
+    assert refusing.attempts == 2
+    assert connections.status() == []
+
+
+async def test_instance_urls_with_the_same_origin_share_and_other_client_ids_do_not() -> None:
+    approving = ApprovingAuthorizer()
+    connections, _ = manager(approving)
+    first = await connections.acquire("app-1", ACME + "/now/nav/ui", "openfin-demo")
+    same = await connections.acquire("app-2", "https://ACME.service-now.com:443/", "openfin-demo")
+    other = await connections.acquire("app-2", ACME, "another-client")
+    assert same.connection is first.connection
+    assert other.connection is not first.connection
+    assert len(approving.urls) == 2
+    assert len(connections.connections()) == 2
+
+
+async def test_release_needs_a_share_and_release_app_drops_all_of_them() -> None:
+    connections, _ = manager()
+    acme = await connections.acquire("app-1", ACME, "openfin-demo")
+    await connections.acquire("app-1", GLOBEX, "openfin-demo")
+    with pytest.raises(NotConnectedError):
+        await connections.release("app-2", acme.connection.key)
+    released = await connections.release_app("app-1")
+    assert sorted(key.origin for key in released) == [ACME, GLOBEX]
+    assert all(result.apps == 0 and result.revoked for result in released.values())
+    assert connections.status() == []
+
+
+async def test_an_app_finds_its_connection_with_or_without_the_instance_url() -> None:
+    connections, _ = manager()
+    acme = await connections.acquire("app-1", ACME, "openfin-demo")
+    assert connections.connection("app-1") is acme.connection
+    await connections.acquire("app-1", GLOBEX, "openfin-demo")
+    with pytest.raises(ParameterError):
+        connections.connection("app-1")
+    assert connections.connection("app-1", ACME + "/x") is acme.connection
+    with pytest.raises(NotConnectedError):
+        connections.connection("app-2")
+
+
+async def test_without_interaction_and_without_a_stored_token_nothing_is_asked() -> None:
+    approving = ApprovingAuthorizer()
+    connections, instance = manager(approving)
+    with pytest.raises(NotConnectedError):
+        await connections.acquire("app-1", ACME, "openfin-demo", interactive=False)
+    assert approving.urls == []
+    assert instance.requests == []
+
+
+async def test_bad_arguments_are_parameter_errors_before_any_login() -> None:
+    approving = ApprovingAuthorizer()
+    connections, _ = manager(approving)
+    for url, client in (("not a url", "openfin-demo"), (ACME, ""), ("ftp://x", "c")):
+        with pytest.raises(ParameterError):
+            await connections.acquire("app-1", url, client)
+    with pytest.raises(ParameterError):
+        await connections.acquire("", ACME, "openfin-demo")
+    assert approving.urls == []
+
+
+async def test_status_shows_user_apps_and_expiry_but_no_token() -> None:
+    connections, _ = manager()
+    await connections.acquire("app-1", ACME, "openfin-demo")
+    [status] = connections.status()
+    text = status.model_dump_json()
+    assert status.user["user_name"] == "admin"
+    assert status.token_expires_at is not None
+    assert "access-token" not in text
+    assert "refresh-token" not in text
