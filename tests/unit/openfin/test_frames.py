@@ -246,6 +246,7 @@ def _json_children(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.lists(children) | st.dictionaries(keys, children)
 
 
+@settings(max_examples=60, deadline=None)
 @given(
     st.one_of(st.text(), st.recursive(st.none() | st.booleans() | st.integers() | st.text(), _json_children))
 )
