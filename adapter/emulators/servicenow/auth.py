@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import structlog
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapter.emulators.servicenow.clock import Clock
 from adapter.emulators.servicenow.envelope import error_response
 from adapter.emulators.servicenow.identity import Caller
 from adapter.emulators.servicenow.tokens import TokenRegistry
@@ -56,15 +59,40 @@ def parse_basic(value: str) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
+@dataclass
+class BasicSessions:
+    """Verified Basic credentials remembered for ``ttl`` seconds of emulator time, as an instance's session
+    cookie would, so that not every request pays for the password hash. Only a digest is kept."""
+
+    clock: Clock
+    ttl: float = 300.0
+    capacity: int = 1024
+    _verified: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+    def caller(self, credentials: str, users: UserDirectory) -> Caller | None:
+        """The caller for a Basic header's credentials, verifying the password when not remembered."""
+        key = hashlib.sha256(credentials.encode("utf-8", errors="replace")).hexdigest()
+        now = self.clock.timestamp()
+        remembered = self._verified.get(key)
+        if remembered is not None and now < remembered[1]:
+            return users.caller_by_id(remembered[0])
+        pair = parse_basic(credentials)
+        caller = users.authenticate(*pair) if pair else None
+        if caller is not None:
+            if len(self._verified) >= self.capacity:
+                self._verified.clear()
+            self._verified[key] = (caller.sys_id, now + self.ttl)
+        return caller
+
+
 def identify(
-    headers: Headers, query: QueryParams, users: UserDirectory, tokens: TokenRegistry
+    headers: Headers, query: QueryParams, users: UserDirectory, tokens: TokenRegistry, sessions: BasicSessions
 ) -> Caller | None:
     """The caller a request authenticates as, or ``None``."""
     scheme, _, credentials = headers.get("authorization", "").strip().partition(" ")
     credentials = credentials.strip()
     if scheme.lower() == "basic":
-        pair = parse_basic(credentials)
-        return users.authenticate(*pair) if pair else None
+        return sessions.caller(credentials, users)
     if scheme.lower() == "bearer":
         bearer = credentials
     elif not scheme:
@@ -82,15 +110,15 @@ class AuthenticationMiddleware:
         self.app = app
         self.users = users
         self.tokens = tokens
+        self.sessions = BasicSessions(tokens.clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] != "http" or not path.startswith("/api/") or path in PUBLIC_API_PATHS:
             await self.app(scope, receive, send)
             return
-        caller = identify(
-            Headers(scope=scope), QueryParams(scope.get("query_string", b"")), self.users, self.tokens
-        )
+        headers, query = Headers(scope=scope), QueryParams(scope.get("query_string", b""))
+        caller = identify(headers, query, self.users, self.tokens, self.sessions)
         if caller is None:
             log.info("auth.refused", method=scope["method"], path=path)
             response = error_response(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,7 +89,7 @@ async def serve(stop: asyncio.Event, *, host: str, port: int, db: Path | None, a
     try:
         app = create_app(db=db, auto_login=auto_login)
         sock = bind_socket(host, port)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, sqlite3.Error) as exc:
         log.error("emulator.start_failed", error=str(exc))
         return 1
     with sock:
