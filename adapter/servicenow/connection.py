@@ -123,6 +123,8 @@ class Connection:
         self._generation = 0
         self._refresh_task: asyncio.Task[None] | None = None
         self._state = ConnectionState.DISCONNECTED
+        self._closed = False
+        self._announced = False
         self._listeners: list[Listener] = []
 
     # ----- lifecycle -------------------------------------------------------------------------------------
@@ -154,6 +156,7 @@ class Connection:
             await self.close(revoke=True)
             raise
         log.info("connection.connected", instance=self.address.origin, client_id=self.client_id)
+        self._announced = True
         self._emit(ConnectionState.CONNECTED)
 
     async def _read_current_user(self) -> dict[str, Any]:
@@ -170,8 +173,9 @@ class Connection:
 
         Returns whether every revocation succeeded. Idempotent; never raises.
         """
-        if self._state is ConnectionState.DISCONNECTED and self._tokens is None:
+        if self._closed:
             return False
+        self._closed = True
         refreshing = self._refresh_task
         if refreshing is not None:  # let it land, so that the tokens it brings are revoked too
             with suppress(Exception):
@@ -195,7 +199,8 @@ class Connection:
         await self._http.aclose()
         await self._oauth.aclose()
         log.info("connection.closed", instance=self.address.origin, client_id=self.client_id, revoked=revoked)
-        self._emit(ConnectionState.DISCONNECTED)
+        if self._announced:  # listeners that never heard "connected" need no "disconnected"
+            self._emit(ConnectionState.DISCONNECTED)
         return revoked
 
     # ----- observation -----------------------------------------------------------------------------------

@@ -159,37 +159,50 @@ class ConnectionManager:
         interactive: bool,
     ) -> Connection:
         address = parse_instance_url(instance_url)
-        stored = await self._token_store.load(key.origin, key.client_id) if self._token_store else None
-        if stored is None and not interactive:
-            raise NotConnectedError(f"Not connected to {key.origin} and interactive sign-in is off")
         previous = self._entries.pop(key, None)
         if previous is not None:  # an expired connection: its shares move to the new login
             await previous.connection.close(revoke=True)
             await self._transports.give_back(key.origin)
-        connection = self._new_connection(key, address, instance_url, scope)
-        try:
-            if stored is not None:
-                try:
-                    await connection.resume(stored)
-                except ApiError as error:
-                    log.info("manager.resume_failed", instance=key.origin, error=error.name)
-                    await connection.close(revoke=False)
-                    if isinstance(error, AuthTokenExpiredError) and self._token_store is not None:
-                        await self._token_store.save(key.origin, key.client_id, None)
-                    if not interactive:
-                        raise NotConnectedError(
-                            f"Not connected to {key.origin} and interactive sign-in is off"
-                        ) from None
-                    connection = self._new_connection(key, address, instance_url, scope)
-                    await connection.login(self._authorizer, auth_flow_params)
-            else:
+        stored = await self._token_store.load(key.origin, key.client_id) if self._token_store else None
+        connection = await self._resume(key, address, instance_url, scope, stored) if stored else None
+        if connection is None:
+            if not interactive:
+                raise NotConnectedError(f"Not connected to {key.origin} and interactive sign-in is off")
+            connection = self._new_connection(key, address, instance_url, scope)
+            try:
                 await connection.login(self._authorizer, auth_flow_params)
-        except BaseException:
-            await connection.close(revoke=False)
-            await self._transports.give_back(key.origin)
-            raise
+            except BaseException:
+                await self._discard(connection)
+                raise
         self._entries[key] = _Entry(connection, set(previous.apps) if previous else set())
         return connection
+
+    async def _resume(
+        self,
+        key: ConnectionKey,
+        address: InstanceAddress,
+        instance_url: str,
+        scope: Sequence[str],
+        stored: str,
+    ) -> Connection | None:
+        """A connection signed in from a stored refresh token, or None when the instance refuses it."""
+        connection = self._new_connection(key, address, instance_url, scope)
+        try:
+            await connection.resume(stored)
+        except ApiError as error:
+            log.info("manager.resume_failed", instance=key.origin, error=error.name)
+            await self._discard(connection)
+            if isinstance(error, AuthTokenExpiredError) and self._token_store is not None:
+                await self._token_store.save(key.origin, key.client_id, None)
+            return None
+        except BaseException:
+            await self._discard(connection)
+            raise
+        return connection
+
+    async def _discard(self, connection: Connection) -> None:
+        await connection.close(revoke=False)
+        await self._transports.give_back(connection.key.origin)
 
     def _new_connection(
         self, key: ConnectionKey, address: InstanceAddress, instance_url: str, scope: Sequence[str]

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 import pytest
 
 from adapter.servicenow.authorizers.base import AuthorizationAttempt, Authorizer, FixedRedirectAttempt
@@ -121,3 +122,26 @@ async def test_status_shows_user_apps_and_expiry_but_no_token() -> None:
     assert status.token_expires_at is not None
     assert "access-token" not in text
     assert "refresh-token" not in text
+
+
+class CountingPool(httpx.MockTransport):
+    """A pooled transport that counts how often it is closed."""
+
+    closed = 0
+
+    async def aclose(self) -> None:
+        CountingPool.closed += 1
+
+
+async def test_the_instance_pool_is_closed_when_its_last_connection_goes() -> None:
+    instance = FakeInstance()
+    CountingPool.closed = 0
+    connections = ConnectionManager(
+        ApprovingAuthorizer(), transports=TransportRegistry(factory=lambda: CountingPool(instance.handle))
+    )
+    first = await connections.acquire("app-1", ACME, "openfin-demo")
+    await connections.acquire("app-1", ACME, "other-client")
+    await connections.release("app-1", first.connection.key)
+    assert CountingPool.closed == 0
+    await connections.release_app("app-1")
+    assert CountingPool.closed == 1
