@@ -278,7 +278,10 @@ class OAuthSession:
         """Revoke one token; True when the instance answered 2xx. Never raises."""
         try:
             response = await self._client.revoke_token(
-                self.endpoints.revoke, token=token, token_type_hint=token_type_hint
+                self.endpoints.revoke,
+                token=token,
+                token_type_hint=token_type_hint,
+                headers={"Accept": "application/json"},
             )
         except Exception as error:  # revocation is best effort: report, never raise
             log.warning("oauth.revoke_failed", hint=token_type_hint, error=type(error).__name__)

@@ -197,6 +197,8 @@ async def test_close_revokes_access_then_refresh_and_reports_it() -> None:
     states: list[ConnectionState] = []
     connection.add_listener(lambda _connection, state: states.append(state))
     assert await connection.close() is True
+    revoke_requests = [r for r in instance.requests if r.url.path == "/oauth_revoke_token.do"]
+    assert {r.headers["accept"] for r in revoke_requests} == {"application/json"}
     revokes = [
         dict(httpx.QueryParams(r.content.decode()))
         for r in instance.requests
@@ -210,3 +212,15 @@ async def test_close_revokes_access_then_refresh_and_reports_it() -> None:
     with pytest.raises(NotConnectedError):
         await connection.execute("/api/now/table/incident")
     assert await connection.close() is False
+
+
+async def test_a_redirect_is_reported_never_followed() -> None:
+    instance = FakeInstance(
+        api=lambda request: httpx.Response(302, headers={"Location": "https://evil.example/steal"})
+    )
+    connection = await signed_in(instance)
+    with pytest.raises(ApiRequestError) as caught:
+        await connection.execute("/api/now/table/incident")
+    assert caught.value.status == 302
+    assert [r.url.host for r in instance.requests] == ["acme.service-now.com"] * len(instance.requests)
+    assert len(instance.api_requests()) == 1
