@@ -51,8 +51,8 @@ async def test_the_channel_comes_back_by_itself_and_node_clients_can_use_it_agai
     tasks_before = asyncio.all_tasks()
     sockets_before = open_sockets()
     gone: list[ClientIdentity] = []
-    with contextlib.ExitStack() as first_runtime:
-        address = first_runtime.enter_context(runtime_emulator_process("--port", str(port))).target
+    with runtime_emulator_process("--port", str(port)) as first_runtime:
+        address = first_runtime.target
         connection = RuntimeConnection(address, "py-provider", backoff=FAST)
         await connection.connect()
         provider = ChannelProvider(connection, CHANNEL, on_disconnection=gone.append)
@@ -74,8 +74,9 @@ async def test_the_channel_comes_back_by_itself_and_node_clients_can_use_it_agai
         assert await event(before, "dispatched") == [
             {"ok": True, "result": {"echoed": 1, "caller": "node-before"}}
         ]
-        # Stop the runtime (SIGTERM) off the event loop, so that our socket can answer its closing handshake.
-        await asyncio.to_thread(first_runtime.close)
+        # The runtime dies without a goodbye (SIGKILL): no closing handshake, the OS drops its sockets.
+        first_runtime.process.kill()
+        await asyncio.to_thread(first_runtime.process.wait, 10)
 
     before.kill()
     await connection.wait_for(ConnectionState.RECONNECTING, timeout=20)
