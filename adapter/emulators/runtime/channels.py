@@ -332,7 +332,10 @@ class ChannelBus:
 
     def _remember(self, relay: Relay) -> None:
         assert relay.sender.uuid is not None
-        self._relays[(relay.sender.uuid, relay.correlation_id)] = relay
+        key = (relay.sender.uuid, relay.correlation_id)
+        if key in self._relays:
+            raise ActionError(f"messageId {relay.correlation_id} is already waiting for an answer")
+        self._relays[key] = relay
 
     @staticmethod
     def _ack_to_sender(

@@ -88,8 +88,27 @@ def push(action: str, payload: dict[str, Any]) -> Frame:
     return {"action": action, "payload": payload}
 
 
+# URL fields whose query strings may carry OAuth codes and state (url-changed of an auth window).
+URL_FIELDS = ("url", "validatedURL")
+
+
 def loggable(frame: Frame) -> Frame:
-    """A copy of ``frame`` fit for the debug log: payloads of message actions are masked."""
+    """A copy of ``frame`` fit for the debug log.
+
+    Payloads of message actions are masked, and so are the query strings of URLs (an OAuth redirect carries
+    the authorization code there).
+    """
     if frame.get("action") in MESSAGE_ACTIONS:
         return {**frame, "payload": MASKED}
+    payload = frame.get("payload")
+    if isinstance(payload, dict) and any(isinstance(payload.get(k), str) for k in URL_FIELDS):
+        masked = {
+            k: _mask_query(v) if k in URL_FIELDS and isinstance(v, str) else v for k, v in payload.items()
+        }
+        return {**frame, "payload": masked}
     return frame
+
+
+def _mask_query(url: str) -> str:
+    base, sep, _ = url.partition("?")
+    return f"{base}?{MASKED}" if sep else url

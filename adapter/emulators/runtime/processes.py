@@ -118,7 +118,7 @@ class ExternalProcesses:
         cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
         requested_uuid = payload.get("uuid")
         process_uuid = requested_uuid if isinstance(requested_uuid, str) else str(uuidlib.uuid4())
-        if process_uuid in self._children and self._children[process_uuid].process.returncode is None:
+        if process_uuid in self._children:
             raise ActionError(f"Failed to launch external process: uuid {process_uuid} is already running")
         try:
             process = await asyncio.create_subprocess_exec(
@@ -157,13 +157,15 @@ class ExternalProcesses:
 
     async def aclose(self) -> None:
         """At shutdown end every child still running, whatever its lifetime, and stop watching."""
-        await asyncio.gather(*(_end(c.process, TERMINATE_GRACE) for c in self._children.values()))
-        watchers = [c.watcher for c in self._children.values() if c.watcher is not None]
-        await asyncio.gather(*watchers, return_exceptions=True)
+        children = list(self._children.values())
+        await asyncio.gather(*(_end(c.process, TERMINATE_GRACE) for c in children))
+        await asyncio.gather(*(c.watcher for c in children if c.watcher is not None), return_exceptions=True)
 
     async def _watch(self, child: ExternalProcess) -> None:
         exit_code = await child.process.wait()
         log.info("process.exited", uuid=child.uuid, exit_code=exit_code)
+        if self._children.get(child.uuid) is child:
+            del self._children[child.uuid]
         launcher = child.launcher
         if launcher.uuid is not None:
             self._events.emit(

@@ -36,6 +36,20 @@ class HtmlForm:
     fields: dict[str, str]
     id: str | None = None
     name: str | None = None
+    buttons: list[SubmitButton] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SubmitButton:
+    """A submit control: clicking it adds ``name=value`` to the submission (when it has a name)."""
+
+    name: str | None
+    value: str
+    id: str | None
+
+    def matches(self, selector: str) -> bool:
+        """True when ``selector`` is this button's id, value or name."""
+        return selector in (self.id, self.value, self.name)
 
 
 class _FormParser(HTMLParser):
@@ -63,6 +77,10 @@ class _FormParser(HTMLParser):
                     id=values.get("id"),
                     name=values.get("name"),
                 )
+            )
+        elif tag in ("button", "input") and self.forms and _is_submit(tag, values):
+            self.forms[-1].buttons.append(
+                SubmitButton(values.get("name"), values.get("value", ""), values.get("id"))
             )
         elif tag == "option" and self._select is not None and self.forms:
             value = values.get("value", "")
@@ -99,6 +117,11 @@ class _FormParser(HTMLParser):
             self.title += data
         elif self._textarea is not None and self.forms:
             self.forms[-1].fields[self._textarea] += data
+
+
+def _is_submit(tag: str, values: dict[str, str]) -> bool:
+    kind = values.get("type", "submit" if tag == "button" else "text").lower()
+    return kind in ("submit", "image")
 
 
 def parse_page(html: str) -> tuple[str, list[HtmlForm]]:
@@ -189,11 +212,12 @@ class Applications:
         await asyncio.wait([self._start_navigation(window, "GET", url)])
 
     async def submit_form(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Emulator-only ``emulator-submit-form {uuid, name, form?, fields}``: submit a form of the page.
+        """Emulator-only ``emulator-submit-form {uuid, name, form?, submit?, fields}``: submit a form.
 
-        ``form`` picks the form by index, id or name (default: the first); ``fields`` override or add to the
-        form's default values, as a user typing and clicking would. Answered once the navigation ends, with
-        the window's final ``{url, httpResponseCode}``.
+        ``form`` picks the form by index, id or name (default: the first); ``submit`` clicks the submit
+        button with that id, value or name (adding its ``name=value``; default: no button); ``fields``
+        override or add to the form's default values, as a user typing would. Answered once the navigation
+        ends, with the window's final ``{url, httpResponseCode}``.
         """
         window = self._window(payload)
         await self.settle(window.uuid)
@@ -202,7 +226,8 @@ class Applications:
         fields = payload.get("fields") or {}
         if not isinstance(fields, dict):
             raise ActionError("Invalid payload: fields must be an object")
-        data = {**form.fields, **{str(k): "" if v is None else str(v) for k, v in fields.items()}}
+        data = {**form.fields, **_clicked(form, payload.get("submit"))}
+        data.update({str(k): "" if v is None else str(v) for k, v in fields.items()})
         target = str(httpx.URL(window.url).join(form.action)) if form.action else window.url
         if form.method == "POST":
             task = self._start_navigation(window, "POST", target, data)
@@ -371,6 +396,15 @@ class Applications:
             fields["httpStatusText"] = response.reason_phrase
         log.debug("window.url_changed", uuid=window.uuid, status=window.status)
         self._events.emit("window", "url-changed", fields, uuid=window.uuid, name=window.name)
+
+
+def _clicked(form: HtmlForm, selector: Any) -> dict[str, str]:
+    if selector is None:
+        return {}
+    for button in form.buttons:
+        if button.matches(str(selector)):
+            return {button.name: button.value} if button.name else {}
+    raise ActionError(f"The form has no submit button {selector!r}")
 
 
 def _pick_form(forms: list[HtmlForm], selector: Any) -> HtmlForm:

@@ -108,6 +108,15 @@ def test_frame_log_masks_payloads_of_message_actions() -> None:
     assert loggable({"action": "get-version", "payload": {}}) == {"action": "get-version", "payload": {}}
 
 
+def test_frame_log_masks_query_strings_of_urls() -> None:
+    frame = {
+        "action": "process-desktop-event",
+        "payload": {"type": "url-changed", "url": "https://i/r?code=c1"},
+    }
+
+    assert loggable(frame)["payload"] == {"type": "url-changed", "url": f"https://i/r?{MASKED}"}
+
+
 def test_runtime_info_names_the_port(runtime: Runtime) -> None:
     runtime.port = 9701
     party = file_token_handshake(runtime, "app")

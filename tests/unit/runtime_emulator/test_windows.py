@@ -20,7 +20,8 @@ LOGIN_PAGE = """<html><head><title>Log in</title></head><body>
   <input type="hidden" name="state" value="s1">
   <input name="user_name"><input type="password" name="user_password">
   <input type="checkbox" name="remember"><select name="lang"><option value="en">en</option></select>
-  <input type="submit" name="approve" value="Allow">
+  <button type="submit" name="action" value="allow" id="allow">Allow</button>
+  <button name="action" value="deny">Deny</button>
 </form></body></html>"""
 
 
@@ -33,6 +34,8 @@ def _site(request: httpx.Request) -> httpx.Response:
     if path == "/login.do":
         form = dict(httpx.QueryParams(request.content.decode()))
         cookie = request.headers.get("Cookie", "")
+        if form.get("action") == "deny":
+            return httpx.Response(302, headers={"Location": "/oauth_redirect.do?error=access_denied"})
         if form.get("user_name") == "admin" and "JSESSIONID=j1" in cookie:
             return httpx.Response(
                 302, headers={"Location": f"/oauth_redirect.do?code=c1&state={form['state']}"}
@@ -124,6 +127,23 @@ async def test_submitted_form_posts_defaults_and_fields_with_the_session_cookie(
     ]
 
 
+async def test_submit_clicks_the_named_button(site_runtime: Runtime) -> None:
+    opener = await _open(site_runtime, "https://sn.example/authorize")
+
+    message_id = opener.send("emulator-submit-form", {"uuid": "popup", "submit": "deny", "fields": {}})
+    reply = await _reply(opener, message_id)
+
+    assert reply["data"]["url"] == "https://sn.example/oauth_redirect.do?error=access_denied"
+
+
+async def test_submit_with_an_unknown_button_is_refused(site_runtime: Runtime) -> None:
+    opener = await _open(site_runtime, "https://sn.example/authorize")
+
+    reply = await _reply(opener, opener.send("emulator-submit-form", {"uuid": "popup", "submit": "maybe"}))
+
+    assert reply == {"success": False, "reason": "The form has no submit button 'maybe'"}
+
+
 async def test_submitting_without_a_form_on_the_page_is_refused(site_runtime: Runtime) -> None:
     opener = await _open(site_runtime, "https://sn.example/oauth_redirect.do")
 
@@ -210,3 +230,7 @@ def test_page_parser_reads_defaults_a_browser_would_send() -> None:
     assert title == "Log in"
     assert (form.id, form.method, form.action) == ("login", "POST", "/login.do")
     assert form.fields == {"state": "s1", "user_name": "", "user_password": "", "lang": "en"}
+    assert [(b.name, b.value, b.id) for b in form.buttons] == [
+        ("action", "allow", "allow"),
+        ("action", "deny", None),
+    ]
