@@ -35,7 +35,10 @@ async def test_the_token_is_refreshed_ahead_of_expiry_without_a_401(
 async def test_an_expired_token_is_refreshed_on_the_401_and_the_request_retried(
     emulator: ServiceNowEmulator, make_manager: ManagerFactory
 ) -> None:
-    connection = (await make_manager().acquire("app-1", emulator.url, CLIENT_ID)).connection
+    manager = make_manager()
+    connection = (await manager.acquire("app-1", emulator.url, CLIENT_ID)).connection
+    states: list[ConnectionState] = []
+    manager.add_listener(lambda _connection, state: states.append(state))
     await emulator.reset_stats()
     await emulator.advance_clock(ACCESS_LIFESPAN + 1)
     response = await connection.execute(f"{CASES}?sysparm_limit=1")
@@ -43,6 +46,7 @@ async def test_an_expired_token_is_refreshed_on_the_401_and_the_request_retried(
     stats = await emulator.stats()
     assert stats["POST /oauth_token.do"] == 1
     assert stats[f"GET {CASES}"] == 2
+    assert states == [ConnectionState.REFRESHED]
 
 
 async def test_one_refresh_serves_a_hundred_concurrent_requests(
