@@ -62,6 +62,10 @@ class Store:
     def __init__(self, connection: sqlite3.Connection, clock: Clock, schema: Schema) -> None:
         self._connection = connection
         self._lock = threading.RLock()
+        # Basic auth sends the password with every request; a keyed digest of credentials already checked
+        # against a stored hash spares a PBKDF2 run per request (a new stored hash invalidates the entry).
+        self._verified: dict[tuple[str, str], bytes] = {}
+        self._verified_key = os.urandom(32)
         self.clock = clock
         self.schema = schema
 
@@ -238,8 +242,16 @@ class Store:
                 "WHERE user_name = ? AND active = 'true' AND locked_out = 'false'",
                 (user_name,),
             ).fetchone()
-        if row is None or not row[0] or not verify_password(password, str(row[0])):
+        if row is None or not row[0]:
             return None
+        stored = str(row[0])
+        digest = hmac.new(self._verified_key, password.encode(), hashlib.sha256).digest()
+        known = self._verified.get((user_name, stored))
+        if known is None or not hmac.compare_digest(known, digest):
+            if not verify_password(password, stored):
+                return None
+            with self._lock:
+                self._verified[(user_name, stored)] = digest
         return self.caller(user_name)
 
     def caller(self, user_name: str) -> Caller | None:

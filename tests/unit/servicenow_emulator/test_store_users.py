@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from adapter.emulators.servicenow.clock import Clock
+from adapter.emulators.servicenow.records import Records
+from adapter.emulators.servicenow.render import RenderOptions
 from adapter.emulators.servicenow.seed import seed_demo_data
 from adapter.emulators.servicenow.store import Store
 
@@ -112,3 +114,22 @@ def test_file_database_uses_wal_and_survives_concurrent_writers(tmp_path: Path) 
     assert outside.execute("SELECT count(*) FROM sys_user").fetchone()[0] == 16
     assert outside.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     outside.close()
+
+
+def test_repeated_logins_still_check_the_password(store: Store) -> None:
+    assert store.authenticate("beth.anglin", "beth.anglin") is not None
+    assert store.authenticate("beth.anglin", "beth.anglin") is not None
+    assert store.authenticate("beth.anglin", "wrong") is None
+
+
+def test_a_changed_password_replaces_the_old_one_at_once(store: Store) -> None:
+    admin = store.caller("admin")
+    beth = store.caller("beth.anglin")
+    assert admin is not None
+    assert beth is not None
+    assert store.authenticate("beth.anglin", "beth.anglin") is not None
+
+    Records(store).update(admin, "sys_user", beth.sys_id, {"user_password": "n3w-secret"}, RenderOptions())
+
+    assert store.authenticate("beth.anglin", "beth.anglin") is None
+    assert store.authenticate("beth.anglin", "n3w-secret") == beth
