@@ -41,6 +41,7 @@ DISCONNECT = "servicenow.disconnect"
 STATUS = "servicenow.status"
 
 PayloadT = TypeVar("PayloadT", bound=BaseModel)
+ResultT = TypeVar("ResultT")
 
 
 class ChangeSink(Protocol):
@@ -63,12 +64,12 @@ def as_action_error(error: ApiError) -> ActionError:
 
 
 def reported(
-    handler: Callable[[Any, PayloadT, ClientIdentity], Awaitable[BaseModel]],
-) -> Callable[[Any, PayloadT, ClientIdentity], Awaitable[BaseModel]]:
+    handler: Callable[[Any, PayloadT, ClientIdentity], Awaitable[ResultT]],
+) -> Callable[[Any, PayloadT, ClientIdentity], Awaitable[ResultT]]:
     """Turn the ServiceNow errors a handler raises into named channel errors."""
 
     @functools.wraps(handler)
-    async def run(self: Any, payload: PayloadT, caller: ClientIdentity) -> BaseModel:
+    async def run(self: Any, payload: PayloadT, caller: ClientIdentity) -> ResultT:
         try:
             return await handler(self, payload, caller)
         except ApiError as error:
@@ -141,7 +142,7 @@ class ServiceNowActions:
         )
 
     @reported
-    async def request(self, payload: RequestPayload, caller: ClientIdentity) -> RequestResult:
+    async def request(self, payload: RequestPayload, caller: ClientIdentity) -> dict[str, Any]:
         """``servicenow.request``: the official ``executeApiRequest`` on the caller's connection."""
         self._policy.check(caller)
         connection = self._manager.connection(app_id(caller), payload.instanceUrl)
@@ -154,7 +155,10 @@ class ServiceNowActions:
         )
         if payload.httpMethod != "GET":
             self._changes.own_write(connection, payload.httpMethod, payload.apiEndpoint, response)
-        return RequestResult(status=response.status, data=response.data, type=response.type)
+        # As the official package: no body means no ``data`` and no ``type`` keys at all.
+        return RequestResult(status=response.status, data=response.data, type=response.type).model_dump(
+            exclude_none=True
+        )
 
     @reported
     async def disconnect(self, payload: DisconnectPayload, caller: ClientIdentity) -> DisconnectResult:

@@ -92,6 +92,7 @@ class ChangeBroadcaster:
         self._tracker = ChangeTracker()
         self._pollers: dict[tuple[ConnectionKey, str], asyncio.Task[None]] = {}
         self._writes: set[asyncio.Task[None]] = set()
+        self._latest_write: dict[tuple[str, str], asyncio.Task[None]] = {}
 
     @property
     def tables(self) -> list[str]:
@@ -122,11 +123,32 @@ class ChangeBroadcaster:
             sys_id = value_of(response.data, "sys_id") or None
         if sys_id is None:
             return
-        task = asyncio.create_task(self._read_back(connection, method, table, sys_id), name=f"write {table}")
+        record = (table, sys_id)
+        previous = self._latest_write.get(record)
+        task = asyncio.create_task(
+            self._read_back(connection, method, table, sys_id, after=previous), name=f"write {table}"
+        )
+        self._latest_write[record] = task
         self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
+        task.add_done_callback(lambda done: self._write_done(record, done))
 
-    async def _read_back(self, connection: Connection, method: str, table: str, sys_id: str) -> None:
+    def _write_done(self, record: tuple[str, str], task: asyncio.Task[None]) -> None:
+        self._writes.discard(task)
+        if self._latest_write.get(record) is task:
+            del self._latest_write[record]
+
+    async def _read_back(
+        self,
+        connection: Connection,
+        method: str,
+        table: str,
+        sys_id: str,
+        *,
+        after: asyncio.Task[None] | None,
+    ) -> None:
+        if after is not None:
+            # Writes to one record are reported in the order the apps made them.
+            await asyncio.gather(after, return_exceptions=True)
         if method == "DELETE":
             await self._emit(connection, self._tracker.forget(table, sys_id))
             return

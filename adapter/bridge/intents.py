@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 
 import structlog
 
+from adapter.bridge.actions import as_action_error
 from adapter.bridge.broadcast import WATCH_FIELDS, record_endpoint
 from adapter.bridge.contexts import case_context, case_list_context, display_of, value_of
 from adapter.openfin import Intent
@@ -79,6 +80,18 @@ def _ids(context: Mapping[str, Any]) -> Mapping[str, Any]:
     return ids if isinstance(ids, Mapping) else {}
 
 
+def _reporting(
+    handler: Callable[[Intent], Awaitable[dict[str, Any]]],
+) -> Callable[[Intent], Awaitable[dict[str, Any]]]:
+    async def run(intent: Intent) -> dict[str, Any]:
+        try:
+            return await handler(intent)
+        except ApiError as error:
+            raise as_action_error(error) from None
+
+    return run
+
+
 class IntentHandlers:
     """The four intents, over whichever connection ``pick_connection`` returns."""
 
@@ -97,12 +110,15 @@ class IntentHandlers:
 
     @property
     def handlers(self) -> dict[str, Callable[[Intent], Awaitable[dict[str, Any]]]]:
-        """Intent name -> handler, for registration with the interop broker."""
+        """Intent name -> handler for the interop broker; errors are named as on the channel."""
         return {
-            "ViewInteractions": self.view_interactions,
-            "CreateInteraction": self.create_interaction,
-            "servicenow.ViewCase": self.view_case,
-            "servicenow.CreateCase": self.create_case,
+            name: _reporting(handler)
+            for name, handler in (
+                ("ViewInteractions", self.view_interactions),
+                ("CreateInteraction", self.create_interaction),
+                ("servicenow.ViewCase", self.view_case),
+                ("servicenow.CreateCase", self.create_case),
+            )
         }
 
     async def view_interactions(self, intent: Intent) -> dict[str, Any]:

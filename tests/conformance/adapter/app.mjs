@@ -1,0 +1,60 @@
+// A desktop app on the adapter's channel, driven line by line from pytest over stdin.
+//
+// params: {address, uuid, channelName, broker?}. On start it connects to the runtime as `uuid`, then to the
+// adapter's channel (emitting "channel" with the connection result, or "refused" with the error), and
+// records the adapter's events ("servicenow.recordChanged", "servicenow.connectionChanged") as progress
+// events. Commands (one JSON object per line):
+//   {op: "dispatch", id, action, payload}     -> event "reply" {id, ok, result | error}
+//   {op: "session", id, group}                 -> joins a session context group; contexts arrive as "context"
+//   {op: "intent", id, name, context}          -> raises an intent through the broker; reply as for dispatch
+//   {op: "exit"}                               -> ends with the result line
+import readline from 'node:readline';
+import { connectAs, describe, emit, run, within } from '../harness.mjs';
+
+run(async ({ address, uuid, channelName, broker }) => {
+  const fin = await connectAs(address, uuid);
+  let client;
+  try {
+    client = await within(20000, fin.InterApplicationBus.Channel.connect(channelName), 'adapter channel');
+  } catch (err) {
+    emit('refused', describe(err));
+    return { refused: describe(err) };
+  }
+  for (const action of ['servicenow.recordChanged', 'servicenow.connectionChanged']) {
+    client.register(action, (payload) => {
+      emit(action, payload);
+    });
+  }
+  emit('channel', client.providerIdentity);
+
+  let interop;
+  const reply = async (id, work) => {
+    try {
+      emit('reply', { id, ok: true, result: await within(30000, work(), `command ${id}`) });
+    } catch (err) {
+      emit('reply', { id, ok: false, error: describe(err) });
+    }
+  };
+  const lines = readline.createInterface({ input: process.stdin });
+  for await (const text of lines) {
+    const command = JSON.parse(text);
+    if (command.op === 'exit') break;
+    if (command.op === 'dispatch') {
+      await reply(command.id, () => client.dispatch(command.action, command.payload));
+    } else if (command.op === 'session') {
+      await reply(command.id, async () => {
+        interop ??= fin.Interop.connectSync(broker, {});
+        const group = await interop.joinSessionContextGroup(command.group);
+        await group.addContextHandler((context) => emit('context', context));
+        return true;
+      });
+    } else if (command.op === 'intent') {
+      await reply(command.id, async () => {
+        interop ??= fin.Interop.connectSync(broker, {});
+        const resolution = await interop.fireIntent({ name: command.name, context: command.context });
+        return resolution;
+      });
+    }
+  }
+  return { done: true };
+});

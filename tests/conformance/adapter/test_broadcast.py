@@ -1,0 +1,99 @@
+"""Case changes reach every app as channel events and as FDC3 contexts, without apps polling ServiceNow."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tests.conformance.adapter.conftest import POLL_INTERVAL, AdapterStack
+
+CASES = "/api/now/table/sn_customerservice_case"
+CASE_POLL = f"GET {CASES}"
+
+
+def one_case(stack: AdapterStack, number: str = "CS0001003") -> dict[str, Any]:
+    with stack.instance_client() as admin:
+        found = admin.get(
+            CASES, params={"sysparm_query": f"number={number}", "sysparm_fields": "sys_id,state"}
+        )
+        result: dict[str, Any] = found.json()["result"][0]
+        return result
+
+
+def test_an_apps_own_write_is_broadcast_at_once_as_event_and_context(apps: AdapterStack) -> None:
+    writer, reader = apps.app("writer-app"), apps.app("reader-app")
+    writer.connect()
+    reader.connect()
+    reader.join_session("servicenow")
+    created = writer.request(CASES, "POST", data={"short_description": "Broadcast me"})["data"]
+
+    event = reader.wait_for("servicenow.recordChanged", lambda e: e["sys_id"] == created["sys_id"])
+    assert event["change"] == "created"
+    assert event["number"] == created["number"]
+    assert event["context"]["type"] == "servicenow.case"
+    assert event["context"]["id"]["sys_id"] == created["sys_id"]
+    assert event["context"]["state"] == "New"
+
+    context = reader.wait_for("context", lambda c: c["id"]["sys_id"] == created["sys_id"])
+    assert context["name"] == f"{created['number']}: Broadcast me"
+    assert all(isinstance(value, str) for value in context["id"].values())
+
+
+def test_someone_elses_change_arrives_through_polling_with_what_changed(apps: AdapterStack) -> None:
+    app = apps.app("watching-app")
+    app.connect()
+    app.join_session("servicenow")
+    case = one_case(apps)
+    new_state = "18" if case["state"] != "18" else "10"
+    # A first change makes the adapter know the record; the second then says which fields moved.
+    with apps.instance_client() as admin:
+        admin.patch(f"{CASES}/{case['sys_id']}", json={"priority": "3"}).raise_for_status()
+        first = app.wait_for("servicenow.recordChanged", lambda e: e["sys_id"] == case["sys_id"])
+        admin.patch(f"{CASES}/{case['sys_id']}", json={"state": new_state}).raise_for_status()
+    assert first["change"] == "updated"
+    second = app.wait_for(
+        "servicenow.recordChanged", lambda e: e["sys_id"] == case["sys_id"] and e["changedFields"]
+    )
+    assert second["changedFields"] == ["state"]
+    assert second["context"]["contact"]["type"] == "fdc3.contact"
+    assert "@" in second["context"]["contact"]["id"]["email"]
+    assert second["context"]["account"]["type"] == "fdc3.organization"
+    context = app.wait_for("context", lambda c: c["id"]["sys_id"] == case["sys_id"] and c["state"] != "")
+    assert context["type"] == "servicenow.case"
+
+
+def test_deleting_through_the_adapter_is_broadcast_as_a_deletion(apps: AdapterStack) -> None:
+    app = apps.app("deleting-app")
+    app.connect()
+    created = app.request(CASES, "POST", data={"short_description": "Short-lived"})["data"]
+    app.request(f"{CASES}/{created['sys_id']}", "DELETE")
+    deleted = app.wait_for(
+        "servicenow.recordChanged", lambda e: e["sys_id"] == created["sys_id"] and e["change"] == "deleted"
+    )
+    assert deleted["number"] == created["number"]
+
+
+def test_polling_does_not_grow_with_the_number_of_apps(apps: AdapterStack) -> None:
+    def polls_during(seconds: float) -> int:
+        before = apps.stats().get(CASE_POLL, 0)
+        time.sleep(seconds)
+        return apps.stats().get(CASE_POLL, 0) - before
+
+    apps.app("poll-1").connect()
+    one_app = polls_during(3.0)
+    for index in range(2, 6):
+        apps.app(f"poll-{index}").connect()
+    five_apps = polls_during(3.0)
+    expected = 3.0 / float(POLL_INTERVAL)
+    assert one_app >= 1
+    # One poller per (connection, table): five apps must not poll five times as often.
+    assert five_apps < 2 * expected + 2
+    assert five_apps < 3 * max(one_app, 1)
+
+
+def test_connection_changes_are_announced_to_apps(apps: AdapterStack) -> None:
+    app = apps.app("announce-app")
+    app.connect()
+    announced = app.wait_for("servicenow.connectionChanged", lambda e: e["state"] == "connected")
+    assert announced["clientId"] == "openfin-demo"
+    assert announced["instanceUrl"] == apps.instance

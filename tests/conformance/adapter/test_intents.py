@@ -1,0 +1,118 @@
+"""FDC3 intents raised by Workspace apps reach the adapter through the platform's broker, whichever it is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conformance.adapter.conftest import AdapterStack, App, AppError, adapter_stack
+
+CASES = "/api/now/table/sn_customerservice_case"
+
+
+@pytest.fixture(scope="module", params=["built-in", "stock"])
+def desktop(request: pytest.FixtureRequest) -> Iterator[AdapterStack]:
+    """The adapter on the emulator's built-in broker, and on the stock node-adapter InteropBroker."""
+    with adapter_stack(request.param) as stack:
+        yield stack
+
+
+@pytest.fixture
+def signed_in(apps: AdapterStack) -> App:
+    """An app that connected to ServiceNow through the adapter, so the desktop holds a login."""
+    app = apps.app("workspace-app")
+    app.connect()
+    return app
+
+
+def a_contact(stack: AdapterStack) -> dict[str, Any]:
+    with stack.instance_client() as admin:
+        cases = admin.get(
+            CASES,
+            params={
+                "sysparm_query": "contactISNOTEMPTY",
+                "sysparm_fields": "contact.email,contact.name,account.name",
+                "sysparm_limit": "1",
+            },
+        )
+        found: dict[str, Any] = cases.json()["result"][0]
+        return found
+
+
+def test_view_interactions_for_a_contact_returns_their_cases(apps: AdapterStack, signed_in: App) -> None:
+    contact = a_contact(apps)
+    resolution = signed_in.raise_intent(
+        "ViewInteractions", {"type": "fdc3.contact", "id": {"email": contact["contact.email"]}}
+    )
+    assert resolution["intent"] == "ViewInteractions"
+    result = resolution["result"]
+    assert result["type"] == "servicenow.caseList"
+    assert result["cases"]
+    assert {case["contact"]["id"]["email"] for case in result["cases"]} == {contact["contact.email"]}
+
+
+def test_view_interactions_for_an_organization_returns_its_cases(apps: AdapterStack, signed_in: App) -> None:
+    account = a_contact(apps)["account.name"]
+    result = signed_in.raise_intent("ViewInteractions", {"type": "fdc3.organization", "name": account})[
+        "result"
+    ]
+    assert result["cases"]
+    assert {case["account"]["name"] for case in result["cases"]} == {account}
+
+
+def test_create_interaction_creates_a_case_for_the_participant(apps: AdapterStack, signed_in: App) -> None:
+    contact = a_contact(apps)
+    interaction = {
+        "type": "fdc3.interaction",
+        "participants": {
+            "type": "fdc3.contactList",
+            "contacts": [{"type": "fdc3.contact", "id": {"email": contact["contact.email"]}}],
+        },
+        "interactionType": "Phone",
+        "description": "Called about a blocked card",
+        "timeRange": {"type": "fdc3.timeRange", "startTime": "2026-11-29T09:00:00Z"},
+    }
+    result = signed_in.raise_intent("CreateInteraction", interaction)["result"]
+    assert result["type"] == "fdc3.transactionResult"
+    assert result["status"] == "Created"
+    case = result["context"]
+    assert case["type"] == "servicenow.case"
+    assert case["shortDescription"] == "Called about a blocked card"
+    assert case["contact"]["id"]["email"] == contact["contact.email"]
+    with apps.instance_client() as admin:
+        stored = admin.get(f"{CASES}/{case['id']['sys_id']}", params={"sysparm_fields": "contact_type"})
+        assert stored.json()["result"]["contact_type"] == "phone"
+
+
+def test_view_case_returns_the_case_and_opens_it_in_the_browser(apps: AdapterStack, signed_in: App) -> None:
+    result = signed_in.raise_intent(
+        "servicenow.ViewCase", {"type": "servicenow.case", "id": {"number": "CS0001002"}}
+    )["result"]
+    assert result["id"]["number"] == "CS0001002"
+    assert len(result["id"]["sys_id"]) == 32
+
+
+def test_create_case_creates_it_and_broadcasts_it(apps: AdapterStack, signed_in: App) -> None:
+    result = signed_in.raise_intent(
+        "servicenow.CreateCase", {"type": "servicenow.case", "shortDescription": "Raised by intent"}
+    )["result"]
+    assert result["shortDescription"] == "Raised by intent"
+    event = signed_in.wait_for("servicenow.recordChanged", lambda e: e["sys_id"] == result["id"]["sys_id"])
+    assert event["change"] == "created"
+
+
+def test_intents_without_a_servicenow_login_fail_with_a_clear_reason(apps: AdapterStack) -> None:
+    app = apps.app("not-signed-in")
+    with pytest.raises(AppError) as failed:
+        app.raise_intent("ViewInteractions", {"type": "fdc3.contact", "id": {"email": "x@example.com"}})
+    assert "NotConnectedError" in failed.value.reason or "servicenow.connect" in failed.value.reason
+
+
+def test_a_bad_intent_context_is_a_parameter_error(apps: AdapterStack, signed_in: App) -> None:
+    with pytest.raises(AppError) as failed:
+        signed_in.raise_intent(
+            "ViewInteractions", {"type": "fdc3.contact", "id": {"email": "a^ORactive=true"}}
+        )
+    assert "Invalid contact e-mail" in failed.value.reason
