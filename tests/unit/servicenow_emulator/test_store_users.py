@@ -133,3 +133,23 @@ def test_a_changed_password_replaces_the_old_one_at_once(store: Store) -> None:
 
     assert store.authenticate("beth.anglin", "beth.anglin") is None
     assert store.authenticate("beth.anglin", "n3w-secret") == beth
+
+
+def test_a_file_database_keeps_its_records_across_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "instance.db"
+    first = Store.open(path, Clock())
+    seed_demo_data(first)
+    first.close()
+
+    reopened = Store.open(path, Clock())
+
+    assert not reopened.is_empty()
+    assert reopened.authenticate("beth.anglin", "beth.anglin") is not None
+    with reopened.read() as db:
+        assert (
+            db.execute(
+                "SELECT count(*) FROM task WHERE sys_class_name = 'sn_customerservice_case'"
+            ).fetchone()[0]
+            > 300
+        )
+    reopened.close()
