@@ -20,6 +20,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from adapter.emulators.runtime.errors import ActionError
 from adapter.emulators.runtime.frames import Frame
 from adapter.emulators.runtime.runtime import Runtime, RuntimeSettings
 from adapter.lifecycle import announce_ready
@@ -71,6 +72,11 @@ class RuntimeServer:
         return f"ws://{self.host}:{self.port}"
 
     async def __aenter__(self) -> RuntimeServer:
+        await self.start()
+        return self
+
+    async def start(self) -> None:
+        """Bind and start accepting sockets; raises ``OSError`` when the address is unusable."""
         self._server = await websocket_serve(
             self._session,
             self.host,
@@ -82,7 +88,6 @@ class RuntimeServer:
         self.port = next(iter(self._server.sockets)).getsockname()[1]
         self.runtime.port = self.port
         log.info("runtime.listening", url=self.url)
-        return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -162,19 +167,27 @@ async def serve(
     ``RuntimeSettings``).
     """
     runtime = Runtime(settings or RuntimeSettings(), assets=assets)
+    server = RuntimeServer(runtime, host=host, port=port)
     try:
-        async with RuntimeServer(runtime, host=host, port=port) as server:
-            started = await _start_broker(runtime, broker) if broker is not None else None
-            announce_ready(server.url)
-            try:
-                await stop.wait()
-            finally:
-                if started is not None:
-                    with contextlib.suppress(Exception):
-                        await started.aclose()
+        await server.start()
     except OSError as exc:
         log.error("runtime.bind_failed", host=host, port=port, error=str(exc))
         await runtime.aclose()
         return 1
+    started: Broker | None = None
+    try:
+        if broker is not None:
+            try:
+                started = await _start_broker(runtime, broker)
+            except (TimeoutError, ActionError) as exc:
+                log.error("broker.start_failed", platform=broker, error=str(exc) or type(exc).__name__)
+                return 1
+        announce_ready(server.url)
+        await stop.wait()
+    finally:
+        if started is not None:
+            with contextlib.suppress(Exception):
+                await started.aclose()
+        await server.aclose()
     log.info("runtime.stopped")
     return 0

@@ -14,7 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from adapter.emulators.runtime.auth import TokenFiles
 from adapter.emulators.runtime.runtime import Runtime, RuntimeSettings
-from adapter.emulators.runtime.server import RuntimeServer
+from adapter.emulators.runtime.server import RuntimeServer, serve
 
 WAIT = 5.0
 
@@ -115,3 +115,32 @@ async def test_plain_http_is_forbidden(server: RuntimeServer) -> None:
         response = await http.get(server.url.replace("ws://", "http://"))
 
     assert response.status_code == 403
+
+
+async def test_serve_announces_the_bound_port_and_stops_when_asked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve(stop, host="127.0.0.1", port=0, broker=None, assets={}))
+    printed = ""
+    async with asyncio.timeout(WAIT):
+        while "READY " not in printed:
+            await asyncio.sleep(0.01)
+            printed += capsys.readouterr().out
+    [url] = [line.split()[1] for line in printed.splitlines() if line.startswith("READY ")]
+    async with connect(url) as ws:
+        await _authorize(ws, "py")
+        stop.set()
+        async with asyncio.timeout(WAIT):
+            assert await serving == 0
+            await ws.wait_closed()
+
+    assert url.startswith("ws://127.0.0.1:")
+    assert not url.endswith(":0")
+
+
+async def test_serve_reports_an_unusable_port() -> None:
+    async with RuntimeServer(Runtime()) as busy:
+        result = await serve(asyncio.Event(), host="127.0.0.1", port=busy.port, broker=None, assets={})
+
+    assert result == 1
