@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -45,7 +45,6 @@ class Connection:
     uuid: str | None = None
     pending_auth: PendingAuth | None = None
     closed: bool = False
-    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def authorized(self) -> bool:

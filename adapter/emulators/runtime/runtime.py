@@ -38,6 +38,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, Literal
 
+import httpx
 import structlog
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -98,7 +99,7 @@ class Runtime:
         *,
         token_files: auth.TokenFiles | None = None,
         assets: dict[str, str] | None = None,
-        http_transport: Any = None,
+        http_transport: httpx.AsyncBaseTransport | None = None,
         port: int = 0,
     ) -> None:
         self.settings = settings or RuntimeSettings()
