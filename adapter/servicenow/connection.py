@@ -250,6 +250,8 @@ class Connection:
             return
         if self._refresh_task is None:
             self._refresh_task = asyncio.create_task(self._refresh())
+            # Read the outcome even if every waiter was cancelled, so it is never reported as unretrieved.
+            self._refresh_task.add_done_callback(lambda done: done.cancelled() or done.exception())
         task = self._refresh_task
         try:
             await asyncio.shield(task)
@@ -340,6 +342,10 @@ class Connection:
                     content=content,
                     headers={**request_headers, "Authorization": f"Bearer {tokens.access_token}"},
                 )
+            except RuntimeError:
+                if self._closed:  # httpx refuses to send on a client closed under this request
+                    raise NotConnectedError(f"Not connected to {self.address.origin}") from None
+                raise
             except httpx.TransportError as error:
                 outcome = Outcome.NOT_SENT if _never_sent(error) else Outcome.MAYBE_SENT
                 wait = self._options.retry.delay_before_retry(

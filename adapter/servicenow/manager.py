@@ -66,6 +66,14 @@ class ConnectionStatus(BaseModel):
 
 
 @dataclass
+class _Login:
+    """A sign-in in progress and how many acquires wait for it."""
+
+    task: asyncio.Task[Connection]
+    waiters: int = 0
+
+
+@dataclass
 class _Entry:
     connection: Connection
     apps: set[str] = field(default_factory=set)
@@ -89,7 +97,7 @@ class ConnectionManager:
         self._transports = transports or TransportRegistry()
         self._clock = clock
         self._entries: dict[ConnectionKey, _Entry] = {}
-        self._logins: dict[ConnectionKey, asyncio.Task[Connection]] = {}
+        self._logins: dict[ConnectionKey, _Login] = {}
         self._listeners: list[Listener] = []
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
@@ -131,12 +139,21 @@ class ConnectionManager:
             login = self._logins.get(key)
             if login is None:
                 shared = False
-                login = asyncio.create_task(
+                task = asyncio.create_task(
                     self._sign_in(key, instance_url, scope, auth_flow_params, interactive)
                 )
-                self._logins[key] = login
-                login.add_done_callback(lambda done: self._login_finished(key, done))
-            connection = await asyncio.shield(login)
+                login = self._logins[key] = _Login(task)
+                task.add_done_callback(lambda done: self._login_finished(key, done))
+            login.waiters += 1
+            try:
+                connection = await asyncio.shield(login.task)
+            except asyncio.CancelledError:
+                # Every app that wanted this login has gone: stop it rather than hold a login nobody shares.
+                if login.waiters == 1 and not login.task.done():
+                    login.task.cancel()
+                raise
+            finally:
+                login.waiters -= 1
             entry = self._entries.get(key)
             if entry is None or entry.connection is not connection:
                 raise NotConnectedError(f"The connection to {key.origin} closed while signing in")
@@ -145,7 +162,8 @@ class ConnectionManager:
         return Acquired(connection=entry.connection, shared=shared, apps=len(entry.apps))
 
     def _login_finished(self, key: ConnectionKey, task: asyncio.Task[Connection]) -> None:
-        if self._logins.get(key) is task:
+        login = self._logins.get(key)
+        if login is not None and login.task is task:
             del self._logins[key]
         if not task.cancelled():
             task.exception()  # retrieved here so a failed login nobody awaits any more is not reported twice
@@ -297,7 +315,7 @@ class ConnectionManager:
     async def aclose(self, *, revoke: bool = True) -> None:
         """Shut down: cancel logins in progress, close every connection (revoking unless told not to, e.g. to
         resume from the token store after a restart), close every pool."""
-        logins = list(self._logins.values())
+        logins = [login.task for login in self._logins.values()]
         for task in logins:
             task.cancel()
         await asyncio.gather(*logins, return_exceptions=True)

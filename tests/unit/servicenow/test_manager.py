@@ -145,3 +145,61 @@ async def test_the_instance_pool_is_closed_when_its_last_connection_goes() -> No
     assert CountingPool.closed == 0
     await connections.release_app("app-1")
     assert CountingPool.closed == 1
+
+
+class WaitingUser:
+    """Consent that only comes when the test says so; records whether the attempt was abandoned."""
+
+    def __init__(self) -> None:
+        self.consent = asyncio.Event()
+        self.started = asyncio.Event()
+        self.abandoned = False
+
+    @asynccontextmanager
+    async def attempt(self, instance_redirect_uri: str) -> AsyncIterator[AuthorizationAttempt]:
+        yield _Wait(instance_redirect_uri, self)
+
+
+class _Wait(FixedRedirectAttempt):
+    def __init__(self, redirect_uri: str, user: WaitingUser) -> None:
+        super().__init__(redirect_uri)
+        self._user = user
+
+    async def complete(self, authorize_url: str, state: str) -> str:
+        self._user.started.set()
+        try:
+            await self._user.consent.wait()
+        except asyncio.CancelledError:
+            self._user.abandoned = True
+            raise
+        return "authorization-code-1"
+
+
+async def test_a_login_every_waiting_app_gave_up_on_is_abandoned() -> None:
+    user = WaitingUser()
+    connections, _ = manager(user)
+    acquire = asyncio.create_task(connections.acquire("app-1", ACME, "openfin-demo"))
+    async with asyncio.timeout(5):
+        await user.started.wait()
+    acquire.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await acquire
+    async with asyncio.timeout(5):
+        while not user.abandoned:
+            await asyncio.sleep(0)
+    assert connections.status() == []
+
+
+async def test_a_login_goes_on_for_the_apps_still_waiting() -> None:
+    user = WaitingUser()
+    connections, _ = manager(user)
+    leaving = asyncio.create_task(connections.acquire("app-1", ACME, "openfin-demo"))
+    staying = asyncio.create_task(connections.acquire("app-2", ACME, "openfin-demo"))
+    async with asyncio.timeout(5):
+        await user.started.wait()
+    leaving.cancel()
+    user.consent.set()
+    async with asyncio.timeout(5):
+        acquired = await staying
+    assert acquired.apps == 1
+    assert not user.abandoned
