@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import pytest
 
@@ -208,3 +209,28 @@ async def test_headers_cannot_redirect_or_reauthenticate_a_request(
             await connection.execute(CASES, headers=headers)
     assert recorder.connections == 0
     assert await emulator.stats() == {}
+
+
+async def test_a_retry_after_longer_than_the_deadline_is_reported_at_once(
+    emulator: ServiceNowEmulator, make_manager: ManagerFactory
+) -> None:
+    # Move to the start of an hourly rate-limit window, so the instance asks to wait about an hour.
+    now = datetime.fromisoformat((await emulator.hooks.get("/__emulator/clock")).json()["now"])
+    await emulator.advance_clock(3600 - (now.minute * 60 + now.second) + 1)
+    connection = (await make_manager().acquire("app-1", emulator.url, CLIENT_ID)).connection
+    await emulator.set_rate_limit(3)
+    await emulator.reset_stats()
+    sent, refusal = await first_refusal(connection, attempts=10)
+    assert refusal is not None
+    assert (refusal.status, refusal.message) == (429, "Rate limit exceeded")
+    assert (await emulator.stats())[f"GET {CASES}"] == sent
+
+
+async def first_refusal(connection: Connection, *, attempts: int) -> tuple[int, ApiRequestError | None]:
+    """How many GETs were sent until the first error (and that error)."""
+    for sent in range(1, attempts + 1):
+        try:
+            await connection.execute(f"{CASES}?sysparm_limit=1")
+        except ApiRequestError as error:
+            return sent, error
+    return attempts, None
