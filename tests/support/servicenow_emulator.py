@@ -9,12 +9,16 @@ Every helper goes through the HTTP hooks under ``/__emulator`` (as another proce
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import functools
+import queue
 import shutil
+import ssl
 import tempfile
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,9 @@ from adapter.emulators.servicenow.server import bind_socket, start, stop_server,
 from adapter.emulators.servicenow.store import Store
 
 HOOK_TIMEOUT = 10.0
+START_TIMEOUT = 30.0
+# One TLS context for every test client: httpx builds a new one per client otherwise (tens of ms each).
+CLIENT_TLS = ssl.create_default_context()
 # Faults can hold requests for seconds; a test that is done with them should not wait for them.
 SHUTDOWN_GRACE = 1
 
@@ -73,6 +80,10 @@ class ServiceNowEmulator:
         """Remove every fault rule."""
         (await self.hooks.delete("/__emulator/faults")).raise_for_status()
 
+    async def reset(self) -> None:
+        """Back to the start-up state, records aside: no tokens, faults, counts; clock and limit restored."""
+        (await self.hooks.post("/__emulator/reset")).raise_for_status()
+
     async def set_rate_limit(self, limit_per_hour: int | None) -> None:
         """Set (or with ``None`` remove) the per-user hourly request limit."""
         response = await self.hooks.post("/__emulator/rate-limit", json={"limit_per_hour": limit_per_hour})
@@ -111,7 +122,53 @@ async def servicenow_emulator(
             server, task = await start(app, sock, shutdown_grace=SHUTDOWN_GRACE)
             url = url_of(sock)
             try:
-                async with httpx.AsyncClient(base_url=url, timeout=HOOK_TIMEOUT) as hooks:
-                    yield ServiceNowEmulator(url=url, app=app, hooks=hooks)
+                async with attach(url, app) as emulator:
+                    yield emulator
             finally:
                 await stop_server(server, task)
+
+
+@contextlib.asynccontextmanager
+async def attach(url: str, app: Starlette) -> AsyncIterator[ServiceNowEmulator]:
+    """Hook helpers bound to the running event loop for an emulator served elsewhere (such as a thread)."""
+    async with httpx.AsyncClient(base_url=url, timeout=HOOK_TIMEOUT, verify=CLIENT_TLS) as hooks:
+        yield ServiceNowEmulator(url=url, app=app, hooks=hooks)
+
+
+@contextlib.contextmanager
+def servicenow_emulator_in_thread(
+    *, auto_login: str | None = None, db: Path | None = None, rate_limit_per_hour: int | None = None
+) -> Iterator[tuple[str, Starlette]]:
+    """An emulator on its own event loop in a background thread, yielding ``(url, app)``.
+
+    Meant for session-scoped fixtures: tests on any event loop reach it over HTTP (``attach`` gives them the
+    hook helpers) and call ``reset()`` to start from a clean state.
+    """
+    started: queue.Queue[tuple[str, Starlette] | BaseException] = queue.Queue()
+    control: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Event]] = {}
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        control["stop"] = (asyncio.get_running_loop(), stop)
+        try:
+            async with servicenow_emulator(
+                auto_login=auto_login, db=db, rate_limit_per_hour=rate_limit_per_hour
+            ) as emulator:
+                started.put((emulator.url, emulator.app))
+                await stop.wait()
+        except BaseException as exc:
+            started.put(exc)
+            raise
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), name="servicenow-emulator", daemon=True)
+    thread.start()
+    outcome = started.get(timeout=START_TIMEOUT)
+    if isinstance(outcome, BaseException):
+        thread.join(timeout=START_TIMEOUT)
+        raise RuntimeError("the emulator thread failed to start") from outcome
+    try:
+        yield outcome
+    finally:
+        loop, stop = control["stop"]
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=START_TIMEOUT)

@@ -65,6 +65,7 @@ class TestHooks:
         self._faults = faults
         self._stats = stats
         self._limiter = limiter
+        self._initial_limit = limiter.limit_per_hour
 
     def routes(self) -> list[BaseRoute]:
         """Starlette routes under ``/__emulator``."""
@@ -74,6 +75,7 @@ class TestHooks:
             Route(f"{PREFIX}/faults", self.faults, methods=["GET", "POST", "DELETE"]),
             Route(f"{PREFIX}/clock", self.clock, methods=["GET", "POST"]),
             Route(f"{PREFIX}/rate-limit", self.rate_limit, methods=["GET", "POST"]),
+            Route(f"{PREFIX}/reset", self.reset, methods=["POST"]),
         ]
 
     async def stats(self, request: Request) -> Response:
@@ -117,3 +119,14 @@ class TestHooks:
                 return _bad_request(str(exc))
             self._limiter.set_limit(change.limit_per_hour)
         return JSONResponse({"limit_per_hour": self._limiter.limit_per_hour})
+
+    async def reset(self, request: Request) -> Response:
+        """Back to the state after start-up, records aside: no tokens, codes, faults or counts, the clock at
+        wall time and the rate limit as configured. Lets one emulator serve many independent tests."""
+        self._tokens.forget_all()
+        self._faults.clear()
+        self._stats.reset()
+        self._clock.advance(-self._clock.offset)
+        self._limiter.set_limit(self._initial_limit)
+        self._limiter.forget_counts()
+        return JSONResponse({"reset": True})

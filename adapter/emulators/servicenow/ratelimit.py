@@ -59,6 +59,11 @@ class RateLimiter:
             raise ValueError("limit_per_hour must be at least 1 (or None for no limit)")
         self.limit_per_hour = limit_per_hour
 
+    def forget_counts(self) -> None:
+        """Start counting afresh."""
+        self._counts.clear()
+        self._window = -1
+
     def check(self, user_name: str) -> Verdict | None:
         """Count a request of ``user_name``; ``None`` when no rule applies."""
         if self.limit_per_hour is None:

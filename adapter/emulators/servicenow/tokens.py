@@ -273,6 +273,11 @@ class TokenRegistry:
                     token.revoked = True
         return True
 
+    def forget_all(self) -> None:
+        """Drop every code and token (client registrations stay)."""
+        self._codes.clear()
+        self._tokens.clear()
+
     def live_tokens(self) -> dict[TokenKind, list[str]]:
         """Every live token value by kind, oldest first."""
         now = self.clock.timestamp()

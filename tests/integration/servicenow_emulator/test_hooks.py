@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.integration.servicenow_emulator.flows import SCRIPTED_API
+from tests.integration.servicenow_emulator.flows import SCRIPTED_API, bearer, tokens_by_code
 from tests.support.servicenow_emulator import ServiceNowEmulator
 
 
@@ -45,3 +45,22 @@ async def test_clock_hook_refuses_a_body_without_advance(
     response = await http.post(f"{emulator.url}/__emulator/clock", json={"forward": 5})
 
     assert response.status_code == 400
+
+
+async def test_reset_forgets_tokens_faults_counts_and_clock(
+    auto_emulator: ServiceNowEmulator, http: httpx.AsyncClient
+) -> None:
+    tokens = await tokens_by_code(http, auto_emulator.url)
+    await auto_emulator.add_fault(path="/oauth_token.do", status=503)
+    await auto_emulator.advance_clock(600)
+
+    await auto_emulator.reset()
+
+    assert await auto_emulator.tokens() == {"access": [], "refresh": []}
+    assert await auto_emulator.stats() == {}
+    assert (await http.get(f"{auto_emulator.url}/__emulator/faults")).json() == {"faults": []}
+    assert (await http.get(f"{auto_emulator.url}/__emulator/clock")).json()["offset"] == 0
+    gone = await http.get(
+        f"{auto_emulator.url}{SCRIPTED_API}/user_info", headers=bearer(tokens["access_token"])
+    )
+    assert gone.status_code == 401
