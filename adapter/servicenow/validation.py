@@ -78,9 +78,13 @@ def parse_instance_url(instance_url: object) -> InstanceAddress:
     except ValueError as error:
         raise ParameterError("Invalid instance URL") from error
     scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if scheme not in ("http", "https") or not host or "@" in parts.netloc or "\\" in parts.netloc:
+    if scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc or "\\" in parts.netloc:
         raise ParameterError("Invalid instance URL")
+    try:
+        # The host as requests carry it: IDNA-encoded, lower case.
+        host = httpx.URL(f"{scheme}://{parts.netloc}/").raw_host.decode("ascii")
+    except httpx.InvalidURL as error:
+        raise ParameterError("Invalid instance URL") from error
     default_port = 443 if scheme == "https" else 80
     effective_port = port if port is not None else default_port
     shown_host = f"[{host}]" if ":" in host else host
@@ -143,7 +147,7 @@ def join_url(instance: InstanceAddress, endpoint: object) -> httpx.URL:
         raise ParameterError(f"Invalid API endpoint: {error}") from error
     if (
         url.scheme != instance.scheme
-        or url.host != instance.host
+        or url.raw_host.decode("ascii") != instance.host
         or (url.port or (443 if url.scheme == "https" else 80)) != instance.port
         or url.userinfo
         or url.fragment

@@ -23,6 +23,13 @@ def test_instance_url_is_reduced_to_its_origin() -> None:
     )
     assert parse_instance_url("http://127.0.0.1:8180/").origin == "http://127.0.0.1:8180"
     assert parse_instance_url("https://acme.service-now.com:443").origin == "https://acme.service-now.com"
+    assert parse_instance_url("http://[::1]:8180").origin == "http://[::1]:8180"
+
+
+def test_an_international_host_is_addressed_by_its_idna_form() -> None:
+    address = parse_instance_url("https://bücher.example")
+    assert address.origin == "https://xn--bcher-kva.example"
+    assert join_url(address, "/api").raw_host == b"xn--bcher-kva.example"
 
 
 @pytest.mark.parametrize(
