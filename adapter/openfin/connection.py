@@ -202,6 +202,7 @@ class RuntimeConnection:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._restorables: list[Restorable] = []
         self._providers: dict[str, ProviderEndpoint] = {}
+        self._creating: dict[str, ProviderEndpoint] = {}
         self._clients: dict[str, ClientEndpoint] = {}
         self._subscriptions: dict[EventKey, list[EventSubscription]] = {}
 
@@ -462,7 +463,10 @@ class RuntimeConnection:
             log.debug("runtime.push_ignored", action=frame.action)
 
     def _route_channel_connection(self, push: ChannelConnectionPayload) -> None:
-        provider = self._providers.get(push.provider_identity.channel_id)
+        identity = push.provider_identity
+        # A client's connection can arrive right behind the create-channel ack, before the provider
+        # has read the ack and learnt its channelId: it belongs to the channel being created by that name.
+        provider = self._providers.get(identity.channel_id) or self._creating.get(identity.channel_name)
         if provider is None:
             reason = f'Channel "{push.provider_identity.channel_name}" has been destroyed.'
             self.spawn(self.send(failure_reply(push.ack_to_sender, reason)), name="openfin-refuse-connection")
@@ -498,6 +502,14 @@ class RuntimeConnection:
                         log.exception("runtime.event_listener_failed", topic=event.topic, type=event.type)
 
     # ------------------------------------------------------------------------- channel endpoints
+
+    def expect_provider(self, channel_name: str, endpoint: ProviderEndpoint | None) -> None:
+        """Route connections to ``channel_name`` to ``endpoint`` while its create-channel is in flight
+        (``None``: the create is over)."""
+        if endpoint is None:
+            self._creating.pop(channel_name, None)
+        else:
+            self._creating[channel_name] = endpoint
 
     def register_provider(self, channel_id: str, endpoint: ProviderEndpoint) -> None:
         """Route pushes for ``channel_id`` to ``endpoint`` (our provider)."""

@@ -135,7 +135,11 @@ class ChannelProvider:
         return identity
 
     async def _create_channel(self) -> ProviderIdentity:
-        data = await self.connection.request("create-channel", {"channelName": self.channel_name})
+        self.connection.expect_provider(self.channel_name, self)
+        try:
+            data = await self.connection.request("create-channel", {"channelName": self.channel_name})
+        finally:
+            self.connection.expect_provider(self.channel_name, None)
         identity = ProviderIdentity.model_validate(data)
         self._identity = identity
         self.connection.register_provider(identity.channel_id, self)

@@ -1,8 +1,8 @@
 """A tiny scripted runtime for socket-level tests of our client: the reference's frames, nothing more.
 
 It speaks the handshake (file-token and token), acks every request with ``data`` from ``answers`` (or
-never answers actions in ``silent``), records every frame it receives, and can push frames and be stopped
-and restarted on the same port.
+never answers actions in ``silent``), sends ``follow_ups`` right behind an action's ack, records every
+frame it receives, and can push frames and be stopped and restarted on the same port.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class FakeRuntime:
         self.received: list[dict[str, Any]] = []
         self.answers: dict[str, Any] = {"get-version": "42.103.2"}
         self.silent: set[str] = set()
+        self.follow_ups: dict[str, list[dict[str, Any]]] = {}
         self.refuse_with: str | None = None
         self.written_tokens: list[bytes] = []
         self.port = 0
@@ -84,6 +85,8 @@ class FakeRuntime:
             await socket.send(
                 json.dumps({"action": "ack", "correlationId": frame["messageId"], "payload": reply})
             )
+            for follow_up in self.follow_ups.get(action, []):
+                await socket.send(json.dumps(follow_up))
 
     def _authorize(self, payload: dict[str, Any], pending: dict[str, tuple[Path, str]]) -> dict[str, Any]:
         if self.refuse_with is not None:

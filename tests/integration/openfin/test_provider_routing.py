@@ -175,3 +175,17 @@ async def test_closing_the_connection_destroys_the_channel_before_the_socket_clo
 
     assert runtime.actions()[-1] == "destroy-channel"
     assert runtime.received[-1]["payload"] == {"channelName": "svc"}
+
+
+async def test_a_client_connecting_right_behind_the_create_ack_is_served(runtime: FakeRuntime) -> None:
+    # A runtime may push a waiting client's connection in the same breath as the create-channel ack.
+    runtime.follow_ups["create-channel"] = [connection_push(9)]
+    async with RuntimeConnection(runtime.address, "py") as connection:
+        provider = ChannelProvider(connection, "svc")
+        await provider.create()
+        await eventually(lambda: reply_to(runtime, 9) is not None)
+
+        reply = reply_to(runtime, 9)
+        assert reply is not None
+        assert reply["success"] is True
+        assert provider.connections == [ClientIdentity.model_validate(CLIENT)]
