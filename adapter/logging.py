@@ -20,10 +20,11 @@ import structlog
 
 REDACTED = "[REDACTED]"
 
-# Keys whose values are secrets whatever they contain. Matched case-insensitively on the whole key.
+# Keys whose values are secrets whatever they contain. Matched case-insensitively on the whole key; an OAuth
+# authorization code is a secret, an exit or status code is not.
 _SECRET_KEY = re.compile(
-    r"(?i)^(.*_)?(access_token|refresh_token|id_token|token|tokens|secret|client_secret|password|passwd"
-    r"|authorization|cookie|set-cookie|code_verifier|verifier|code|auth_code)$"
+    r"(?i)^((.*_)?(access_token|refresh_token|id_token|token|tokens|secret|client_secret|password|passwd"
+    r"|authorization|cookie|set-cookie|code_verifier|verifier)|code|auth_code|authorization_code)$"
 )
 
 

@@ -37,6 +37,13 @@ def test_secret_keyed_values_are_masked(log_stream: io.StringIO) -> None:
     assert entry["status"] == 200
 
 
+def test_authorization_codes_are_masked_but_exit_and_status_codes_are_not(log_stream: io.StringIO) -> None:
+    structlog.get_logger("t").info("oauth.code", code="c0de-value", exit_code=3, status_code=401)
+    (entry,) = lines(log_stream)
+    assert entry["code"] == REDACTED
+    assert (entry["exit_code"], entry["status_code"]) == (3, 401)
+
+
 def test_registered_secret_is_masked_inside_free_text_and_nested_values(log_stream: io.StringIO) -> None:
     structlog.get_logger("t").info(
         f"sent Bearer {TOKEN}", headers={"X-Trace": f"Bearer {TOKEN}"}, items=[TOKEN, "plain"]
