@@ -238,11 +238,11 @@ class Connection:
 
     def _due_for_refresh(self) -> bool:
         tokens = self._tokens
-        return (
-            tokens is not None
-            and tokens.expires_at is not None
-            and self._clock() >= tokens.expires_at - self._options.refresh_margin
-        )
+        if tokens is None or tokens.expires_at is None or tokens.lifetime is None:
+            return False
+        # Never more than half the lifetime early, so that short-lived tokens do not refresh on every request.
+        margin = min(self._options.refresh_margin, tokens.lifetime / 2)
+        return self._clock() >= tokens.expires_at - margin
 
     async def _refresh_once(self, seen_generation: int) -> None:
         """Refresh unless another caller did since ``seen_generation``; callers share one grant."""

@@ -105,12 +105,13 @@ class AuthorizationRequest:
 
 @dataclass(frozen=True, slots=True)
 class TokenSet:
-    """Tokens held in memory; ``expires_at`` is on the connection's clock (None when the instance gave no
-    ``expires_in``). ``repr`` never shows a token."""
+    """Tokens held in memory; ``expires_at`` is on the connection's clock and ``lifetime`` is ``expires_in``
+    (both None when the instance gave no ``expires_in``). ``repr`` never shows a token."""
 
     access_token: str = field(repr=False)
     refresh_token: str | None = field(repr=False)
     expires_at: float | None
+    lifetime: float | None = None
     scope: str | None = None
 
 
@@ -240,13 +241,13 @@ class OAuthSession:
                 code_verifier=request.code_verifier,
                 redirect_uri=request.redirect_uri,
             )
+            return self._token_set(token, previous_refresh=None)
         except _TokenEndpointRefused as refused:
             raise AuthorizationError(
                 "Failed to retrieve tokens", status=refused.status, detail=_oauth_detail(refused.body)
             ) from None
         except Exception as error:  # I/O, authlib's OAuthError, malformed bodies
             raise AuthorizationError("Failed to retrieve tokens", detail=type(error).__name__) from None
-        return self._token_set(token, previous_refresh=None)
 
     async def refresh(self, refresh_token: str) -> TokenSet:
         """The refresh_token grant; a rotated refresh token is kept.
@@ -256,6 +257,7 @@ class OAuthSession:
         """
         try:
             token = await self._client.refresh_token(self.endpoints.token, refresh_token=refresh_token)
+            return self._token_set(token, previous_refresh=refresh_token)
         except _TokenEndpointRefused as refused:
             if refused.status >= 500:
                 raise ApiRequestError(
@@ -272,7 +274,6 @@ class OAuthSession:
             raise AuthTokenExpiredError(
                 "Failed to refresh access token", detail=type(error).__name__
             ) from None
-        return self._token_set(token, previous_refresh=refresh_token)
 
     async def revoke(self, token: str, token_type_hint: Literal["access_token", "refresh_token"]) -> bool:
         """Revoke one token; True when the instance answered 2xx. Never raises."""
@@ -293,19 +294,20 @@ class OAuthSession:
     def _token_set(self, token: Mapping[str, Any], previous_refresh: str | None) -> TokenSet:
         access = token.get("access_token")
         if not isinstance(access, str) or not access:
-            raise AuthorizationError("Failed to retrieve tokens", detail="no access_token in the response")
+            raise ValueError("no access_token in the token response")
         register_secret(access)
         refresh = token.get("refresh_token")
         if isinstance(refresh, str) and refresh:
             register_secret(refresh)
         else:
             refresh = previous_refresh
-        expires_at = _expiry(self._clock(), token.get("expires_in"))
+        lifetime = _lifetime(token.get("expires_in"))
         scope = token.get("scope")
         return TokenSet(
             access_token=access,
             refresh_token=refresh,
-            expires_at=expires_at,
+            expires_at=None if lifetime is None else self._clock() + lifetime,
+            lifetime=lifetime,
             scope=scope if isinstance(scope, str) else None,
         )
 
@@ -314,9 +316,9 @@ class OAuthSession:
         await self._client.aclose()
 
 
-def _expiry(now: float, expires_in: object) -> float | None:
+def _lifetime(expires_in: object) -> float | None:
     try:
         seconds = float(expires_in)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-    return now + seconds if seconds > 0 else None
+    return seconds if seconds > 0 else None

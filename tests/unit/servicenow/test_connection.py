@@ -224,3 +224,14 @@ async def test_a_redirect_is_reported_never_followed() -> None:
     assert caught.value.status == 302
     assert [r.url.host for r in instance.requests] == ["acme.service-now.com"] * len(instance.requests)
     assert len(instance.api_requests()) == 1
+
+
+async def test_a_token_shorter_lived_than_the_margin_is_not_refreshed_on_every_request() -> None:
+    now = [1000.0]
+    instance = FakeInstance(expires_in=30)
+    connection = await signed_in(instance, clock=lambda: now[0], options=ConnectionOptions(refresh_margin=60))
+    await connection.execute("/api/now/table/incident")
+    assert instance.issued == 1
+    now[0] += 16
+    await connection.execute("/api/now/table/incident")
+    assert instance.issued == 2

@@ -186,3 +186,12 @@ async def test_revocation_reports_failure_without_raising() -> None:
         raise httpx.ConnectError("refused")
 
     assert await session(httpx.MockTransport(broken)).revoke("A" * 20, "refresh_token") is False
+
+
+async def test_a_token_response_without_access_token_is_a_failed_grant() -> None:
+    oauth = session(httpx.MockTransport(lambda r: httpx.Response(200, json={"token_type": "Bearer"})))
+    request = oauth.authorization_request(scope=[], auth_flow_params=None, redirect_uri=REDIRECT)
+    with pytest.raises(AuthorizationError, match=r"^Failed to retrieve tokens$"):
+        await oauth.exchange_code("code-1234", request)
+    with pytest.raises(AuthTokenExpiredError, match=r"^Failed to refresh access token$"):
+        await oauth.refresh("R" * 20)
