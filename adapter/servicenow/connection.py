@@ -327,27 +327,10 @@ class Connection:
         attempt = 0
         while True:
             attempt += 1
-            if self._due_for_refresh():
-                try:
-                    await self._refresh_once(self._generation)
-                except ApiRequestError as error:  # transient: the current token may still be good
-                    log.warning("connection.early_refresh_failed", error=error.message)
-            tokens = self._usable()
-            generation = self._generation
-            started = loop.time()
-            try:
-                response = await self._http.request(
-                    verb,
-                    url,
-                    content=content,
-                    headers={**request_headers, "Authorization": f"Bearer {tokens.access_token}"},
-                )
-            except RuntimeError:
-                if self._closed:  # httpx refuses to send on a client closed under this request
-                    raise NotConnectedError(f"Not connected to {self.address.origin}") from None
-                raise
-            except httpx.TransportError as error:
-                outcome = Outcome.NOT_SENT if _never_sent(error) else Outcome.MAYBE_SENT
+            generation, response = await self._send_once(verb, url, content, request_headers)
+            wait: float | None
+            if isinstance(response, httpx.TransportError):
+                outcome = Outcome.NOT_SENT if _never_sent(response) else Outcome.MAYBE_SENT
                 wait = self._options.retry.delay_before_retry(
                     method=verb,
                     outcome=outcome,
@@ -356,39 +339,66 @@ class Connection:
                     attempt=attempt,
                     remaining=deadline - loop.time(),
                 )
-                log.warning("request.io_error", method=verb, error=type(error).__name__, retry_in=wait)
+                log.warning("request.io_error", method=verb, error=type(response).__name__, retry_in=wait)
                 if wait is None:
-                    raise ApiRequestError(str(error) or type(error).__name__) from None
-                await asyncio.sleep(wait)
-                continue
-            log.info(
-                "request.done",
-                method=verb,
-                path=url.path,
-                status=response.status_code,
-                ms=round((loop.time() - started) * 1000, 1),
-            )
-            if response.status_code == 401 and not refreshed:
+                    raise ApiRequestError(str(response) or type(response).__name__) from None
+            elif response.status_code == 401 and not refreshed:
+                # As the official package: one refresh and one retry per request (shared with all others).
                 refreshed = True
                 await self._refresh_once(generation)
                 continue
-            if response.is_success:
+            elif response.is_success:
                 return success_response(
                     response.status_code, response.headers.get("content-type"), response.content
                 )
-            wait = self._options.retry.delay_before_retry(
-                method=verb,
-                outcome=Outcome.STATUS,
-                status=response.status_code,
-                retry_after=response.headers.get("retry-after"),
-                attempt=attempt,
-                remaining=deadline - loop.time(),
-            )
-            if wait is None:
-                raise error_from_response(
-                    response.status_code, response.headers.get("content-type"), response.content
+            else:
+                wait = self._options.retry.delay_before_retry(
+                    method=verb,
+                    outcome=Outcome.STATUS,
+                    status=response.status_code,
+                    retry_after=response.headers.get("retry-after"),
+                    attempt=attempt,
+                    remaining=deadline - loop.time(),
                 )
+                if wait is None:
+                    raise error_from_response(
+                        response.status_code, response.headers.get("content-type"), response.content
+                    )
             await asyncio.sleep(wait)
+
+    async def _send_once(
+        self, verb: str, url: httpx.URL, content: bytes | None, headers: Mapping[str, str]
+    ) -> tuple[int, httpx.Response | httpx.TransportError]:
+        """One attempt with the current (or early-refreshed) token; I/O errors are returned, not raised."""
+        if self._due_for_refresh():
+            try:
+                await self._refresh_once(self._generation)
+            except ApiRequestError as error:  # transient: the current token may still be good
+                log.warning("connection.early_refresh_failed", error=error.message)
+        tokens = self._usable()
+        generation = self._generation
+        started = time.perf_counter()
+        try:
+            response = await self._http.request(
+                verb,
+                url,
+                content=content,
+                headers={**headers, "Authorization": f"Bearer {tokens.access_token}"},
+            )
+        except RuntimeError:
+            if self._closed:  # httpx refuses to send on a client closed under this request
+                raise NotConnectedError(f"Not connected to {self.address.origin}") from None
+            raise
+        except httpx.TransportError as error:
+            return generation, error
+        log.info(
+            "request.done",
+            method=verb,
+            path=url.path,
+            status=response.status_code,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return generation, response
 
 
 def _request_headers(method: str, caller: dict[str, str], suppress_response_body: bool) -> dict[str, str]:
