@@ -73,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="serve the servicenow channel (the default command)")
     _run_flags(run)
 
+    demo = commands.add_parser("demo", help="run both emulators, the adapter and a narrated app end to end")
+    _common(demo)
+    demo.set_defaults(log_level="warning")
+    demo.add_argument(
+        "--keep-running", action="store_true", help="leave the stack up afterwards for your own apps"
+    )
+
     emulate = commands.add_parser("emulate", help="run a local emulator of ServiceNow or the OpenFin runtime")
     emulators = emulate.add_subparsers(dest="emulator", required=True, metavar="EMULATOR")
 
@@ -157,5 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.log_level, json=args.log_json)
     if args.command == "emulate":
         return _emulate(args)
+    if args.command == "demo":
+        from adapter.demo import run_demo
+
+        async def demo(stop: asyncio.Event) -> int:
+            return await run_demo(stop, keep_running=args.keep_running)
+
+        return run_until_signalled(demo)
     parser.error(f"unknown command {args.command!r}")
     return 2
