@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
-ConnectionState = Literal["connecting", "connected", "refreshed", "expired", "disconnected"]
+ConnectionState = Literal["connected", "refreshed", "expired", "disconnected"]
 ChangeKind = Literal["created", "updated", "deleted"]
 
 
