@@ -144,6 +144,7 @@ class HeadlessWindow:
     status: int | None = None
     history: list[str] = field(default_factory=list)
     navigation: asyncio.Task[None] | None = None
+    showing: bool = True
 
 
 @dataclass(eq=False)
@@ -198,7 +199,11 @@ class Applications:
         app = self._app(payload)
         if app.window is not None:
             return
-        app.window = HeadlessWindow(app.uuid, app.uuid)
+        main = app.options.get("mainWindowOptions")
+        auto_show = main.get("autoShow") if isinstance(main, dict) else None
+        if auto_show is None:
+            auto_show = app.options.get("autoShow", True)
+        app.window = HeadlessWindow(app.uuid, app.uuid, showing=bool(auto_show))
         self._events.emit("application", "started", {}, uuid=app.uuid)
         self._events.emit("system", "application-started", {"uuid": app.uuid})
         self._start_navigation(app.window, "GET", app.url)
@@ -254,6 +259,19 @@ class Applications:
         if app.window is not None:
             self._close(app)
         del self._apps[app.uuid]
+
+    def set_showing(self, payload: dict[str, Any], showing: bool) -> None:
+        """``show-window`` / ``hide-window``: the window appears or disappears (``shown`` / ``hidden``)."""
+        window = self._window(payload)
+        if window.showing != showing:
+            window.showing = showing
+            self._events.emit(
+                "window", "shown" if showing else "hidden", {}, uuid=window.uuid, name=window.name
+            )
+
+    def is_showing(self, payload: dict[str, Any]) -> bool:
+        """``is-window-showing``: whether the window is visible."""
+        return self._window(payload).showing
 
     def window_info(self, payload: dict[str, Any]) -> dict[str, Any]:
         """``get-window-info``: where the window is."""

@@ -216,6 +216,19 @@ async def test_creating_an_application_twice_is_refused(site_runtime: Runtime) -
     assert reply == {"success": False, "reason": "Application with specified UUID already exists: popup"}
 
 
+async def test_a_window_created_hidden_is_shown_on_request(site_runtime: Runtime) -> None:
+    opener = await _open(site_runtime, "https://sn.example/authorize")
+    popup = {"uuid": "popup", "name": "popup"}
+    opener.request("subscribe-to-desktop-event", {"topic": "window", "type": "shown", **popup})
+    assert opener.request("is-window-showing", popup)["data"] is False
+
+    assert opener.request("show-window", popup)["success"] is True
+
+    assert opener.request("is-window-showing", popup)["data"] is True
+    assert len(_events(opener, "shown")) == 1
+    assert opener.request("show-window", {"uuid": "gone", "name": "gone"})["success"] is False
+
+
 async def test_open_url_with_browser_is_recorded(runtime: Runtime) -> None:
     party = file_token_handshake(runtime, "app")
 
