@@ -136,7 +136,7 @@ class Runtime:
             "get-window-info": lambda _c, p, _m: self.applications.window_info(p),
             "show-window": lambda _c, p, _m: self.applications.set_showing(p, True),
             "hide-window": lambda _c, p, _m: self.applications.set_showing(p, False),
-            "focus-window": lambda _c, p, _m: self.applications.window_info(p) and None,
+            "focus-window": lambda _c, p, _m: self.applications.focus(p),
             "is-window-showing": lambda _c, p, _m: self.applications.is_showing(p),
             "subscribe": lambda c, p, _m: self.bus.subscribe(c, p),
             "unsubscribe": lambda c, p, _m: self.bus.unsubscribe(c, p),

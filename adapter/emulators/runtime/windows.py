@@ -269,6 +269,10 @@ class Applications:
                 "window", "shown" if showing else "hidden", {}, uuid=window.uuid, name=window.name
             )
 
+    def focus(self, payload: dict[str, Any]) -> None:
+        """``focus-window``: a headless window has no focus to take; only its existence is checked."""
+        self._window(payload)
+
     def is_showing(self, payload: dict[str, Any]) -> bool:
         """``is-window-showing``: whether the window is visible."""
         return self._window(payload).showing
