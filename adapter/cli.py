@@ -37,6 +37,9 @@ def _run_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument("--channel", help="the channel apps connect to (default: servicenow)")
     run.add_argument("--authorizer", choices=["openfin-window", "browser", "http"], help="how users consent")
     run.add_argument(
+        "--browser-port", type=int, metavar="PORT", help="loopback redirect port of --authorizer browser"
+    )
+    run.add_argument(
         "--token-endpoint", choices=["standard", "scripted"], help="OAuth endpoints (default: standard)"
     )
     run.add_argument("--instance-url", help="instance used when an app names none")

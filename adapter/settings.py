@@ -61,6 +61,9 @@ class AdapterSettings(BaseSettings):
     broker: str | None = Field(default=None, description="platform uuid whose interop broker we join")
     channel: str = Field(default=DEFAULT_CHANNEL, min_length=1, description="the channel apps connect to")
     authorizer: Authorizer = Field(default="openfin-window", description="how the user consents")
+    browser_port: int = Field(
+        default=0, ge=0, le=65535, description="loopback redirect port for --authorizer browser (0: any free)"
+    )
     token_endpoint: TokenEndpoint = Field(
         default="standard", description="standard /oauth_token.do or the x_opfi_openfin scripted API"
     )

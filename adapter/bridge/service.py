@@ -118,7 +118,8 @@ class AdapterService:
         if self.settings.authorizer == "http":
             return HttpAuthorizer()
         if self.settings.authorizer == "browser":
-            return BrowserAuthorizer()
+            # The instance's app registry entry must list http://127.0.0.1:<port>/oauth/callback.
+            return BrowserAuthorizer(port=self.settings.browser_port)
         return WindowAuthorizer(RuntimeAuthWindowHost(self.calls))
 
     # ------------------------------------------------------------------------------------------ lifecycle
