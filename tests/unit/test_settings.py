@@ -85,3 +85,12 @@ def test_missing_or_broken_config_file_is_a_settings_error(tmp_path: Path) -> No
     broken.write_text("channel = [", encoding="utf-8")
     with pytest.raises(SettingsError, match="not valid TOML"):
         load_settings(config_file=broken)
+
+
+def test_every_setting_is_documented_with_its_flag_and_variable() -> None:
+    from adapter.settings import ENV_PREFIX, AdapterSettings
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    for name in AdapterSettings.model_fields:
+        assert f"`--{name.replace('_', '-')}`" in text
+        assert f"`{ENV_PREFIX}{name.upper()}`" in text
