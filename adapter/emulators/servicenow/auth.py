@@ -124,7 +124,7 @@ class AuthenticationMiddleware:
             response = error_response(
                 401,
                 *NOT_AUTHENTICATED,
-                headers={"WWW-Authenticate": 'BASIC realm="Service-now"', "X-Is-Logged-In": "false"},
+                headers={"WWW-Authenticate": 'BASIC realm="Service-now"'},
             )
             await response(scope, receive, send)
             return

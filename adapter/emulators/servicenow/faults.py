@@ -120,15 +120,20 @@ def status_response(rule: FaultRule) -> Response:
     return error_response(500, *SERVER_ERROR)
 
 
-async def drop_connection(receive: Receive) -> None:
+async def drop_connection(receive: Receive, *, unread_body: bool) -> None:
     """Abort the TCP connection under this request, so the client sees no response at all.
 
     ASGI has no way to do this, so the transport is taken from uvicorn's request cycle (the object ``receive``
-    is bound to); without one (an in-process transport) ``ConnectionDropped`` is raised instead.
+    is bound to); without one (an in-process transport) ``ConnectionDropped`` is raised instead. An unread
+    request body is read first: closing a socket with unread input sends a reset instead of a clean end of
+    stream, and the client would see a different error depending on timing.
     """
     transport = getattr(getattr(receive, "__self__", None), "transport", None)
     if not isinstance(transport, asyncio.Transport):
         raise ConnectionDropped("fault injection dropped the connection")
+    while unread_body:
+        message = await receive()
+        unread_body = message["type"] == "http.request" and bool(message.get("more_body"))
     transport.abort()
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(2):
@@ -180,7 +185,7 @@ class FaultMiddleware:
         if rule.status is not None:
             await status_response(rule)(scope, receive, send)
         elif rule.drop == "before":
-            await drop_connection(receive)
+            await drop_connection(receive, unread_body=True)
         elif rule.drop == "after" or rule.malformed_json or rule.slow_body_ms:
             await self._rewrite(rule, scope, receive, send)
         else:
@@ -190,7 +195,7 @@ class FaultMiddleware:
         captured = _Captured()
         await self.app(scope, receive, captured.send)
         if rule.drop == "after" or captured.start is None:
-            await drop_connection(receive)
+            await drop_connection(receive, unread_body=False)
             return
         body = bytes(captured.body)
         if rule.malformed_json:

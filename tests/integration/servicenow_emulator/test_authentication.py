@@ -44,7 +44,7 @@ async def test_missing_or_bad_credentials_get_the_instance_401(
     assert response.status_code == 401
     assert response.json() == NOT_AUTHENTICATED
     assert response.headers["content-type"] == "application/json;charset=UTF-8"
-    assert response.headers["x-is-logged-in"] == "false"
+    assert response.headers["www-authenticate"] == 'BASIC realm="Service-now"'
 
 
 async def test_bearer_token_in_the_header_is_accepted(
