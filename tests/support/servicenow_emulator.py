@@ -1,7 +1,7 @@
 """The ServiceNow emulator on a real socket inside the test's event loop, with helpers for its test hooks.
 
-    async with servicenow_emulator(auto_login="beth.anglin") as emu:
-        httpx.get(f"{emu.url}/api/now/table/sn_customerservice_case", auth=("admin", "admin"))
+    async with servicenow_emulator(auto_login="beth.anglin") as emu, httpx.AsyncClient() as http:
+        await http.get(f"{emu.url}/api/now/table/sn_customerservice_case", auth=("admin", "admin"))
         await emu.advance_clock(1800)
 
 Every helper goes through the HTTP hooks under ``/__emulator`` (as another process would), not the app object.
@@ -96,7 +96,6 @@ def _seeded_template() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="servicenow-emulator-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     template = folder / "seeded.sqlite"
-    Store.open(template, Clock()).close()
     store = Store.open(template, Clock())
     try:
         seed.seed_demo_data(store)

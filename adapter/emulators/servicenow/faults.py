@@ -198,8 +198,9 @@ class FaultMiddleware:
             await drop_connection(receive, unread_body=False)
             return
         body = bytes(captured.body)
-        if rule.malformed_json:
-            body = body[: len(body) // 2] if len(body) > 1 else b'{"result":['
+        if rule.malformed_json and body:
+            # Half a JSON document never parses; an empty body (204) has nothing to spoil and is sent as is.
+            body = body[: len(body) // 2]
             await send(_with_length(captured.start, len(body), CONTENT_TYPE))
             await send({"type": "http.response.body", "body": body})
             return

@@ -6,8 +6,7 @@ import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-INSTANCE_HEADERS = (
-    (b"server", b"ServiceNow"),
+NO_CACHE_HEADERS = (
     (b"pragma", b"no-store,no-cache"),
     (b"cache-control", b"no-cache,no-store,must-revalidate,max-age=-1"),
     (b"expires", b"0"),
@@ -15,7 +14,8 @@ INSTANCE_HEADERS = (
 
 
 class InstanceHeadersMiddleware:
-    """Adds the instance's standard headers unless the response already set them."""
+    """Adds the instance's headers: ``Server`` always (replacing the ASGI server's), a fresh
+    ``X-Transaction-ID``, and the no-cache directives unless the response set its own."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -31,7 +31,7 @@ class InstanceHeadersMiddleware:
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
                 present = {k.lower() for k, _ in headers}
                 headers.append((b"server", b"ServiceNow"))
-                headers.extend((k, v) for k, v in INSTANCE_HEADERS[1:] if k not in present)
+                headers.extend((k, v) for k, v in NO_CACHE_HEADERS if k not in present)
                 headers.append((b"x-transaction-id", transaction))
                 message = {**message, "headers": headers}
             await send(message)
