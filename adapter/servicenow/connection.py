@@ -37,7 +37,13 @@ from adapter.servicenow.errors import (
     ParameterError,
 )
 from adapter.servicenow.oauth import OAuthEndpoints, OAuthSession, TokenEndpointMode, TokenSet
-from adapter.servicenow.response import ApiResponse, error_from_response, success_response
+from adapter.servicenow.response import (
+    BROKEN_JSON,
+    ApiResponse,
+    error_from_response,
+    is_broken_json,
+    success_response,
+)
 from adapter.servicenow.retry import Outcome, RetryPolicy
 from adapter.servicenow.transport import DEFAULT_TIMEOUT
 from adapter.servicenow.validation import (
@@ -348,6 +354,8 @@ class Connection:
                 await self._refresh_once(generation)
                 continue
             elif response.is_success:
+                if is_broken_json(response.headers.get("content-type"), response.content):
+                    raise ApiRequestError(BROKEN_JSON, status=response.status_code)
                 return success_response(
                     response.status_code, response.headers.get("content-type"), response.content
                 )
@@ -379,11 +387,17 @@ class Connection:
         generation = self._generation
         started = time.perf_counter()
         try:
-            response = await self._http.request(
-                verb,
-                url,
-                content=content,
-                headers={**headers, "Authorization": f"Bearer {tokens.access_token}"},
+            # httpx's read timeout is per chunk: a body trickling in would hold the request forever.
+            async with asyncio.timeout(self._options.timeout.read):
+                response = await self._http.request(
+                    verb,
+                    url,
+                    content=content,
+                    headers={**headers, "Authorization": f"Bearer {tokens.access_token}"},
+                )
+        except TimeoutError:
+            return generation, httpx.ReadTimeout(
+                f"Timed out: no complete answer within {self._options.timeout.read} s"
             )
         except RuntimeError:
             if self._closed:  # httpx refuses to send on a client closed under this request

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from adapter.servicenow.errors import ApiRequestError
 
 FAILED_REQUEST = "Failed to execute API request"
+BROKEN_JSON = "The instance answered with malformed JSON"
 
 _TEXT_MARKERS = ("xml", "vnd.openxmlformats", "svg")
 
@@ -61,6 +62,21 @@ def parse_body(content_type: str | None, body: bytes) -> Any:
     if media.startswith(("text/", "multipart/")) or any(m in media for m in _TEXT_MARKERS):
         return body.decode(_charset(content_type), errors="replace")
     return base64.b64encode(body).decode("ascii")
+
+
+def is_broken_json(content_type: str | None, body: bytes) -> bool:
+    """Whether a body declared as JSON does not parse (truncated, garbled): the official package's
+    ``response.json()`` throws there, so the caller must report an error rather than hand out text."""
+    if not content_type or not body:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        return False
+    try:
+        json.loads(body)
+    except ValueError:
+        return True
+    return False
 
 
 def success_response(status: int, content_type: str | None, body: bytes) -> ApiResponse:
