@@ -116,9 +116,13 @@ async def servicenow_emulator(
         if db is None:
             db = Path(folder) / "instance.sqlite"
             shutil.copyfile(_seeded_template(), db)
-        app = create_app(db=db, auto_login=auto_login, rate_limit_per_hour=rate_limit_per_hour)
         with bind_socket("127.0.0.1", 0) as sock:
-            server, task = await start(app, sock, shutdown_grace=SHUTDOWN_GRACE)
+            app = create_app(db=db, auto_login=auto_login, rate_limit_per_hour=rate_limit_per_hour)
+            try:
+                server, task = await start(app, sock, shutdown_grace=SHUTDOWN_GRACE)
+            except BaseException:
+                app.state.store.close()
+                raise
             url = url_of(sock)
             try:
                 async with attach(url, app) as emulator:

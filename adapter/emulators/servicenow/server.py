@@ -89,12 +89,16 @@ async def stop_server(server: EmbeddedServer, task: asyncio.Task[None]) -> None:
 async def serve(stop: asyncio.Event, *, host: str, port: int, db: Path | None, auto_login: str | None) -> int:
     """``servicenow-adapter emulate servicenow``: serve until ``stop`` is set; 0 on a clean stop."""
     try:
-        app = create_app(db=db, auto_login=auto_login)
         sock = bind_socket(host, port)
-    except (OSError, ValueError, sqlite3.Error) as exc:
-        log.error("emulator.start_failed", error=str(exc))
+    except OSError as exc:
+        log.error("emulator.start_failed", error=str(exc), host=host, port=port)
         return 1
     with sock:
+        try:
+            app = create_app(db=db, auto_login=auto_login)
+        except (OSError, ValueError, sqlite3.Error) as exc:
+            log.error("emulator.start_failed", error=str(exc), db=str(db) if db else ":memory:")
+            return 1
         server, task = await start(app, sock)
         url = url_of(sock)
         log.info("emulator.listening", url=url, db=str(db) if db else ":memory:", auto_login=auto_login)

@@ -4,6 +4,7 @@ OAuth flow over HTTP, clean exit on SIGTERM."""
 from __future__ import annotations
 
 import re
+import socket
 
 import httpx
 import pytest
@@ -55,3 +56,15 @@ def test_emulate_command_refuses_an_unknown_auto_login_user() -> None:
         pass
 
     assert "nobody.here" in str(refused.value)
+
+
+def test_emulate_command_reports_a_port_in_use() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        command = adapter_command("emulate", "servicenow", "--port", str(port))
+        with pytest.raises(AssertionError, match="exited with 1") as refused, running(command):
+            pass
+
+    assert "emulator.start_failed" in str(refused.value)
