@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -32,8 +32,10 @@ _TABLE_ENDPOINT = re.compile(
 )
 
 RecordBatches = AsyncIterator[list[dict[str, Any]]]
-Watch = Callable[[Connection, str], RecordBatches]
-"""``watch(connection, table)``: batches of records other people changed, until cancelled."""
+Baseline = Callable[[Sequence[Mapping[str, Any]]], None]
+Watch = Callable[[Connection, str, Baseline], RecordBatches]
+"""``watch(connection, table, baseline)``: batches of records other people changed, until cancelled;
+``baseline`` first receives the records the instance held when watching began."""
 
 Deliver = Callable[[Connection, RecordChange], Awaitable[None]]
 
@@ -56,13 +58,17 @@ def records_endpoint(table: str, sys_ids: list[str]) -> str:
     )
 
 
-async def poll_table(connection: Connection, table: str, interval: float) -> RecordBatches:
+async def poll_table(
+    connection: Connection, table: str, interval: float, baseline: Baseline
+) -> RecordBatches:
     """Other people's changes to ``table``, one batch per poll that found any, with display values.
 
     The watcher asks only for what changed since its watermark; the changed records are then read back
     in one request with their display values, which contexts need (state labels, the contact's e-mail).
     """
-    watcher = ChangeWatcher(connection, WatchSettings(table=table, interval=interval, fields=WATCH_FIELDS))
+    watcher = ChangeWatcher(
+        connection, WatchSettings(table=table, interval=interval, fields=WATCH_FIELDS), on_baseline=baseline
+    )
     async for batch in watcher.changes():
         sys_ids = [value_of(record, "sys_id") for record in batch]
         try:
@@ -164,7 +170,9 @@ class ChangeBroadcaster:
 
     async def _poll(self, connection: Connection, table: str) -> None:
         try:
-            async for batch in self._watch(connection, table):
+            async for batch in self._watch(
+                connection, table, lambda records: self._tracker.prime(table, records)
+            ):
                 for record in batch:
                     change = self._tracker.observe(table, record)
                     if change is not None:

@@ -9,7 +9,7 @@ Memory is bounded: the least recently seen records are forgotten first.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +83,13 @@ class ChangeTracker:
                 )
             )
         return RecordChange(table, sys_id, values.get("number", ""), kind, changed, record)
+
+    def prime(self, table: str, records: Iterable[Mapping[str, Any]]) -> None:
+        """Remember versions without reporting them (what the instance held when watching began)."""
+        for record in records:
+            sys_id = value_of(record, "sys_id")
+            if sys_id and (table, sys_id) not in self._seen:
+                self._remember((table, sys_id), {name: value_of(record, name) for name in record})
 
     def forget(self, table: str, sys_id: str, number: str = "") -> RecordChange:
         """Record a deletion and return it as a change."""

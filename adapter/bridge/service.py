@@ -92,7 +92,9 @@ class AdapterService:
         )
         self.broadcaster = ChangeBroadcaster(
             settings.watch_table,
-            watch=lambda connection, table: poll_table(connection, table, settings.poll_interval),
+            watch=lambda connection, table, baseline: poll_table(
+                connection, table, settings.poll_interval, baseline
+            ),
             deliver=self._deliver,
         )
         self.actions = ServiceNowActions(

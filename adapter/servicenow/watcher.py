@@ -117,7 +117,8 @@ class ChangeWatcher:
     """Polls ``settings.table`` through ``connection``; ``changes()`` yields batches of new record versions.
 
     The first poll sets the baseline (the newest records on the instance, newest first) and yields nothing,
-    so only changes made after the watcher started are reported.
+    so only changes made after the watcher started are reported; ``on_baseline`` receives those records,
+    so that a caller can tell later what changed in them.
     """
 
     def __init__(
@@ -127,11 +128,13 @@ class ChangeWatcher:
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
+        on_baseline: Callable[[Sequence[Mapping[str, Any]]], None] | None = None,
     ) -> None:
         self._connection = connection
         self._settings = settings
         self._sleep = sleep
         self._rng = rng
+        self._on_baseline = on_baseline
         self._tracker = WatermarkTracker(overlap=timedelta(seconds=settings.overlap))
         self._started = False
         self.failures = 0
@@ -168,6 +171,8 @@ class ChangeWatcher:
         if not self._started:
             records = await self._fetch(baseline=True, offset=0)
             self._tracker.absorb(records)
+            if self._on_baseline is not None:
+                self._on_baseline(records)
             self._started = True
             log.info("watcher.baseline", table=self._settings.table, watermark=str(self.watermark))
             return []

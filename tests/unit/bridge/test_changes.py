@@ -60,3 +60,12 @@ def test_memory_is_bounded_by_forgetting_the_least_recently_seen() -> None:
     again = tracker.observe(TABLE, {"sys_id": f"{0:032x}", "sys_mod_count": "1"})
     assert again is not None
     assert again.change == "updated"
+
+
+def test_primed_versions_are_not_reported_but_later_changes_say_what_moved() -> None:
+    tracker = ChangeTracker()
+    tracker.prime(TABLE, [version(3, state="1", priority="3")])
+    assert tracker.observe(TABLE, version(3, state="1", priority="3")) is None
+    change = tracker.observe(TABLE, version(4, state="10", priority="3"))
+    assert change is not None
+    assert change.changed_fields == ("state",)

@@ -78,6 +78,18 @@ async def test_the_first_poll_is_a_silent_baseline_then_only_newer_versions_come
     assert urlsplit(connection.endpoints[0]).path == "/api/now/table/sn_customerservice_case"
 
 
+async def test_the_baseline_records_are_handed_to_whoever_asked_for_them() -> None:
+    held = [record("a", "2026-01-01 10:00:00", 3), record("b", "2026-01-01 09:00:00", 1)]
+    seen: list[list[Mapping[str, Any]]] = []
+    watcher = ChangeWatcher(
+        ScriptedConnection([held]),
+        WatchSettings("incident"),
+        on_baseline=lambda records: seen.append(list(records)),
+    )
+    assert await watcher.poll_once() == []
+    assert seen == [held]
+
+
 async def test_a_full_page_is_followed_by_the_next_page() -> None:
     page = [record(f"r{i}", "2026-01-01 10:00:00", 1) for i in range(2)]
     connection = ScriptedConnection([[], page, [record("r9", "2026-01-01 10:00:01", 0)]])
