@@ -8,12 +8,21 @@ package is installed. The pool is closed when its last borrower gives it back.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Callable
 
 import httpx
 
+# httpcore runs ``import sniffio`` on every request to learn the async library. Without sniffio installed that
+# failed import searches sys.path each time (14 % of the adapter's CPU under load); a ``None`` entry in
+# sys.modules makes it fail at once, and httpcore then assumes asyncio, as it is designed to.
+if importlib.util.find_spec("sniffio") is None:
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
+
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=10.0)
-DEFAULT_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=16, keepalive_expiry=30.0)
+# Keep every pooled connection alive: a smaller keep-alive count closes and reopens connections whenever more
+# than that many requests run at once.
+DEFAULT_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32, keepalive_expiry=30.0)
 
 
 def http2_available() -> bool:
