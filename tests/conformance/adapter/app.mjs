@@ -6,6 +6,7 @@
 // events. Commands (one JSON object per line):
 //   {op: "dispatch", id, action, payload}     -> event "reply" {id, ok, result | error}
 //   {op: "session", id, group}                 -> joins a session context group; contexts arrive as "context"
+//   {op: "group", id, group}                   -> joins a user channel (context group); contexts arrive as "groupContext"
 //   {op: "intent", id, name, context}          -> raises an intent through the broker; reply as for dispatch
 //   {op: "exit"}                               -> ends with the result line
 import readline from 'node:readline';
@@ -46,6 +47,13 @@ run(async ({ address, uuid, channelName, broker }) => {
         interop ??= fin.Interop.connectSync(broker, {});
         const group = await interop.joinSessionContextGroup(command.group);
         await group.addContextHandler((context) => emit('context', context));
+        return true;
+      });
+    } else if (command.op === 'group') {
+      await reply(command.id, async () => {
+        interop ??= fin.Interop.connectSync(broker, {});
+        await interop.joinContextGroup(command.group);
+        await interop.addContextHandler((context) => emit('groupContext', context));
         return true;
       });
     } else if (command.op === 'intent') {

@@ -85,6 +85,10 @@ class App:
         """Join a session context group; contexts set on it arrive as ``context`` events."""
         self._command("session", group=group)
 
+    def join_user_channel(self, group: str) -> None:
+        """Join a context group (user channel); contexts set on it arrive as ``groupContext`` events."""
+        self._command("group", group=group)
+
     def raise_intent(self, name: str, context: dict[str, Any]) -> Any:
         """``interop.fireIntent({name, context})``: the broker's resolution."""
         return self._command("intent", name=name, context=context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.conformance.adapter.conftest import POLL_INTERVAL, AdapterStack
+from tests.conformance.adapter.conftest import POLL_INTERVAL, AdapterStack, adapter_stack
 
 CASES = "/api/now/table/sn_customerservice_case"
 CASE_POLL = f"GET {CASES}"
@@ -98,3 +98,14 @@ def test_connection_changes_are_announced_to_apps(apps: AdapterStack) -> None:
     announced = app.wait_for("servicenow.connectionChanged", lambda e: e["state"] == "connected")
     assert announced["clientId"] == "openfin-demo"
     assert announced["instanceUrl"] == apps.instance
+
+
+def test_with_a_context_group_cases_are_also_broadcast_on_that_user_channel() -> None:
+    with adapter_stack("built-in", "--context-group", "green") as stack:
+        app = stack.app("green-app")
+        app.connect()
+        app.join_user_channel("green")
+        created = app.request(CASES, "POST", data={"short_description": "Seen on green"})["data"]
+        context = app.wait_for("groupContext", lambda c: c.get("id", {}).get("sys_id") == created["sys_id"])
+        assert context["type"] == "servicenow.case"
+        assert context["shortDescription"] == "Seen on green"
