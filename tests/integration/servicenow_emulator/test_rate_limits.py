@@ -81,3 +81,15 @@ async def test_unauthenticated_requests_are_not_counted(http: httpx.AsyncClient)
 
     assert [r.status_code for r in refused] == [401, 401, 401]
     assert first.status_code == 200
+
+
+async def test_table_api_refusals_name_the_table_api(http: httpx.AsyncClient) -> None:
+    async with servicenow_emulator(rate_limit_per_hour=1) as emu:
+        cases = f"{emu.url}/api/now/v2/table/sn_customerservice_case"
+        allowed = await http.get(cases, params={"sysparm_limit": "1"}, auth=("admin", "admin"))
+        refused = await http.get(cases, params={"sysparm_limit": "1"}, auth=("admin", "admin"))
+
+    assert allowed.status_code == 200
+    assert allowed.headers["x-ratelimit-limit"] == "1"
+    assert refused.status_code == 429
+    assert refused.json()["error"]["detail"] == "Rate limit of 1 requests per hour for Table API exceeded"
