@@ -22,7 +22,7 @@ from adapter.emulators.servicenow.clock import Clock
 from adapter.emulators.servicenow.envelope import error_response
 from adapter.emulators.servicenow.faults import FaultMiddleware, FaultPlan
 from adapter.emulators.servicenow.headers import InstanceHeadersMiddleware
-from adapter.emulators.servicenow.hooks import TestHooks
+from adapter.emulators.servicenow.hooks import EmulatorHooks
 from adapter.emulators.servicenow.oauth import OAuthEndpoints
 from adapter.emulators.servicenow.ratelimit import RateLimiter, RateLimitMiddleware
 from adapter.emulators.servicenow.scripted_api import ScriptedApi
@@ -68,7 +68,7 @@ def create_app(
     limiter = RateLimiter(clock)
     limiter.set_limit(rate_limit_per_hour)
 
-    hooks = TestHooks(clock=clock, tokens=tokens, faults=faults, stats=stats, limiter=limiter)
+    hooks = EmulatorHooks(clock=clock, tokens=tokens, faults=faults, stats=stats, limiter=limiter)
     routes = [
         *hooks.routes(),
         *OAuthEndpoints(tokens, store, auto_login=auto_login).routes(),

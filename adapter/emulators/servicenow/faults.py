@@ -66,8 +66,10 @@ class ConnectionDropped(ConnectionError):
     """Raised in place of a dropped connection when there is no socket to drop (in-process ASGI transport)."""
 
 
-@dataclass
+@dataclass(eq=False)
 class _Armed:
+    """A rule and how many more requests it applies to (compared by identity, so equal rules stay apart)."""
+
     rule: FaultRule
     remaining: int | None
 

@@ -46,10 +46,8 @@ async def _json(request: Request) -> Any:
         raise ValueError(f"body is not JSON: {exc}") from None
 
 
-class TestHooks:
+class EmulatorHooks:
     """The hook endpoints over the emulator's state objects."""
-
-    __test__ = False
 
     def __init__(
         self,
