@@ -1,0 +1,70 @@
+"""How much each scenario measures: the full run behind docs/performance.md, and ``--quick``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sample counts and windows of one benchmark run."""
+
+    name: str
+    latency_rounds: int
+    """Record GETs per path (every path once per round, order rotating)."""
+    latency_blocks: int
+    """The node paths and the Python httpx path alternate in this many blocks."""
+    warmup: int
+    concurrency: tuple[int, ...]
+    throughput_requests: int
+    """Requests per (path, concurrency) run (at least ``per_caller`` per concurrent caller)."""
+    throughput_rounds: int
+    fleets: tuple[int, ...]
+    changes_per_fleet: int
+    polling_window: float
+    """Seconds over which polling requests are counted (scaled to a minute)."""
+    refresh_burst: int
+    footprint_requests: int
+    """Requests per footprint step (RSS after one step and after a second one)."""
+    startup_samples: int
+    per_caller: int = 10
+    """Throughput runs make at least this many requests per concurrent caller."""
+    poll_interval: float = 1.0
+
+    def requests_at(self, concurrency: int) -> int:
+        """Requests for one throughput run at ``concurrency``."""
+        return max(self.throughput_requests, self.per_caller * concurrency)
+
+
+FULL = Plan(
+    name="full",
+    latency_rounds=1000,
+    latency_blocks=10,
+    warmup=50,
+    concurrency=(1, 8, 32, 128),
+    throughput_requests=1000,
+    throughput_rounds=2,
+    fleets=(1, 10, 100),
+    changes_per_fleet=20,
+    polling_window=30.0,
+    refresh_burst=500,
+    footprint_requests=10_000,
+    startup_samples=5,
+)
+
+QUICK = Plan(
+    name="quick",
+    latency_rounds=20,
+    latency_blocks=2,
+    warmup=5,
+    concurrency=(1, 8, 32, 128),
+    throughput_requests=20,
+    throughput_rounds=1,
+    fleets=(1, 10),
+    changes_per_fleet=1,
+    polling_window=2.0,
+    refresh_burst=50,
+    footprint_requests=200,
+    startup_samples=1,
+    per_caller=1,
+)

@@ -1,0 +1,143 @@
+"""The results document: the machine it ran on, the targets of issue 8 judged, and a plain-text table."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from typing import Any
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures came from."""
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "load_average_at_end": [round(value, 2) for value in load] if load else None,
+    }
+
+
+def _target(met: bool | None, figure: str) -> dict[str, Any]:
+    return {"met": met, "figure": figure}
+
+
+def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each target of issue 8 with the figure that decides it (``met`` is None when not measured)."""
+    judged: dict[str, dict[str, Any]] = {}
+    latency = results.get("latency")
+    if latency:
+        delta = latency["adapter_minus_fetch_ms"]
+        judged["p50 at most 1.0 ms above direct"] = _target(delta["p50"] <= 1.0, f"+{delta['p50']} ms")
+        judged["p99 at most 5 ms above direct"] = _target(delta["p99"] <= 5.0, f"+{delta['p99']} ms")
+    throughput = results.get("throughput")
+    if throughput and "32" in throughput["adapter/js"]:
+        share = throughput["adapter/js"]["32"]
+        judged["throughput at 32 >= JS provider"] = _target(share is not None and share >= 1.0, f"x{share}")
+    fanout = results.get("fanout_and_polling")
+    if fanout:
+        largest = max(fanout["fanout"], key=int)
+        after = fanout["fanout"][largest]["event_after_detection_ms"]
+        judged[f"broadcast to {largest} apps p99 < 50 ms after detection"] = _target(
+            after is not None and after["p99"] < 50.0, f"{after['p99'] if after else '-'} ms"
+        )
+        per_minute = [entry["requests_per_minute"] for entry in fanout["polling"].values()]
+        spread = max(per_minute) - min(per_minute)
+        judged["polling independent of app count"] = _target(
+            spread <= 0.1 * max(per_minute) + 2, "/".join(str(value) for value in per_minute) + " req/min"
+        )
+    refresh = results.get("refresh")
+    if refresh:
+        judged["exactly one refresh for the burst"] = _target(
+            refresh["refresh_calls"] == 1 and refresh["errors"] == 0,
+            f"{refresh['refresh_calls']} refresh, {refresh['errors']} errors",
+        )
+    footprint = results.get("footprint")
+    if footprint and footprint["rss_after_step_mib"][-1] is not None:
+        last = footprint["rss_after_step_mib"][-1]
+        growth = footprint["rss_growth_second_step_mib"]
+        judged["RSS < 80 MB after the requests, no growth"] = _target(
+            last < 80 * 1e6 / 2**20 and growth is not None and growth <= 1.0, f"{last} MiB, +{growth} MiB"
+        )
+    return judged
+
+
+def _row(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(line[i])) for line in [header, *rows]) for i in range(len(header))]
+    return [_row(header, widths), _row(["-" * w for w in widths], widths), *(_row(r, widths) for r in rows)]
+
+
+def render(results: dict[str, Any]) -> str:
+    """The results as the text table printed at the end of a run."""
+    lines = [f"benchmark run: {results['plan']} on {results['machine']['cpus']} CPUs"]
+    latency = results.get("latency")
+    if latency:
+        lines += ["", "1. record GET latency (ms)"]
+        rows = [
+            [path, *(str(summary[key]) for key in ("n", "p50", "p90", "p99", "max"))]
+            for path, summary in latency["paths"].items()
+        ]
+        lines += _table(["path", "n", "p50", "p90", "p99", "max"], rows)
+        lines.append(
+            f"adapter - fetch: {latency['adapter_minus_fetch_ms']}  ratios p50: {latency['ratios_p50']}"
+        )
+    throughput = results.get("throughput")
+    if throughput:
+        lines += ["", "2. throughput (requests/s) by concurrency"]
+        levels = list(next(iter(throughput["paths"].values())))
+        rows = [
+            [path, *(str(by_level[c]["requests_per_second"]) for c in levels)]
+            for path, by_level in throughput["paths"].items()
+        ]
+        rows.append(["adapter/js", *(str(throughput["adapter/js"][c]) for c in levels)])
+        lines += _table(["path", *levels], rows)
+    fanout = results.get("fanout_and_polling")
+    if fanout:
+        lines += ["", f"3./4. broadcast and polling (poll interval {fanout['poll_interval_s']} s)"]
+        rows = []
+        for apps, entry in fanout["fanout"].items():
+            polling = fanout["polling"][apps]
+
+            def cell(summary: dict[str, Any] | None) -> str:
+                return f"{summary['p50']}/{summary['p99']}" if summary else "-"
+
+            rows.append(
+                [
+                    apps,
+                    cell(entry["event_from_change_ms"]),
+                    cell(entry["event_after_detection_ms"]),
+                    cell(entry["context_after_detection_ms"]),
+                    str(entry["missing_deliveries"]),
+                    str(polling["requests_per_minute"]),
+                    str(polling["each_app_polling_itself"]),
+                ]
+            )
+        header = ["apps", "event from change p50/p99", "event after detection", "context after detection"]
+        lines += _table([*header, "missing", "polls/min", "if each app polled"], rows)
+    refresh = results.get("refresh")
+    if refresh:
+        lines += [
+            "",
+            f"5. single-flight refresh: {refresh['concurrent_requests']} concurrent requests, expired token: "
+            f"{refresh['refresh_calls']} refresh call(s), done in {refresh['completion_ms']} ms, "
+            f"{refresh['errors']} errors",
+        ]
+    footprint = results.get("footprint")
+    if footprint:
+        lines += [
+            "",
+            f"6. footprint: READY in {footprint['startup_to_ready_s']['p50']} s (p50), RSS idle "
+            f"{footprint['rss_idle_mib']} MiB, after {footprint['requests_per_step']} and twice as many "
+            f"{footprint['rss_after_step_mib']} MiB (growth {footprint['rss_growth_second_step_mib']} MiB)",
+        ]
+    lines += ["", "targets"]
+    for name, verdict in results["targets"].items():
+        state = "met" if verdict["met"] else "MISSED" if verdict["met"] is False else "not measured"
+        lines.append(f"  [{state}] {name}: {verdict['figure']}")
+    return "\n".join(lines)
