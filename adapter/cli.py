@@ -31,6 +31,11 @@ def _asset(text: str) -> tuple[str, str]:
 def _run_flags(run: argparse.ArgumentParser) -> None:
     # Every default is None so that the environment and the config file can still supply the value.
     run.add_argument("--runtime-address", metavar="WS_URL", help="the runtime, e.g. ws://127.0.0.1:9696")
+    run.add_argument(
+        "--runtime-version", metavar="VERSION", help="the platform's runtime version (enables port discovery)"
+    )
+    run.add_argument("--security-realm", metavar="REALM", help="the platform's security realm, if any")
+    run.add_argument("--rvm-path", type=Path, metavar="PATH", help="the OpenFin RVM used for port discovery")
     run.add_argument("--uuid", help="our identity on the runtime (default: servicenow-adapter)")
     run.add_argument("--token", help="one-off token from registerExternalConnection")
     run.add_argument("--broker", metavar="PLATFORM_UUID", help="join this platform's interop broker")

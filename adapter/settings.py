@@ -56,6 +56,17 @@ class AdapterSettings(BaseSettings):
     runtime_address: str | None = Field(
         default=None, description="the runtime's websocket address, e.g. ws://127.0.0.1:9696"
     )
+    runtime_version: str | None = Field(
+        default=None,
+        pattern=r"^\S+$",
+        description="the platform's pinned runtime version, which port discovery asks the RVM for",
+    )
+    security_realm: str | None = Field(
+        default=None, pattern=r"^\S+$", description="the platform's security realm, if it runs in one"
+    )
+    rvm_path: Path | None = Field(
+        default=None, description="the OpenFin RVM for port discovery (default: where OpenFin installs it)"
+    )
     uuid: str = Field(default=DEFAULT_UUID, min_length=1, description="our identity on the runtime")
     token: SecretStr | None = Field(default=None, description="one-off token from registerExternalConnection")
     broker: str | None = Field(default=None, description="platform uuid whose interop broker we join")

@@ -36,6 +36,14 @@ from adapter.openfin import (
     RuntimeConnection,
     SessionContextGroup,
 )
+from adapter.openfin.discovery import (
+    DEFAULT_TIMEOUT,
+    DiscoveryRequest,
+    PortDiscoveryError,
+    RvmNotFoundError,
+    discover_runtime,
+    find_rvm,
+)
 from adapter.servicenow.authorizers import Authorizer, BrowserAuthorizer, HttpAuthorizer, WindowAuthorizer
 from adapter.servicenow.connection import Connection, ConnectionOptions
 from adapter.servicenow.connection import ConnectionState as ServiceNowState
@@ -52,20 +60,54 @@ RECORD_CHANGED = "servicenow.recordChanged"
 CONNECTION_CHANGED = "servicenow.connectionChanged"
 
 
-def runtime_address(settings: AdapterSettings) -> str:
-    """Where the runtime is: the address we were given, else the runtime's default port.
+async def runtime_address(
+    settings: AdapterSettings,
+    *,
+    discovery_timeout: float = DEFAULT_TIMEOUT,
+) -> str:
+    """Where the runtime is, first answer wins; one log line says what was tried and what each step gave.
 
-    Port discovery through the RVM needs the RVM (Windows, macOS) and the platform's runtime version; a
-    launcher that knows the port passes ``--runtime-address`` instead, which is what the manifest does.
+    1. ``--runtime-address`` (what the manifest's launcher passes);
+    2. port discovery through the RVM (Windows, macOS, or ``--rvm-path``), when ``--runtime-version`` names
+       the platform's runtime: the running runtime of that version and realm reports its port;
+    3. ``ws://127.0.0.1:9696``, the runtime's customary port.
     """
     if settings.runtime_address:
         return settings.runtime_address
+    tried = ["--runtime-address: not set"]
+    address = await _discover(settings, tried, discovery_timeout)
+    if address is not None:
+        log.info("runtime.address_discovered", address=address, tried=tried)
+        return address
+    tried.append(f"{DEFAULT_RUNTIME_ADDRESS}: used, the last resort")
     log.warning(
         "runtime.address_defaulted",
-        tried=["--runtime-address / SERVICENOW_ADAPTER_RUNTIME_ADDRESS: not set", DEFAULT_RUNTIME_ADDRESS],
+        address=DEFAULT_RUNTIME_ADDRESS,
+        tried=tried,
         hint="launch through manifests/provider/launch-adapter.mjs, which passes the runtime's port",
     )
     return DEFAULT_RUNTIME_ADDRESS
+
+
+async def _discover(settings: AdapterSettings, tried: list[str], timeout: float) -> str | None:  # noqa: ASYNC109
+    if not settings.runtime_version:
+        tried.append("port discovery: skipped, no --runtime-version")
+        return None
+    try:
+        rvm = find_rvm(settings.rvm_path)
+    except RvmNotFoundError as error:
+        tried.append(f"port discovery: {error}")
+        return None
+    request = DiscoveryRequest(settings.runtime_version, settings.security_realm)
+    try:
+        info = await discover_runtime(request, rvm, timeout=timeout)
+    except PortDiscoveryError as error:
+        tried.append(f"port discovery with {rvm}: {error}")
+        return None
+    # 127.0.0.1, not localhost: the runtime listens on IPv4 loopback, and localhost may resolve to ::1 first.
+    address = f"ws://127.0.0.1:{info.port}"
+    tried.append(f"port discovery with {rvm}: runtime {info.version or '?'} reported {address}")
+    return address
 
 
 class AdapterService:
@@ -74,7 +116,10 @@ class AdapterService:
     def __init__(self, settings: AdapterSettings) -> None:
         self.settings = settings
         token = settings.token.get_secret_value() if settings.token else None
-        self.runtime = RuntimeConnection(runtime_address(settings), settings.uuid, token=token)
+        # The address is settled in start(), where port discovery can run.
+        self.runtime = RuntimeConnection(
+            settings.runtime_address or DEFAULT_RUNTIME_ADDRESS, settings.uuid, token=token
+        )
         self.calls = RuntimeCalls(self.runtime)
         self.policy = AccessPolicy(settings.allow_app)
         self.manager = ConnectionManager(
@@ -127,7 +172,8 @@ class AdapterService:
     # ------------------------------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Connect, create the channel and join the broker; raises when the runtime cannot be reached."""
+        """Find the runtime, connect, create the channel, join the broker; raises if no runtime answers."""
+        self.runtime.address = await runtime_address(self.settings)
         await self.runtime.connect()
         await self.provider.create()
         if self.settings.broker:
