@@ -1,0 +1,127 @@
+"""A soak, bounded for CI: 20 apps send thousands of requests through the adapter while faults come and go.
+
+Every request is answered (a result or a named error, never silence), writes and reads both flow, and the
+adapter's memory and open files show no growth from the first half of the run to the second. The default is
+``SOAK_REQUESTS=3000`` (about half a minute here); the long form is the same test with a larger number, e.g.
+``SOAK_REQUESTS=50000 .venv/bin/python -m pytest tests/reliability/test_soak.py`` (about 30 minutes
+here).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.reliability.desktop import CASES, Desktop, desktop, open_files, resident_kib
+
+APPS = [f"soak-app-{n:02d}" for n in range(20)]
+TOTAL = int(os.environ.get("SOAK_REQUESTS", "3000"))
+ROUNDS = 6
+REQUESTS: list[dict[str, Any]] = [
+    {"apiEndpoint": f"{CASES}?sysparm_limit=5&sysparm_fields=number,state", "httpMethod": "GET"},
+    {"apiEndpoint": f"{CASES}?sysparm_limit=1&sysparm_query=active=true", "httpMethod": "GET"},
+    {"apiEndpoint": "/api/now/table/sys_user?sysparm_limit=1&sysparm_fields=user_name", "httpMethod": "GET"},
+    {"apiEndpoint": CASES, "httpMethod": "POST", "data": {"short_description": "soak"}},
+]
+# Faults sprinkled over the run: each applies to a few requests and then wears off.
+FAULTS: list[dict[str, Any]] = [
+    {"method": "GET", "path": CASES, "status": 503, "times": 3},
+    {"method": "GET", "path": CASES, "status": 500, "times": 2},
+    {"method": "GET", "path": CASES, "status": 429, "retry_after": 0, "times": 5},
+    {"method": "GET", "path": CASES, "drop": "before", "times": 2},
+    {"method": "POST", "path": CASES, "status": 500, "times": 2},
+    {"method": "POST", "path": CASES, "drop": "after", "times": 1},
+    {"method": "GET", "path": "/api/now/table/sys_user", "latency_ms": 300, "times": 10},
+]
+EXPECTED_ERRORS = {"ApiRequestError"}
+POOL_SLACK = 10
+POOL_LIMIT = 100  # httpx's default max_connections per pool
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Desktop]:
+    with desktop() as running:
+        yield running
+
+
+def sample(stack: Desktop, into: list[tuple[int | None, int | None]], stop: threading.Event) -> None:
+    while not stop.wait(0.25):
+        into.append((resident_kib(stack.pid), open_files(stack.pid)))
+
+
+def sprinkle_faults(stack: Desktop, stop: threading.Event, rng: random.Random) -> int:
+    added = 0
+    while not stop.wait(0.4):
+        stack.add_fault(**rng.choice(FAULTS))
+        added += 1
+    return added
+
+
+def trend(values: list[int]) -> tuple[float, float]:
+    """Medians of the first and the second half of the samples."""
+    half = len(values) // 2
+    return statistics.median(values[:half]), statistics.median(values[half:])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(max(120, TOTAL // 10))
+def test_twenty_apps_get_every_reply_through_sprinkled_faults_without_growth(stack: Desktop) -> None:
+    fleet = stack.fleet(APPS)
+    try:
+        assert all(result["ok"] for result in fleet.connect())
+        fleet.load(len(APPS) * 4, REQUESTS, concurrency=2)  # warm-up: pools, caches, pollers
+        samples: list[tuple[int | None, int | None]] = []
+        stop = threading.Event()
+        faults: list[int] = []
+        sampler = threading.Thread(target=sample, args=(stack, samples, stop))
+        sprinkler = threading.Thread(
+            target=lambda: faults.append(sprinkle_faults(stack, stop, random.Random(9)))
+        )
+        sampler.start()
+        sprinkler.start()
+        totals: dict[str, Any] = {"sent": 0, "ok": 0, "lost": 0, "errors": {}}
+        idle: list[tuple[int | None, int | None]] = []
+        started = time.monotonic()
+        try:
+            for _ in range(ROUNDS):
+                outcome = fleet.load(TOTAL // ROUNDS, REQUESTS, concurrency=3)
+                idle.append((resident_kib(stack.pid), open_files(stack.pid)))
+                totals["sent"] += outcome["sent"]
+                totals["ok"] += outcome["ok"]
+                totals["lost"] += outcome["lost"]
+                for name, count in outcome["errors"].items():
+                    totals["errors"][name] = totals["errors"].get(name, 0) + count
+        finally:
+            stop.set()
+            sampler.join(timeout=10)
+            sprinkler.join(timeout=10)
+            stack.clear_faults()
+        elapsed = time.monotonic() - started
+    finally:
+        fleet.close()
+
+    print(f"soak: {totals} faults={faults} seconds={elapsed:.1f} samples={len(samples)} idle={idle}")
+    sent = TOTAL // ROUNDS * ROUNDS
+    assert totals["sent"] == sent
+    assert totals["lost"] == 0
+    assert totals["ok"] + sum(totals["errors"].values()) == sent
+    assert set(totals["errors"]) <= EXPECTED_ERRORS, totals["errors"]
+    assert totals["ok"] > sent * 0.9
+    assert stack.adapter_alive()
+    rss = [kib for kib, _ in samples if kib is not None]
+    fds = [count for _, count in samples if count is not None]
+    if rss and fds:
+        (rss_first, rss_second), (fds_first, fds_second) = trend(rss), trend(fds)
+        print(f"soak: rss KiB {rss_first:.0f} -> {rss_second:.0f}, open files {fds_first} -> {fds_second}")
+        assert rss_second - rss_first < 8 * 1024, (rss_first, rss_second)
+        # Pooled connections to the instance come and go with the load (up to the pool's keep-alive
+        # limit); a leak would climb past that, round after round.
+        assert fds_second <= fds_first + POOL_SLACK, (fds_first, fds_second)
+        assert max(fds) <= min(fds) + POOL_LIMIT, (min(fds), max(fds))
