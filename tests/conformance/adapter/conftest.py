@@ -168,12 +168,21 @@ class AdapterStack:
 
 
 @contextlib.contextmanager
-def adapter_stack(broker: str = "built-in", *adapter_args: str) -> Iterator[AdapterStack]:
-    """Both emulators and the adapter; ``broker`` is ``built-in`` or ``stock`` (node InteropBroker)."""
+def adapter_stack(
+    broker: str = "built-in", *adapter_args: str, auto_login: bool = True
+) -> Iterator[AdapterStack]:
+    """Both emulators and the adapter; ``broker`` is ``built-in`` or ``stock`` (node InteropBroker).
+
+    With ``auto_login`` the instance approves every authorize request as beth.anglin and the adapter follows
+    the redirects over plain HTTP; without it the instance shows its login form and the adapter uses its
+    default authorizer, an OpenFin window.
+    """
     node_executable()
+    login = ["--auto-login", "beth.anglin"] if auto_login else []
+    authorizer = ["--authorizer", "http"] if auto_login else []
     with contextlib.ExitStack() as stack:
         instance = stack.enter_context(
-            running(adapter_command("emulate", "servicenow", "--port", "0", "--auto-login", "beth.anglin"))
+            running(adapter_command("emulate", "servicenow", "--port", "0", *login))
         )
         runtime_args = ["--broker", PLATFORM] if broker == "built-in" else []
         runtime = stack.enter_context(
@@ -193,8 +202,7 @@ def adapter_stack(broker: str = "built-in", *adapter_args: str) -> Iterator[Adap
                     runtime.target,
                     "--broker",
                     PLATFORM,
-                    "--authorizer",
-                    "http",
+                    *authorizer,
                     "--instance-url",
                     instance.target,
                     "--client-id",

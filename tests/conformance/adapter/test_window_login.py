@@ -8,7 +8,6 @@ plays the user at the desk, filling the form in the runtime emulator's headless 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -17,37 +16,14 @@ import pytest
 
 from adapter.openfin import RuntimeConnection
 from adapter.openfin.frames import DesktopEvent
-from tests.conformance.adapter.conftest import CHANNEL, CLIENT_ID, PLATFORM, AdapterStack, AppError
-from tests.conformance.node_support import node_executable
-from tests.support.processes import adapter_command, running
+from tests.conformance.adapter.conftest import AdapterStack, AppError, adapter_stack
 
 
 @pytest.fixture(scope="module")
 def desktop() -> Iterator[AdapterStack]:
     """Both emulators (the instance asks for a real login) and the adapter with its default authorizer."""
-    node_executable()
-    with contextlib.ExitStack() as stack:
-        instance = stack.enter_context(running(adapter_command("emulate", "servicenow", "--port", "0")))
-        runtime = stack.enter_context(
-            running(adapter_command("emulate", "runtime", "--port", "0", "--broker", PLATFORM))
-        )
-        adapter = stack.enter_context(
-            running(
-                adapter_command(
-                    "run",
-                    "--runtime-address",
-                    runtime.target,
-                    "--instance-url",
-                    instance.target,
-                    "--client-id",
-                    CLIENT_ID,
-                )
-            )
-        )
-        assert adapter.target == f"channel {CHANNEL}"
-        desktop = AdapterStack(runtime=runtime.target, instance=instance.target, adapter=adapter)
-        stack.callback(desktop.close_apps)
-        yield desktop
+    with adapter_stack("built-in", auto_login=False) as stack:
+        yield stack
 
 
 async def answer_consent(
