@@ -98,6 +98,7 @@ class ServiceNowActions:
         self._default_client_id = default_client_id
         self._watching = list(watching or [])
         self._live: dict[ConnectionKey, Connection] = {}
+        self._provider: ChannelProvider | None = None
 
     def live_connections(self) -> list[Connection]:
         """Connections some app holds a share of and that are signed in, oldest first."""
@@ -105,6 +106,7 @@ class ServiceNowActions:
 
     def register(self, provider: ChannelProvider) -> None:
         """Register every action on ``provider`` with its payload model."""
+        self._provider = provider
         provider.register(CONNECT, self.connect, payload=ConnectPayload)
         provider.register(REQUEST, self.request, payload=RequestPayload)
         provider.register(DISCONNECT, self.disconnect, payload=DisconnectPayload)
@@ -131,14 +133,23 @@ class ServiceNowActions:
         connection = acquired.connection
         self._live[connection.key] = connection
         self._changes.connection_acquired(connection)
-        log.info("bridge.connected", app=caller.uuid, instance=connection.key.origin, apps=acquired.apps)
+        apps = acquired.apps
+        if self._present(caller):
+            log.info("bridge.connected", app=caller.uuid, instance=connection.key.origin, apps=apps)
+        else:
+            # The app left (its window closed) while the login ran: its share goes as if it had stayed.
+            released = await self._manager.release(app_id(caller), connection.key)
+            if released.apps == 0:
+                self._forget(connection.key)
+            apps = released.apps
+            log.info("bridge.left_during_login", app=caller.uuid, instance=connection.key.origin, apps=apps)
         return ConnectResult(
             instanceUrl=connection.key.origin,
             clientId=connection.client_id,
             currentUser=connection.current_user,
             scope=list(connection.scope),
             shared=acquired.shared,
-            apps=acquired.apps,
+            apps=apps,
         )
 
     @reported
@@ -193,6 +204,10 @@ class ServiceNowActions:
             ],
             watching=self._watching,
         )
+
+    def _present(self, caller: ClientIdentity) -> bool:
+        provider = self._provider
+        return provider is None or any(app_id(client) == app_id(caller) for client in provider.connections)
 
     def _forget(self, key: ConnectionKey) -> None:
         self._live.pop(key, None)

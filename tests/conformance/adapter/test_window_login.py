@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,11 +28,19 @@ def desktop() -> Iterator[AdapterStack]:
 
 
 async def answer_consent(
-    address: str, user: str, password: str, button: str, watching: threading.Event
+    address: str,
+    user: str,
+    password: str,
+    button: str,
+    watching: threading.Event,
+    *,
+    window_open: threading.Event | None = None,
+    answer_when: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Wait for the adapter's consent window and submit its form as a user would.
 
-    ``watching`` is set once the window's start can no longer be missed.
+    ``watching`` is set once the window's start can no longer be missed; ``window_open`` once the window
+    is there; the form is submitted only after ``answer_when`` is set (at once without it).
     """
     async with RuntimeConnection(address, "consenting-user", reconnect=False) as runtime:
         started: asyncio.Queue[str] = asyncio.Queue()
@@ -44,6 +53,10 @@ async def answer_consent(
         watching.set()
         async with asyncio.timeout(30):
             window = await started.get()
+            if window_open is not None:
+                window_open.set()
+            if answer_when is not None:
+                await asyncio.to_thread(answer_when.wait, 30)
             answer: dict[str, Any] = await runtime.request(
                 "emulator-submit-form",
                 {
@@ -93,4 +106,40 @@ def test_denying_consent_in_the_window_fails_connect_with_authorization_error(ap
     assert isinstance(result, AppError)
     assert result.name == "AuthorizationError"
     assert result.reason == "AuthorizationError: Authorization error"
+    assert apps.live_tokens() == {"access": [], "refresh": []}
+
+
+def test_an_app_closed_while_its_login_runs_leaves_no_share_behind(apps: AdapterStack) -> None:
+    app = apps.app("impatient-app")
+    watching, window_open, app_gone = threading.Event(), threading.Event(), threading.Event()
+    answered: dict[str, Any] = {}
+
+    def user() -> None:
+        answered.update(
+            asyncio.run(
+                answer_consent(
+                    apps.runtime,
+                    "beth.anglin",
+                    "beth.anglin",
+                    "allow",
+                    watching,
+                    window_open=window_open,
+                    answer_when=app_gone,
+                )
+            )
+        )
+
+    desk = threading.Thread(target=user)
+    desk.start()
+    assert watching.wait(timeout=30)
+    app.node.send({"op": "dispatch", "id": 0, "action": "servicenow.connect", "payload": {}})
+    assert window_open.wait(timeout=30)
+    app.close()
+    app_gone.set()
+    desk.join(timeout=60)
+    assert "/oauth_redirect.do?" in answered["url"]
+    # The login completed for nobody: the adapter must release it and revoke the tokens it got.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and apps.live_tokens()["access"]:
+        time.sleep(0.1)
     assert apps.live_tokens() == {"access": [], "refresh": []}
