@@ -24,6 +24,7 @@ from adapter.openfin.errors import (
     ChannelClosedError,
     ChannelConnectionRejected,
     ClientNotConnectedError,
+    NotConnectedError,
     RuntimeRequestError,
 )
 from adapter.openfin.frames import (
@@ -267,7 +268,11 @@ class ChannelProvider:
             await self.connection.send(error_reply(push.ack_to_sender, refusal))
             return
         reply = await self.actions.reply(push.ack_to_sender, push.action, push.payload, sender)
-        await self.connection.send(reply)
+        try:
+            await self.connection.send(reply)
+        except NotConnectedError:
+            # The socket dropped while the action ran: the runtime failed the caller's dispatch already.
+            log.info("channel.reply_undeliverable", action=push.action, client=sender.uuid)
 
     def _client_disconnected(self, event: DesktopEvent) -> None:
         if self._identity is None:

@@ -94,6 +94,22 @@ class Runtime:
         self._stack.close()
 
 
+def start_fleet(address: str, uuids: list[str], *, reply_timeout: float = WAIT) -> Fleet:
+    """Start many apps in one node process (``load.mjs``) on the runtime at ``address``."""
+    node = start_node(
+        LOAD_SCRIPT,
+        {
+            "address": address,
+            "channelName": CHANNEL,
+            "apps": uuids,
+            "replyTimeoutMs": int(reply_timeout * 1000),
+        },
+    )
+    fleet = Fleet(node)
+    node.wait_for_event("ready", timeout=WAIT + len(uuids))
+    return fleet
+
+
 @dataclass
 class Fleet:
     """Many node-adapter apps in one process, driven command by command."""
@@ -124,6 +140,11 @@ class Fleet:
             "load", total=total, requests=requests, concurrency=concurrency, timeout=timeout
         )
         return outcome
+
+    def reconnect(self) -> list[dict[str, Any]]:
+        """Every app connects to the channel again (after the provider went away): ``[{ok, error?}]``."""
+        results: list[dict[str, Any]] = self.command("reconnect", timeout=WAIT * 2)
+        return results
 
     def events(self) -> dict[str, list[dict[str, Any]]]:
         """The adapter's events each app received since the last call, by app uuid."""
@@ -199,18 +220,7 @@ class Desktop:
 
     def fleet(self, uuids: list[str], *, reply_timeout: float = WAIT) -> Fleet:
         """Start many apps in one node process (``load.mjs``); the caller closes the fleet."""
-        node = start_node(
-            LOAD_SCRIPT,
-            {
-                "address": self.runtime.address,
-                "channelName": CHANNEL,
-                "apps": uuids,
-                "replyTimeoutMs": int(reply_timeout * 1000),
-            },
-        )
-        fleet = Fleet(node)
-        node.wait_for_event("ready", timeout=WAIT + len(uuids))
-        return fleet
+        return start_fleet(self.runtime.address, uuids, reply_timeout=reply_timeout)
 
 
 @contextlib.contextmanager

@@ -8,6 +8,8 @@
 //        -> `total` requests spread round-robin over the apps, `concurrency` in flight per app, the request
 //           templates cycled; "reply" {id, result: {sent, ok, lost, errors: {name: n}, statuses: {code: n}}}.
 //           A dispatch without an answer within replyTimeoutMs counts as lost.
+//   {op: "reconnect", id}                     -> every app connects to the channel again (its provider went
+//                                                away and came back); "reply" {id, result: [{ok, error?}]}
 //   {op: "events", id}                        -> "reply" {id, result: {uuid: [{event, data}]}} and forgets them
 //   {op: "exit"}
 import readline from 'node:readline';
@@ -25,15 +27,17 @@ function errorName(err) {
 
 run(async ({ address, channelName, apps: uuids, replyTimeoutMs = 30000 }) => {
   const apps = [];
-  for (const uuid of uuids) {
-    const fin = await connectAs(address, uuid);
-    const client = await within(20000, fin.InterApplicationBus.Channel.connect(channelName), 'channel');
-    const app = { uuid, fin, client, events: [] };
+  const join = async (app) => {
+    app.client = await within(20000, app.fin.InterApplicationBus.Channel.connect(channelName), 'channel');
     for (const event of EVENTS) {
-      client.register(event, (data) => {
+      app.client.register(event, (data) => {
         app.events.push({ event, data });
       });
     }
+  };
+  for (const uuid of uuids) {
+    const app = { uuid, fin: await connectAs(address, uuid), client: null, events: [] };
+    await join(app);
     apps.push(app);
   }
   emit('ready', { apps: apps.map((app) => app.uuid) });
@@ -87,6 +91,15 @@ run(async ({ address, channelName, apps: uuids, replyTimeoutMs = 30000 }) => {
         );
       } else if (command.op === 'load') {
         result = await load(command);
+      } else if (command.op === 'reconnect') {
+        result = await Promise.all(
+          apps.map((app) =>
+            join(app).then(
+              () => ({ ok: true }),
+              (err) => ({ ok: false, error: describe(err) }),
+            ),
+          ),
+        );
       } else if (command.op === 'events') {
         result = Object.fromEntries(apps.map((app) => [app.uuid, app.events.splice(0)]));
       }
