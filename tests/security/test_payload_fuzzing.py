@@ -28,7 +28,7 @@ TYPED_ERRORS = {
     "AccessDeniedError",
 }
 FUZZ = settings(
-    max_examples=60,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

@@ -75,6 +75,7 @@ def test_no_issued_token_appears_in_any_log_line_channel_message_or_status_reply
     logs = stack.adapter.stderr_lines
     assert len(issued) >= 5  # two logins (access + refresh each) and a refresh (a new access token)
     assert any("request.done" in line for line in logs)
+    assert any("channel.destroyed" in line for line in logs)  # the log was read to its clean end
     if log_json:
         assert all(json.loads(line) for line in logs if line.strip())
     leaks = [
