@@ -9,8 +9,10 @@ and ``servicenow-adapter run --authorizer http`` against both. Apps are official
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import itertools
+import os
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -44,6 +46,28 @@ def open_files(pid: int) -> int | None:
     if not fds.is_dir():
         return None
     return sum(1 for _ in fds.iterdir())
+
+
+def tcp_peers(pid: int) -> collections.Counter[int] | None:
+    """The TCP sockets process ``pid`` holds, counted by the remote port they are connected to (Linux
+    ``/proc``); ``None`` where that cannot be read. Listening sockets count under port 0."""
+    fds = Path(f"/proc/{pid}/fd")
+    if not fds.is_dir():
+        return None
+    inodes: set[str] = set()
+    for fd in fds.iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    peers: collections.Counter[int] = collections.Counter()
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/net/{table}").read_text(encoding="ascii").splitlines()[1:]:
+                fields = line.split()
+                if len(fields) > 9 and fields[9] in inodes:
+                    peers[int(fields[2].rsplit(":", 1)[1], 16)] += 1
+    return peers
 
 
 def resident_kib(pid: int) -> int | None:
