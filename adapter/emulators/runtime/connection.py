@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -11,6 +12,7 @@ import structlog
 from adapter.emulators.runtime.frames import Frame, loggable
 
 log = structlog.get_logger(__name__)
+_frames_log = logging.getLogger(__name__)
 
 EXTERNAL_CONNECTION = "external connection"
 
@@ -66,5 +68,6 @@ class Connection:
         """Deliver ``frame`` unless the connection is already closed."""
         if self.closed:
             return
-        log.debug("frame.out", connection=self.id, uuid=self.uuid, frame=loggable(frame))
+        if _frames_log.isEnabledFor(logging.DEBUG):  # the masked copy costs more than sending the frame
+            log.debug("frame.out", connection=self.id, uuid=self.uuid, frame=loggable(frame))
         self.sink.send(frame)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import platform
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -64,6 +65,7 @@ from adapter.emulators.runtime.processes import ExternalProcesses
 from adapter.emulators.runtime.windows import Applications
 
 log = structlog.get_logger(__name__)
+_frames_log = logging.getLogger(__name__)
 
 AUTH_ACTIONS = frozenset({"request-external-authorization", "request-authorization"})
 
@@ -260,12 +262,14 @@ class Runtime:
         if connection.closed:
             return
         action, payload, message_id = frame.action, frame.payload, frame.message_id
-        log.debug(
-            "frame.in",
-            connection=connection.id,
-            uuid=connection.uuid,
-            frame=loggable(frame.model_dump(by_alias=True)),
-        )
+        # The masked copy costs more than routing the frame: build it only when debug lines are written.
+        if _frames_log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "frame.in",
+                connection=connection.id,
+                uuid=connection.uuid,
+                frame=loggable(frame.model_dump(by_alias=True)),
+            )
         if action in AUTH_ACTIONS:
             self._authorize(connection, action, payload)
             return
