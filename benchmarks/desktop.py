@@ -35,6 +35,8 @@ class Desktop:
     instance: str
     runtime: str
     adapter: Started
+    runtime_pid: int
+    """The runtime emulator's process (its CPU time shows what the bus costs)."""
     hooks: httpx.AsyncClient
     driver: NodeScript
     js_provider: NodeScript
@@ -175,6 +177,7 @@ async def desktop(*, poll_interval: float) -> AsyncIterator[Desktop]:
             instance=instance.target,
             runtime=runtime.target,
             adapter=adapter,
+            runtime_pid=runtime.pid,
             hooks=hooks,
             driver=driver,
             js_provider=js_provider,
