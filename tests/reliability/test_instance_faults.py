@@ -52,18 +52,30 @@ def served(stack: Desktop, method: str, path: str) -> int:
 class ReadFault:
     rule: dict[str, Any]
     error: str | None  # None: the GET succeeds after retries
-    status: int | None
+    message: str | None  # what the reason says after the error's name
     attempts: int
 
 
 READ_FAULTS = {
     "500 once, then fine": ReadFault({"status": 500, "times": 1}, None, None, 2),
-    "500 every time": ReadFault({"status": 500}, "ApiRequestError", 500, MAX_ATTEMPTS),
-    "502 every time": ReadFault({"status": 502}, "ApiRequestError", 502, MAX_ATTEMPTS),
+    "500 every time": ReadFault(
+        {"status": 500},
+        "ApiRequestError",
+        "Transaction cancelled: maximum execution time exceeded",
+        MAX_ATTEMPTS,
+    ),
+    "502 every time": ReadFault(
+        {"status": 502}, "ApiRequestError", "Failed to execute API request", MAX_ATTEMPTS
+    ),
     "503 twice, then fine": ReadFault({"status": 503, "times": 2}, None, None, 3),
     "429 storm with Retry-After": ReadFault({"status": 429, "retry_after": 1, "times": 2}, None, None, 3),
     "connection dropped once": ReadFault({"drop": "before", "times": 1}, None, None, 2),
-    "malformed JSON": ReadFault({"malformed_json": True, "times": 1}, "ApiRequestError", None, 1),
+    "malformed JSON": ReadFault(
+        {"malformed_json": True, "times": 1},
+        "ApiRequestError",
+        "The instance answered with malformed JSON",
+        1,
+    ),
     "slow body within the timeout": ReadFault({"slow_body_ms": 500, "times": 1}, None, None, 1),
 }
 
@@ -83,9 +95,7 @@ def test_a_read_fault_is_retried_within_bounds_or_reported_by_name(
         with pytest.raises(AppError) as refused:
             app.request(record)
         assert refused.value.name == fault.error
-        assert refused.value.reason.startswith(f"{fault.error}: ")
-        if fault.status is not None:
-            assert f"{fault.status}" in refused.value.reason or refused.value.error
+        assert refused.value.reason == f"{fault.error}: {fault.message}"
     assert served(stack, "GET", record) - before == fault.attempts
     assert stack.adapter_alive()
 
@@ -121,14 +131,15 @@ WRITE_FAULTS = {
     "429": ({"status": 429, "retry_after": 0}, 0),
     "dropped before the instance acted": ({"drop": "before"}, 0),
     "dropped after the instance acted": ({"drop": "after"}, 1),
-    "latency past the timeout": ({"latency_ms": int(REQUEST_TIMEOUT * 1000) + 500}, 1),
+    # The instance got the whole request; whether it completes one the client gave up on is its business.
+    "latency past the timeout": ({"latency_ms": int(REQUEST_TIMEOUT * 1000) + 500}, None),
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("rule", "created"), WRITE_FAULTS.values(), ids=WRITE_FAULTS.keys())
 def test_a_failed_post_is_reported_and_never_sent_twice(
-    stack: Desktop, app: App, rule: dict[str, Any], created: int
+    stack: Desktop, app: App, rule: dict[str, Any], created: int | None
 ) -> None:
     marker = f"never twice {uuid.uuid4()}"
     before = served(stack, "POST", CASES)
@@ -140,9 +151,10 @@ def test_a_failed_post_is_reported_and_never_sent_twice(
         stack.clear_faults()
     assert refused.value.name == "ApiRequestError"
     assert served(stack, "POST", CASES) - before == 1
-    # The instance may still be finishing a request the adapter gave up on; the count settles at most at 1.
-    assert stack.count(f"short_description={marker}") == created or created == 1
-    assert stack.count(f"short_description={marker}") <= 1
+    if created is None:
+        assert stack.count(f"short_description={marker}") <= 1
+    else:
+        assert stack.count(f"short_description={marker}") == created
     assert app.request(CASES, "POST", data={"short_description": f"{marker} again"})["status"] == 201
 
 
