@@ -99,6 +99,8 @@ class ChangeBroadcaster:
         self._pollers: dict[tuple[ConnectionKey, str], asyncio.Task[None]] = {}
         self._writes: set[asyncio.Task[None]] = set()
         self._latest_write: dict[tuple[str, str], asyncio.Task[None]] = {}
+        # Per record, the read-back that waits its turn and has not read yet: later writes ride on it.
+        self._queued: dict[tuple[str, str], tuple[str, asyncio.Task[None]]] = {}
 
     @property
     def tables(self) -> list[str]:
@@ -130,11 +132,17 @@ class ChangeBroadcaster:
         if sys_id is None:
             return
         record = (table, sys_id)
+        queued = self._queued.get(record)
+        if queued is not None and "DELETE" not in (method, queued[0]):
+            # A read-back that has not read yet will see this write too: one more would only pile up
+            # behind it while writes keep coming faster than read-backs.
+            return
         previous = self._latest_write.get(record)
         task = asyncio.create_task(
             self._read_back(connection, method, table, sys_id, after=previous), name=f"write {table}"
         )
         self._latest_write[record] = task
+        self._queued[record] = (method, task)
         self._writes.add(task)
         task.add_done_callback(lambda done: self._write_done(record, done))
 
@@ -142,6 +150,13 @@ class ChangeBroadcaster:
         self._writes.discard(task)
         if self._latest_write.get(record) is task:
             del self._latest_write[record]
+        self._reading(record, task)
+
+    def _reading(self, record: tuple[str, str], task: asyncio.Task[None] | None) -> None:
+        """``task`` has started to read (or ended): writes from now on need a read-back of their own."""
+        queued = self._queued.get(record)
+        if queued is not None and queued[1] is task:
+            del self._queued[record]
 
     async def _read_back(
         self,
@@ -155,6 +170,7 @@ class ChangeBroadcaster:
         if after is not None:
             # Writes to one record are reported in the order the apps made them.
             await asyncio.gather(after, return_exceptions=True)
+        self._reading((table, sys_id), asyncio.current_task())
         if method == "DELETE":
             await self._emit(connection, self._tracker.forget(table, sys_id))
             return
