@@ -97,6 +97,15 @@ def render(results: dict[str, Any]) -> str:
         ]
         rows.append(["adapter/js", *(str(throughput["adapter/js"][c]) for c in levels)])
         lines += _table(["path", *levels], rows)
+        lines += ["", "   latency under load, p50/p99 ms"]
+        rows = [
+            [
+                path,
+                *(f"{by_level[c]['latency_ms']['p50']}/{by_level[c]['latency_ms']['p99']}" for c in levels),
+            ]
+            for path, by_level in throughput["paths"].items()
+        ]
+        lines += _table(["path", *levels], rows)
     fanout = results.get("fanout_and_polling")
     if fanout:
         lines += ["", f"3./4. broadcast and polling (poll interval {fanout['poll_interval_s']} s)"]
@@ -126,7 +135,7 @@ def render(results: dict[str, Any]) -> str:
             "",
             f"5. single-flight refresh: {refresh['concurrent_requests']} concurrent requests, expired token: "
             f"{refresh['refresh_calls']} refresh call(s), done in {refresh['completion_ms']} ms, "
-            f"{refresh['errors']} errors",
+            f"{refresh['errors']} errors; adapter RSS afterwards {refresh['rss_after_burst_mib']} MiB",
         ]
     footprint = results.get("footprint")
     if footprint:

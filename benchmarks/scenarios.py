@@ -107,19 +107,23 @@ async def _httpx_load(
 ) -> dict[str, Any]:
     remaining = requests
     errors = 0
+    latencies: list[float] = []
 
     async def worker() -> None:
         nonlocal remaining, errors
         while remaining > 0:
             remaining -= 1
+            sent = time.perf_counter()
             try:
                 await _httpx_get(client, endpoint)
             except httpx.HTTPError:
                 errors += 1
+            latencies.append((time.perf_counter() - sent) * 1000.0)
 
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return {"elapsedMs": (time.perf_counter() - began) * 1000.0, "requests": requests, "errors": errors}
+    elapsed_ms = (time.perf_counter() - began) * 1000.0
+    return {"elapsedMs": elapsed_ms, "requests": requests, "errors": errors, "latencies": latencies}
 
 
 async def _load(
@@ -137,6 +141,7 @@ async def throughput(desktop: Desktop, plan: Plan) -> dict[str, Any]:
     """Scenario 2: requests per second at each concurrency, paths interleaved and rotated per round."""
     totals: dict[tuple[str, int], list[float]] = {}
     errors: dict[tuple[str, int], int] = {}
+    latencies: dict[tuple[str, int], list[float]] = {}
     async with direct_client(desktop) as client:
         for round_ in range(plan.throughput_rounds):
             for level, concurrency in enumerate(plan.concurrency):
@@ -147,11 +152,13 @@ async def throughput(desktop: Desktop, plan: Plan) -> dict[str, Any]:
                     entry[0] += run["requests"]
                     entry[1] += run["elapsedMs"]
                     errors[(path, concurrency)] = errors.get((path, concurrency), 0) + run["errors"]
+                    latencies.setdefault((path, concurrency), []).extend(run["latencies"])
     table: dict[str, dict[str, Any]] = {}
     for (path, concurrency), (requests, elapsed_ms) in totals.items():
         table.setdefault(path, {})[str(concurrency)] = {
             "requests_per_second": round(requests / elapsed_ms * 1000.0, 1),
             "errors": errors[(path, concurrency)],
+            "latency_ms": summarize(latencies[(path, concurrency)]).to_json(),
         }
     return {
         "paths": table,

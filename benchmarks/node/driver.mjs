@@ -6,7 +6,7 @@
 // adapter / the reference JavaScript provider), "adapter-floor" / "js-floor" (servicenow.status: no HTTP).
 // stdin commands, each answered by {"event": "reply", "data": {id, ok, result | error}}:
 //   {op: "latency", id, paths, endpoint, count}         -> {path: [ms, ...]}, paths interleaved per round
-//   {op: "load", id, path, endpoint, concurrency, requests} -> {elapsedMs, requests, errors, firstError}
+//   {op: "load", id, path, endpoint, concurrency, requests} -> {elapsedMs, requests, errors, firstError, latencies}
 //   {op: "dispatch", id, action, payload}                -> the adapter's result
 //   {op: "token", id, token}                             -> replaces the bearer token of the fetch path
 import { connect, emit, serveCommands, within } from './openfin.mjs';
@@ -59,21 +59,24 @@ async function load({ path, endpoint, concurrency, requests }) {
   let next = 0;
   let errors = 0;
   let firstError = null;
+  const latencies = [];
   const call = paths[path];
   const worker = async () => {
     while (next < requests) {
       next += 1;
+      const began = performance.now();
       try {
         await call(endpoint);
       } catch (err) {
         errors += 1;
         firstError ??= String(err?.message ?? err);
       }
+      latencies.push(performance.now() - began);
     }
   };
   const started = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return { elapsedMs: performance.now() - started, requests, errors, firstError };
+  return { elapsedMs: performance.now() - started, requests, errors, firstError, latencies };
 }
 
 emit('ready', { uuid });
