@@ -19,6 +19,8 @@ LABELS = {
 }
 
 
+COLOURS = {"fetch": "tab:blue", "httpx": "tab:orange", "adapter": "tab:green", "js": "tab:red"}
+
 SHORT = {
     "fetch": "fetch",
     "httpx": "httpx",
@@ -53,12 +55,14 @@ def plot(results: dict[str, Any], path: Path) -> None:
                 [by_level[c]["latency_ms"][key] for c in levels],
                 marker="o" if key == "p50" else "x",
                 linestyle="-" if key == "p50" else ":",
+                color=COLOURS.get(name),
                 label=f"{LABELS.get(name, name)} {key}",
             )
         right.plot(
             [int(c) for c in levels],
             [by_level[c]["requests_per_second"] for c in levels],
             marker="o",
+            color=COLOURS.get(name),
             label=LABELS.get(name, name),
         )
     middle.set_xscale("log", base=2)
