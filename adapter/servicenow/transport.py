@@ -18,12 +18,6 @@ from typing import Any
 import httpcore
 import httpx
 
-# httpcore runs ``import sniffio`` on every request to learn the async library. Without sniffio installed that
-# failed import searches sys.path each time (14 % of the adapter's CPU under load); a ``None`` entry in
-# sys.modules makes it fail at once, and httpcore then assumes asyncio, as it is designed to.
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
-
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=10.0)
 # Eight connections per instance, all kept alive. httpcore's pool scans its connections in a nested loop
 # on every request (2 100 is_idle calls per request at 32 connections), so 32 connections cost 60 % more CPU
