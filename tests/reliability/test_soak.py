@@ -3,7 +3,7 @@
 Every request is answered (a result or a named error, never silence), writes and reads both flow, and the
 adapter's memory and open files show no growth from the first half of the run to the second. The default is
 ``SOAK_REQUESTS=3000`` (about half a minute here); the long form is the same test with a larger number, e.g.
-``SOAK_REQUESTS=50000 .venv/bin/python -m pytest tests/reliability/test_soak.py -s`` (about 10 minutes
+``SOAK_REQUESTS=50000 .venv/bin/python -m pytest tests/reliability/test_soak.py -s`` (about 7 minutes
 here), which prints the totals and the memory and open-file figures.
 """
 
