@@ -100,6 +100,15 @@ async def tokens_by_code(
     return result
 
 
+async def refresh_grant(client: httpx.AsyncClient, url: str, refresh_token: object) -> httpx.Response:
+    """``POST /oauth_token.do`` with the refresh_token grant of the public client."""
+    return await post_form(
+        client,
+        f"{url}/oauth_token.do",
+        {"grant_type": "refresh_token", "client_id": CLIENT_ID, "refresh_token": str(refresh_token)},
+    )
+
+
 def bearer(token: str | int) -> dict[str, str]:
     """An Authorization header for ``token``."""
     return {"Authorization": f"Bearer {token}"}

@@ -19,6 +19,7 @@ from tests.integration.servicenow_emulator.flows import (
     code_exchange_body,
     post_form,
     query_of,
+    refresh_grant,
     tokens_by_code,
 )
 from tests.support.servicenow_emulator import ServiceNowEmulator
@@ -149,15 +150,7 @@ async def test_refresh_issues_a_new_access_token_and_echoes_the_refresh_token(
     auto_emulator: ServiceNowEmulator, http: httpx.AsyncClient
 ) -> None:
     tokens = await tokens_by_code(http, auto_emulator.url)
-    response = await post_form(
-        http,
-        f"{auto_emulator.url}/oauth_token.do",
-        {
-            "grant_type": "refresh_token",
-            "client_id": CLIENT_ID,
-            "refresh_token": str(tokens["refresh_token"]),
-        },
-    )
+    response = await refresh_grant(http, auto_emulator.url, tokens["refresh_token"])
 
     assert response.status_code == 200
     refreshed = response.json()
@@ -178,15 +171,7 @@ async def test_an_access_token_expires_on_the_emulator_clock(
 
     assert expired.status_code == 401
     assert expired.json() == NOT_AUTHENTICATED
-    refreshed = await post_form(
-        http,
-        f"{auto_emulator.url}/oauth_token.do",
-        {
-            "grant_type": "refresh_token",
-            "client_id": CLIENT_ID,
-            "refresh_token": str(tokens["refresh_token"]),
-        },
-    )
+    refreshed = await refresh_grant(http, auto_emulator.url, tokens["refresh_token"])
     assert (await user_info(http, auto_emulator.url, refreshed.json()["access_token"])).status_code == 200
 
 
@@ -196,15 +181,7 @@ async def test_an_expired_refresh_token_is_refused(
     tokens = await tokens_by_code(http, auto_emulator.url)
     await auto_emulator.advance_clock(8_640_000)
 
-    response = await post_form(
-        http,
-        f"{auto_emulator.url}/oauth_token.do",
-        {
-            "grant_type": "refresh_token",
-            "client_id": CLIENT_ID,
-            "refresh_token": str(tokens["refresh_token"]),
-        },
-    )
+    response = await refresh_grant(http, auto_emulator.url, tokens["refresh_token"])
 
     assert response.status_code == 401
     assert response.json() == OAUTH_FAILURE
@@ -281,15 +258,7 @@ async def test_revoking_a_refresh_token_also_kills_its_access_tokens(
 
     assert revoked.status_code == 200
     assert (await user_info(http, auto_emulator.url, tokens["access_token"])).status_code == 401
-    refresh = await post_form(
-        http,
-        f"{auto_emulator.url}/oauth_token.do",
-        {
-            "grant_type": "refresh_token",
-            "client_id": CLIENT_ID,
-            "refresh_token": str(tokens["refresh_token"]),
-        },
-    )
+    refresh = await refresh_grant(http, auto_emulator.url, tokens["refresh_token"])
     assert refresh.status_code == 401
     assert await auto_emulator.tokens() == {"access": [], "refresh": []}
 
