@@ -220,19 +220,21 @@ class IntentHandlers:
         if not isinstance(summary, str) or not summary.strip():
             raise ParameterError("servicenow.CreateCase needs a shortDescription")
         fields: dict[str, str] = {"short_description": summary.strip()}
-        for source, target in (("description", "description"), ("priority", "priority")):
-            value = context.get(source)
+        for name in ("description", "priority"):
+            value = context.get(name)
             if isinstance(value, str) and value.strip():
-                fields[target] = value.strip()
+                fields[name] = value.strip()
+        # One connection for the whole case: the contact lookup and the insert must hit the same instance.
+        connection = self._pick()
         party = context.get("contact")
         if isinstance(party, Mapping):
-            contact = await self._contact_by_email(self._pick(), _ids(party).get("email"))
+            contact = await self._contact_by_email(connection, _ids(party).get("email"))
             if contact is None:
                 raise ParameterError("The case's contact is not a ServiceNow contact")
             fields["contact"] = contact["sys_id"]
             if contact["account"]:
                 fields["account"] = contact["account"]
-        return await self._create(self._pick(), fields)
+        return await self._create(connection, fields)
 
     async def _first_known_participant(
         self, connection: Connection, interaction: Mapping[str, Any]
