@@ -36,16 +36,15 @@ from adapter.servicenow.errors import (
     NotConnectedError,
     ParameterError,
 )
+from adapter.servicenow.http1 import Answer
 from adapter.servicenow.oauth import OAuthEndpoints, OAuthSession, TokenEndpointMode, TokenSet
 from adapter.servicenow.response import (
-    BROKEN_JSON,
     ApiResponse,
     error_from_response,
-    is_broken_json,
     success_response,
 )
 from adapter.servicenow.retry import Outcome, RetryPolicy
-from adapter.servicenow.transport import DEFAULT_TIMEOUT
+from adapter.servicenow.transport import DEFAULT_TIMEOUT, sender_for
 from adapter.servicenow.validation import (
     InstanceAddress,
     join_url,
@@ -122,9 +121,7 @@ class Connection:
             timeout=options.timeout,
             clock=clock,
         )
-        self._http = httpx.AsyncClient(
-            transport=transport, timeout=options.timeout, follow_redirects=False, trust_env=False
-        )
+        self._sender = sender_for(transport)
         self._tokens: TokenSet | None = None
         self._generation = 0
         self._refresh_task: asyncio.Task[None] | None = None
@@ -202,7 +199,7 @@ class Connection:
             forget_secret(tokens.access_token)
             if tokens.refresh_token:
                 forget_secret(tokens.refresh_token)
-        await self._http.aclose()
+        await self._sender.aclose()
         await self._oauth.aclose()
         log.info("connection.closed", instance=self.address.origin, client_id=self.client_id, revoked=revoked)
         if self._announced:  # listeners that never heard "connected" need no "disconnected"
@@ -354,29 +351,27 @@ class Connection:
                 await self._refresh_once(generation)
                 continue
             elif response.is_success:
-                if is_broken_json(response.headers.get("content-type"), response.content):
-                    raise ApiRequestError(BROKEN_JSON, status=response.status_code)
                 return success_response(
-                    response.status_code, response.headers.get("content-type"), response.content
+                    response.status_code, response.header("content-type"), response.content
                 )
             else:
                 wait = self._options.retry.delay_before_retry(
                     method=verb,
                     outcome=Outcome.STATUS,
                     status=response.status_code,
-                    retry_after=response.headers.get("retry-after"),
+                    retry_after=response.header("retry-after"),
                     attempt=attempt,
                     remaining=deadline - loop.time(),
                 )
                 if wait is None:
                     raise error_from_response(
-                        response.status_code, response.headers.get("content-type"), response.content
+                        response.status_code, response.header("content-type"), response.content
                     )
             await asyncio.sleep(wait)
 
     async def _send_once(
         self, verb: str, url: httpx.URL, content: bytes | None, headers: Mapping[str, str]
-    ) -> tuple[int, httpx.Response | httpx.TransportError]:
+    ) -> tuple[int, Answer | httpx.TransportError]:
         """One attempt with the current (or early-refreshed) token; I/O errors are returned, not raised."""
         if self._due_for_refresh():
             try:
@@ -387,23 +382,23 @@ class Connection:
         generation = self._generation
         started = time.perf_counter()
         try:
-            # httpx's read timeout is per chunk: a body trickling in would hold the request forever.
-            async with asyncio.timeout(self._options.timeout.read):
-                response = await self._http.request(
-                    verb,
-                    url,
-                    content=content,
-                    headers={**headers, "Authorization": f"Bearer {tokens.access_token}"},
-                )
-        except TimeoutError:
-            return generation, httpx.ReadTimeout(
-                f"Timed out: no complete answer within {self._options.timeout.read} s"
+            # One deadline for the whole exchange (timeout.read): a body trickling in must not outlive it.
+            response = await self._sender.send(
+                verb,
+                url,
+                [*headers.items(), ("Authorization", f"Bearer {tokens.access_token}")],
+                content,
+                self._options.timeout,
             )
         except RuntimeError:
             if self._closed:  # httpx refuses to send on a client closed under this request
                 raise NotConnectedError(f"Not connected to {self.address.origin}") from None
             raise
+        except httpx.DecodingError as error:
+            raise ApiRequestError(str(error)) from None
         except httpx.TransportError as error:
+            if self._closed:
+                raise NotConnectedError(f"Not connected to {self.address.origin}") from None
             return generation, error
         # Every app request passes here: a line per success at info cost 14 % of the adapter's CPU under load,
         # so successes log at debug and only refusals and server errors at info.

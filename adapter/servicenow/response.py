@@ -36,8 +36,16 @@ class ApiResponse(BaseModel):
     type: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        """The response as apps receive it: absent ``data``/``type`` left out (official)."""
-        return self.model_dump(exclude_none=True)
+        """The response as apps receive it: absent ``data``/``type`` left out (official).
+
+        Built by hand rather than by ``model_dump``, which would copy the whole record on every request.
+        """
+        wire: dict[str, Any] = {"status": self.status}
+        if self.data is not None:
+            wire["data"] = self.data
+        if self.type is not None:
+            wire["type"] = self.type
+        return wire
 
 
 def js_truthy(value: Any) -> bool:
@@ -51,12 +59,12 @@ def parse_body(content_type: str | None, body: bytes) -> Any:
     """The body as the official package reads it: JSON, form fields, text or (base64) bytes; None if empty."""
     if not content_type or not body:
         return None
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media == "application/json" or (media.startswith("application/") and media.endswith("+json")):
+    if _is_json(content_type):
         try:
             return json.loads(body)
         except ValueError:
             return body.decode("utf-8", errors="replace")
+    media = content_type.split(";", 1)[0].strip().lower()
     if media == "application/x-www-form-urlencoded":
         return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
     if media.startswith(("text/", "multipart/")) or any(m in media for m in _TEXT_MARKERS):
@@ -64,29 +72,29 @@ def parse_body(content_type: str | None, body: bytes) -> Any:
     return base64.b64encode(body).decode("ascii")
 
 
-def is_broken_json(content_type: str | None, body: bytes) -> bool:
-    """Whether a body declared as JSON does not parse (truncated, garbled): the official package's
-    ``response.json()`` throws there, so the caller must report an error rather than hand out text."""
-    if not content_type or not body:
-        return False
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
-        return False
-    try:
-        json.loads(body)
-    except ValueError:
-        return True
-    return False
-
-
 def success_response(status: int, content_type: str | None, body: bytes) -> ApiResponse:
-    """The official success shape of a 2xx answer, with ``result`` unwrapped when it is truthy."""
-    data = parse_body(content_type, body)
+    """The official success shape of a 2xx answer, with ``result`` unwrapped when it is truthy.
+
+    A body declared as JSON that does not parse (truncated, garbled) is ``ApiRequestError``: the official
+    package's ``response.json()`` throws there, so apps must get an error rather than text.
+    """
+    if content_type and body and _is_json(content_type):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise ApiRequestError(BROKEN_JSON, status=status) from None
+    else:
+        data = parse_body(content_type, body)
     if not js_truthy(data):
         return ApiResponse(status=status)
     if isinstance(data, dict) and js_truthy(data.get("result")):
         data = data["result"]
     return ApiResponse(status=status, data=data, type=content_type)
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 def error_from_response(status: int, content_type: str | None, body: bytes) -> ApiRequestError:

@@ -1,135 +1,101 @@
 """One connection pool per instance origin, shared by every client (API and OAuth) that talks to it.
 
-Each ``Connection`` gets thin ``httpx.AsyncClient`` objects that borrow the origin's pooled transport, so
-keep-alive connections are reused across apps and client ids. HTTP/2 is used only when the optional ``h2``
-package is installed. The pool is closed when its last borrower gives it back.
+The pool is an ``Http1Pool`` (``http1.py``). API requests go to it straight through a ``Sender``; authlib's
+OAuth client reaches the same pool as an httpx transport. A ``Connection`` borrows its origin's pool, and the
+pool is closed when its last borrower gives it back. Tests may inject any httpx transport instead: it is then
+driven through an httpx client (``HttpxSender``), with the same errors and the same single deadline.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import select
-import socket
+import asyncio
+import functools
 import ssl
-import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Protocol
 
-import httpcore
 import httpx
 
+from adapter.servicenow.http1 import Answer, Http1Pool, Http1Transport, PoolLimits, decoded
+
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=10.0)
-# Eight connections per instance, all kept alive. httpcore's pool scans its connections in a nested loop
-# on every request (2 100 is_idle calls per request at 32 connections), so 32 connections cost 60 % more CPU
-# per request than 8 at 32 concurrent requests; an instance serves one user's REST calls from a few
-# semaphore slots per node anyway. Keep-alive equals the maximum: fewer would churn connections under load.
-DEFAULT_LIMITS = httpx.Limits(max_connections=8, max_keepalive_connections=8, keepalive_expiry=30.0)
+# Eight connections per instance, all kept alive: one user's REST calls rarely need more, and a bigger pool
+# only opens more sockets to the instance without serving the same load any faster.
+DEFAULT_LIMITS = PoolLimits(max_connections=8, keepalive_expiry=30.0)
 
 
-def http2_available() -> bool:
-    """Whether httpx can speak HTTP/2 here (it needs the optional ``h2`` package)."""
-    return importlib.util.find_spec("h2") is not None
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # httpx's verifying context (certifi's CA bundle); loading it costs tens of milliseconds, so once.
+    return httpx.create_ssl_context()
 
 
-def _readable(sock: socket.socket) -> bool:
-    # What httpcore asks of an idle pooled connection: readable means the server closed it (or sent junk).
-    if sys.platform == "win32" or not hasattr(select, "poll"):
-        return bool(select.select([sock], [], [], 0)[0])
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return bool(poller.poll(0))
+class Sender(Protocol):
+    """Sends one API request and reads its whole, decoded answer."""
 
-
-class SocketStream(httpcore.AsyncNetworkStream):
-    """httpcore's anyio stream, with the pool's per-request idle-connection check made cheap.
-
-    Before every request httpcore asks each pooled connection whether its socket is readable; through anyio
-    each answer rebuilds a dict of socket attributes (16 % of the adapter's CPU at 32 concurrent requests).
-    The socket of a connection never changes, so it is looked up once.
-    """
-
-    def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
-        self._stream = stream
-        self._socket: socket.socket | None = stream.get_extra_info("socket")
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
-        """Read up to ``max_bytes``."""
-        return await self._stream.read(max_bytes, timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        """Write all of ``buffer``."""
-        await self._stream.write(buffer, timeout)
+    async def send(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: Iterable[tuple[str, str]],
+        body: bytes | None,
+        timeouts: httpx.Timeout,
+    ) -> Answer:
+        """The answer, or an ``httpx.TransportError`` (or ``httpx.DecodingError``) raised."""
 
     async def aclose(self) -> None:
-        """Close the connection."""
-        await self._stream.aclose()
+        """Release what this sender owns (never a shared pool)."""
 
-    async def start_tls(
+
+class PooledSender:
+    """A borrower's view of an ``Http1Pool``: sends through it, never closes it."""
+
+    def __init__(self, pool: Http1Pool) -> None:
+        self._pool = pool
+
+    async def send(
         self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
-    ) -> httpcore.AsyncNetworkStream:
-        """Upgrade to TLS; the TLS stream keeps the cheap check (same socket underneath)."""
-        return SocketStream(await self._stream.start_tls(ssl_context, server_hostname, timeout))
+        method: str,
+        url: httpx.URL,
+        headers: Iterable[tuple[str, str]],
+        body: bytes | None,
+        timeouts: httpx.Timeout,
+    ) -> Answer:
+        """Send through the pool."""
+        return decoded(await self._pool.send(method, url, headers, body, timeouts))
 
-    def get_extra_info(self, info: str) -> Any:
-        """``is_readable`` and ``socket`` from the kept socket, the rest from anyio."""
-        if info == "is_readable" and self._socket is not None:
-            return _readable(self._socket)
-        if info == "socket":
-            return self._socket
-        return self._stream.get_extra_info(info)
+    async def aclose(self) -> None:
+        """Nothing to close: the pool belongs to the registry."""
 
 
-class SocketBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's anyio backend handing out ``SocketStream`` connections."""
+class HttpxSender:
+    """Any httpx transport as a ``Sender`` (tests inject mock instances this way)."""
 
-    def __init__(self) -> None:
-        self._backend = httpcore.AnyIOBackend()
+    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+        self._client = httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False)
 
-    async def connect_tcp(
+    async def send(
         self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """A TCP connection to ``host:port``."""
-        return SocketStream(
-            await self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
-        )
+        method: str,
+        url: httpx.URL,
+        headers: Iterable[tuple[str, str]],
+        body: bytes | None,
+        timeouts: httpx.Timeout,
+    ) -> Answer:
+        """Send through the httpx client, with the whole exchange under ``timeouts.read``."""
+        try:
+            async with asyncio.timeout(timeouts.read):
+                response = await self._client.request(
+                    method, url, content=body, headers=list(headers), timeout=timeouts
+                )
+        except TimeoutError:
+            raise httpx.ReadTimeout(f"Timed out: no complete answer within {timeouts.read} s") from None
+        raw = [(name.lower(), value) for name, value in response.headers.raw]
+        return Answer(response.status_code, raw, response.content)
 
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """A Unix socket connection (httpcore's interface; unused for instances)."""
-        return SocketStream(await self._backend.connect_unix_socket(path, timeout, socket_options))
-
-    async def sleep(self, seconds: float) -> None:
-        """Sleep the way anyio does."""
-        await self._backend.sleep(seconds)
-
-
-def pooled_transport(*, http2: bool, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    """httpx's transport over a connection pool whose connections use ``SocketBackend``."""
-    transport = httpx.AsyncHTTPTransport(http2=http2, limits=limits, retries=0)
-    # httpx builds its pool without a way to pass a network backend; this pool is the same one with ours.
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        http1=True,
-        http2=http2,
-        retries=0,
-        network_backend=SocketBackend(),
-    )
-    return transport
+    async def aclose(self) -> None:
+        """Close the client (a borrowed transport stays open)."""
+        await self._client.aclose()
 
 
 class BorrowedTransport(httpx.AsyncBaseTransport):
@@ -138,12 +104,27 @@ class BorrowedTransport(httpx.AsyncBaseTransport):
     def __init__(self, pool: httpx.AsyncBaseTransport) -> None:
         self._pool = pool
 
+    def sender(self) -> Sender:
+        """The fastest way to send API requests through the shared transport."""
+        if isinstance(self._pool, Http1Transport):
+            return PooledSender(self._pool.pool)
+        return HttpxSender(self)
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send through the shared pool."""
         return await self._pool.handle_async_request(request)
 
     async def aclose(self) -> None:
         """Nothing to close: the pool belongs to the registry."""
+
+
+def sender_for(transport: httpx.AsyncBaseTransport) -> Sender:
+    """How a connection sends API requests through ``transport``."""
+    if isinstance(transport, BorrowedTransport):
+        return transport.sender()
+    if isinstance(transport, Http1Transport):
+        return PooledSender(transport.pool)
+    return HttpxSender(transport)
 
 
 class TransportRegistry:
@@ -157,7 +138,7 @@ class TransportRegistry:
         """A borrowed view of ``origin``'s pool, creating the pool on first use."""
         pool, count = self._pools.get(origin, (None, 0))
         if pool is None:
-            pool = self._create()
+            pool = self._create(origin)
         self._pools[origin] = (pool, count + 1)
         return BorrowedTransport(pool)
 
@@ -173,10 +154,10 @@ class TransportRegistry:
         del self._pools[origin]
         await pool.aclose()
 
-    def _create(self) -> httpx.AsyncBaseTransport:
+    def _create(self, origin: str) -> httpx.AsyncBaseTransport:
         if self._factory is not None:
             return self._factory()
-        return pooled_transport(http2=http2_available(), limits=DEFAULT_LIMITS)
+        return Http1Transport(Http1Pool(origin, limits=DEFAULT_LIMITS, ssl_context=_ssl_context()))
 
     async def aclose(self) -> None:
         """Close every pool (shutdown)."""

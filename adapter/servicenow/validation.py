@@ -8,6 +8,7 @@ we keep its join rule (a missing leading ``/`` is added) and refuse the rest.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -53,6 +54,7 @@ FORBIDDEN_HEADERS = frozenset(
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _SCHEME_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _DOT_SEGMENTS = frozenset({".", ".."})
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +143,15 @@ def validate_endpoint(endpoint: object) -> str:
 
 def join_url(instance: InstanceAddress, endpoint: object) -> httpx.URL:
     """The absolute URL of ``endpoint`` on ``instance``, re-checked to name the instance's origin."""
+    if not isinstance(endpoint, str):
+        raise ParameterError("Invalid API endpoint: expected a string path")
+    return _join_url(instance, endpoint)
+
+
+# Apps ask for the same few endpoints over and over; checking and parsing one costs more than the rest of
+# the request's validation together, and the answer for a given (instance, endpoint) never changes.
+@functools.lru_cache(maxsize=1024)
+def _join_url(instance: InstanceAddress, endpoint: str) -> httpx.URL:
     try:
         url = httpx.URL(instance.origin + validate_endpoint(endpoint))
     except httpx.InvalidURL as error:
@@ -187,5 +198,7 @@ def validate_headers(headers: object) -> dict[str, str]:
 
 
 def _has_control(text: str) -> bool:
+    if text.isascii():  # the common case: in ASCII only C0 and DEL are control characters
+        return _ASCII_CONTROL.search(text) is not None
     # Cc covers C0, DEL and C1 (NEL included); Zl/Zp are the Unicode line and paragraph separators.
     return any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in text)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from adapter.servicenow.authorizers.base import code_from_redirect
 from adapter.servicenow.errors import ApiRequestError, AuthorizationError
-from adapter.servicenow.response import error_from_response, success_response
+from adapter.servicenow.response import BROKEN_JSON, error_from_response, success_response
 
 REDIRECT = "https://acme.service-now.com/oauth_redirect.do"
 params = st.dictionaries(
@@ -41,10 +41,20 @@ content_types = st.one_of(
 
 
 @given(status=st.integers(200, 299), content_type=content_types, body=st.binary(max_size=64))
-def test_any_success_body_gives_the_official_shape(
+def test_any_success_body_gives_the_official_shape_or_the_broken_json_error(
     status: int, content_type: str | None, body: bytes
 ) -> None:
-    wire = success_response(status, content_type, body).to_wire()
+    refused: ApiRequestError | None = None
+    try:
+        wire = success_response(status, content_type, body).to_wire()
+    except ApiRequestError as error:
+        refused = error
+    if refused is not None:
+        assert refused.message == BROKEN_JSON
+        assert refused.status == status
+        assert content_type is not None
+        assert "json" in content_type.lower()
+        return
     assert wire["status"] == status
     assert set(wire) <= {"status", "data", "type"}
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from adapter.servicenow.errors import ApiRequestError
-from adapter.servicenow.response import error_from_response, success_response
+from adapter.servicenow.response import BROKEN_JSON, error_from_response, success_response
 
 JSON = "application/json;charset=UTF-8"
 
@@ -84,3 +84,10 @@ def test_a_non_json_error_gets_the_official_generic_message() -> None:
         "message": "Failed to execute API request",
         "status": 503,
     }
+
+
+def test_a_truncated_json_body_is_an_api_request_error_not_text() -> None:
+    with pytest.raises(ApiRequestError) as raised:
+        success_response(200, JSON, b'{"result": [{"number": "CS00')
+    assert raised.value.message == BROKEN_JSON
+    assert raised.value.status == 200
