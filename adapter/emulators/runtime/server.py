@@ -1,7 +1,7 @@
 """The runtime emulator on a websocket: ``servicenow-adapter emulate runtime``.
 
-Only I/O lives here: each socket's text frames go to ``Runtime.receive`` and the runtime's frames come back
-through a per-socket queue, written in order. Plain HTTP requests get 403, as from the runtime.
+Only I/O lives here: each socket's text frames go to ``Runtime.receive`` and the runtime's frames are
+written to their socket as the runtime sends them, in order. Plain HTTP requests get 403, as from the runtime.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Protocol
 
 import structlog
-from websockets.asyncio.server import Server, ServerConnection
+from websockets.asyncio.server import Server, ServerConnection, broadcast
 from websockets.asyncio.server import serve as websocket_serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -28,7 +28,8 @@ from adapter.lifecycle import announce_ready
 log = structlog.get_logger(__name__)
 
 MAX_FRAME_BYTES = 16 * 1024 * 1024
-WRITER_DRAIN_TIMEOUT = 5.0
+CLOSE_TIMEOUT = 5.0
+_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class Broker(Protocol):
@@ -41,17 +42,25 @@ class Broker(Protocol):
         """Stop the broker and leave the runtime."""
 
 
-class _QueueSink:
-    """The runtime's outgoing frames for one socket, in order; ``None`` asks the writer to close."""
+class _SocketSink:
+    """The runtime's outgoing frames for one socket, written at once and so in order.
 
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[Frame | None] = asyncio.Queue()
+    A frame goes straight into the socket's write buffer (websockets' ``broadcast`` to one socket): no queue,
+    no writer task, no task switch per frame. Like the unbounded queue this replaces, it applies no
+    backpressure to the runtime. ``close`` starts the closing handshake after every frame sent so far.
+    """
+
+    def __init__(self, websocket: ServerConnection) -> None:
+        self._websocket = (websocket,)
+        self.closing: asyncio.Task[None] | None = None
 
     def send(self, frame: Frame) -> None:
-        self.queue.put_nowait(frame)
+        if self.closing is None:
+            broadcast(self._websocket, _encode(frame))
 
     def close(self) -> None:
-        self.queue.put_nowait(None)
+        if self.closing is None:
+            self.closing = asyncio.get_running_loop().create_task(self._websocket[0].close())
 
 
 class RuntimeServer:
@@ -103,9 +112,8 @@ class RuntimeServer:
         await self.runtime.aclose()
 
     async def _session(self, websocket: ServerConnection) -> None:
-        sink = _QueueSink()
+        sink = _SocketSink(websocket)
         connection = self.runtime.connect(sink)
-        writer = asyncio.create_task(_write(websocket, sink))
         try:
             async for message in websocket:
                 self.runtime.receive(connection, message)
@@ -115,22 +123,11 @@ class RuntimeServer:
             pass
         finally:
             self.runtime.disconnect(connection)
-            try:
-                await asyncio.wait_for(writer, WRITER_DRAIN_TIMEOUT)
-            except TimeoutError:
-                log.warning("connection.writer_stuck", connection=connection.id)
-
-
-async def _write(websocket: ServerConnection, sink: _QueueSink) -> None:
-    while True:
-        frame = await sink.queue.get()
-        try:
-            if frame is None:
-                await websocket.close()
-                return
-            await websocket.send(json.dumps(frame, separators=(",", ":")))
-        except ConnectionClosed:
-            return
+            if sink.closing is not None:
+                try:
+                    await asyncio.wait_for(sink.closing, CLOSE_TIMEOUT)
+                except TimeoutError:
+                    log.warning("connection.close_stuck", connection=connection.id)
 
 
 def _refuse_plain_http(connection: ServerConnection, request: Request) -> Response | None:
