@@ -82,12 +82,31 @@ class _Write:
     journal: list[tuple[str, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class _ReadPlan:
+    """How to read records of one table with one ``sysparm_fields``: the output columns and the SELECT."""
+
+    columns: tuple[Column, ...]
+    select: str
+
+
+_PLAN_CACHE_SIZE = 256
+_FilterKey = tuple[str, tuple[str, ...], frozenset[str] | None]
+
+
 class Records:
-    """Table API operations on a ``Store`` on behalf of a ``Caller``."""
+    """Table API operations on a ``Store`` on behalf of a ``Caller``.
+
+    What a read needs besides the row itself (readable classes, their SQL filter, columns and SELECT) depends
+    only on the dictionary, the caller's roles and the requested fields, so it is worked out once and kept.
+    """
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._schema = store.schema
+        self._readable: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {}
+        self._filters: dict[_FilterKey, tuple[str, list[SqlValue]]] = {}
+        self._plans: dict[tuple[str, tuple[str, ...] | None], _ReadPlan] = {}
 
     def _table(self, table: str) -> None:
         if table not in self._schema:
@@ -96,13 +115,28 @@ class Records:
     def _can(self, caller: Caller, roles: tuple[str, ...]) -> bool:
         return not roles or any(caller.has_role(role) for role in roles)
 
-    def _readable_classes(self, caller: Caller, table: str) -> list[str]:
-        return [c for c in self._schema.descendants(table) if self._can(caller, self._schema.read_roles(c))]
+    def _readable_classes(self, caller: Caller, table: str) -> tuple[str, ...]:
+        key = (table, caller.roles)
+        found = self._readable.get(key)
+        if found is None:
+            descendants = self._schema.descendants(table)
+            found = tuple(c for c in descendants if self._can(caller, self._schema.read_roles(c)))
+            self._readable[key] = found
+        return found
 
     def _class_filter(
         self, table: str, classes: Sequence[str], reader: Caller | None = None
     ) -> tuple[str, list[SqlValue]]:
         """Rows of the readable classes; journal entries only of records ``reader`` may read."""
+        key = (table, tuple(classes), reader.roles if reader is not None else None)
+        found = self._filters.get(key)
+        if found is None:
+            found = self._filters[key] = self._build_class_filter(table, classes, reader)
+        return found[0], list(found[1])
+
+    def _build_class_filter(
+        self, table: str, classes: Sequence[str], reader: Caller | None
+    ) -> tuple[str, list[SqlValue]]:
         if table == "sys_journal_field" and reader is not None and not reader.has_role("admin"):
             names = [n for n in self._schema.names() if self._can(reader, self._schema.read_roles(n))]
             return f"t.name IN ({', '.join('?' for _ in names)})", list(names)
@@ -194,13 +228,25 @@ class Records:
     def _read_back(
         self, caller: Caller, table: str, sys_id: str, options: RenderOptions, classes: Sequence[str]
     ) -> Record:
-        compiler = self._compiler(caller, table)
-        columns = self._columns(table, compiler, options.fields)
+        plan = self._read_plan(caller, table, options.fields)
         with self._store.read() as db:
-            row = self._find(db, table, sys_id, classes, self._select(table, columns, compiler), caller)
+            row = self._find(db, table, sys_id, classes, plan.select, caller)
             if row is None:
                 raise not_found()
-            return Renderer(self._schema, db, options).render([row], columns)[0]
+            return Renderer(self._schema, db, options).render([row], plan.columns)[0]
+
+    def _read_plan(self, caller: Caller, table: str, wanted: tuple[str, ...] | None) -> _ReadPlan:
+        key = (table, wanted)
+        plan = self._plans.get(key)
+        if plan is None:
+            # Dot-walked columns resolve against the dictionary only, never the caller or the clock.
+            compiler = self._compiler(caller, table)
+            columns = tuple(self._columns(table, compiler, wanted))
+            plan = _ReadPlan(columns, self._select(table, columns, compiler))
+            if len(self._plans) >= _PLAN_CACHE_SIZE:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan
 
     def insert(
         self,

@@ -8,6 +8,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from enum import StrEnum
 
 from .journal import display_text, load_entries
@@ -47,11 +48,21 @@ class RenderOptions:
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """One output key: its field definition and the SQL alias holding its stored value."""
+    """One output key: its field definition and the SQL alias holding its stored value.
+
+    ``stored`` and ``reference`` are read off ``field`` once, since every rendered value asks for them.
+    """
 
     key: str
     field: Field
     alias: str
+    stored: bool = dataclass_field(init=False)
+    reference: str | None = dataclass_field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "stored", self.field.is_stored)
+        reference = self.field.reference if self.field.type is FieldType.REFERENCE else None
+        object.__setattr__(self, "reference", reference)
 
 
 class Renderer:
@@ -64,15 +75,20 @@ class Renderer:
 
     def render(self, rows: Sequence[sqlite3.Row], columns: Sequence[Column]) -> list[dict[str, Rendered]]:
         """Each row as a ``{key: value}`` object in column order."""
+        if not rows:
+            return []
         displays = self._reference_displays(rows, columns) if self._wants_display else {}
         journals = self._journals(rows, columns)
-        result = []
-        for row in rows:
-            record: dict[str, Rendered] = {}
-            for column in columns:
-                record[column.key] = self._value(row, column, displays, journals)
-            result.append(record)
-        return result
+        # A row looked up by name scans its column names each time; find every column's position once.
+        positions: dict[str, int] = {}
+        for index, name in enumerate(rows[0].keys()):
+            positions.setdefault(name, index)
+        places = [(column, positions.get(column.alias, column.alias)) for column in columns]
+        value = self._value
+        return [
+            {column.key: value(row, column, place, displays, journals) for column, place in places}
+            for row in rows
+        ]
 
     @property
     def _wants_display(self) -> bool:
@@ -82,19 +98,20 @@ class Renderer:
         self,
         row: sqlite3.Row,
         column: Column,
+        place: int | str,
         displays: Mapping[tuple[str, str], str],
         journals: Mapping[str, Mapping[str, str]],
     ) -> Rendered:
         field, mode = column.field, self._options.display
-        if not field.is_stored:
-            text = journals.get(str(row["sys_id"]), {}).get(field.name, "")
+        if not column.stored:
             if mode is DisplayMode.VALUE:
                 return ""
+            text = journals.get(str(row["sys_id"]), {}).get(field.name, "")
             return text if mode is DisplayMode.DISPLAY else {"display_value": text, "value": ""}
-        stored = row[column.alias]
+        stored = row[place]
         value = "" if stored is None else str(stored)
-        if field.type is FieldType.REFERENCE and field.reference is not None:
-            return self._reference(field.reference, value, displays)
+        if column.reference is not None:
+            return self._reference(column.reference, value, displays)
         if mode is DisplayMode.VALUE:
             return value
         shown = field.choice_label(value) if field.choices else None
@@ -137,8 +154,10 @@ class Renderer:
         return found
 
     def _journals(self, rows: Sequence[sqlite3.Row], columns: Sequence[Column]) -> dict[str, dict[str, str]]:
-        journal_columns = [c.field.name for c in columns if not c.field.is_stored]
-        if not journal_columns or not self._wants_display:
+        if not self._wants_display:
+            return {}
+        journal_columns = [c.field.name for c in columns if not c.stored]
+        if not journal_columns:
             return {}
         entries = load_entries(self._db, (str(row["sys_id"]) for row in rows))
         writers = {entry.created_by for found in entries.values() for entry in found}

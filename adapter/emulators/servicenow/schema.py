@@ -379,6 +379,11 @@ class Schema:
         for table in tables:
             if table.parent is not None:
                 self._children[table.parent].append(table.name)
+        # The dictionary never changes, and every request asks for the same hierarchies and field maps:
+        # work them out once here rather than per request.
+        self._ancestry = {name: self._chain(name) for name in self._tables}
+        self._descendants = {name: tuple(self._below(name)) for name in self._tables}
+        self._fields = {name: self._effective_fields(name) for name in self._tables}
 
     def __contains__(self, name: object) -> bool:
         return name in self._tables
@@ -391,34 +396,43 @@ class Schema:
         """Every table name in declaration order."""
         return iter(self._tables)
 
-    def ancestry(self, name: str) -> list[Table]:
+    def ancestry(self, name: str) -> tuple[Table, ...]:
         """``name`` and its ancestors, root first."""
+        return self._ancestry[name]
+
+    def _chain(self, name: str) -> tuple[Table, ...]:
         chain: list[Table] = []
         current: str | None = name
         while current is not None:
             table = self._tables[current]
             chain.append(table)
             current = table.parent
-        return chain[::-1]
+        return tuple(chain[::-1])
 
     def root(self, name: str) -> str:
         """The physical (root) table whose rows hold ``name``'s records."""
-        return self.ancestry(name)[0].name
+        return self._ancestry[name][0].name
 
     def is_extensible(self, name: str) -> bool:
         """Whether the hierarchy of ``name`` has more than one class, and so a ``sys_class_name`` column."""
         root = self.root(name)
         return bool(self._children[root])
 
-    def descendants(self, name: str) -> list[str]:
+    def descendants(self, name: str) -> tuple[str, ...]:
         """``name`` and every class below it."""
+        return self._descendants[name]
+
+    def _below(self, name: str) -> list[str]:
         found = [name]
         for child in self._children[name]:
-            found.extend(self.descendants(child))
+            found.extend(self._below(child))
         return found
 
-    def fields(self, name: str) -> dict[str, Field]:
+    def fields(self, name: str) -> Mapping[str, Field]:
         """The effective fields of ``name``: system fields, then root to leaf, with its own choices."""
+        return self._fields[name]
+
+    def _effective_fields(self, name: str) -> dict[str, Field]:
         chain = self.ancestry(name)
         result: dict[str, Field] = {f.name: f for f in SYSTEM_FIELDS}
         if self.is_extensible(name):
