@@ -24,6 +24,7 @@ from .schema import CLASS_FIELD, SCHEMA, FieldType, Schema
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 _HASH_ITERATIONS = 20_000
+_CALLER_CACHE_SIZE = 1024
 _NUMBER_START = {"CS": 1001, "ACCT": 1001, "INC": 10001, "TASK": 10001}
 
 
@@ -59,9 +60,18 @@ def verify_password(password: str, stored: str) -> bool:
 class Store:
     """The emulated instance's database. Open with ``Store.open``; close with ``close()``."""
 
-    def __init__(self, connection: sqlite3.Connection, clock: Clock, schema: Schema) -> None:
+    def __init__(
+        self, connection: sqlite3.Connection, clock: Clock, schema: Schema, *, shared_file: bool = False
+    ) -> None:
         self._connection = connection
         self._lock = threading.RLock()
+        # Every request authenticates as a user, and users change rarely: callers are remembered together
+        # with the number of transactions ended so far (plus SQLite's data_version for a file another
+        # process may write), and looked up again as soon as anything may have been written.
+        self._transactions = 0
+        self._writing = False
+        self._shared_file = shared_file
+        self._callers: dict[tuple[str, str], tuple[tuple[int, int], Caller | None]] = {}
         # Basic auth sends the password with every request; a keyed digest of credentials already checked
         # against a stored hash spares a PBKDF2 run per request (a new stored hash invalidates the entry).
         self._verified: dict[tuple[str, str], bytes] = {}
@@ -79,7 +89,7 @@ class Store:
         if path is not None:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
-        store = cls(connection, clock, SCHEMA)
+        store = cls(connection, clock, SCHEMA, shared_file=path is not None)
         store._create_tables()
         return store
 
@@ -98,13 +108,18 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """The connection inside one transaction: committed when the block ends, rolled back on error."""
         with self._lock:
-            self._connection.execute("BEGIN IMMEDIATE")
+            self._writing = True
             try:
-                yield self._connection
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-            self._connection.execute("COMMIT")
+                self._connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._connection
+                except BaseException:
+                    self._connection.execute("ROLLBACK")
+                    raise
+                self._connection.execute("COMMIT")
+            finally:
+                self._writing = False
+                self._transactions += 1
 
     def now(self) -> str:
         """The emulated time as ServiceNow stores it (UTC ``YYYY-MM-DD HH:MM:SS``)."""
@@ -264,17 +279,35 @@ class Store:
 
     def _caller_where(self, condition: str, value: str) -> Caller | None:
         with self.read() as db:
-            row = db.execute(
-                f"SELECT u.sys_id, u.user_name FROM sys_user u WHERE {condition} AND u.active = 'true'",  # noqa: S608
-                (value,),
-            ).fetchone()
-            if row is None:
-                return None
-            roles = db.execute(
-                "SELECT r.name FROM sys_user_has_role h JOIN sys_user_role r ON r.sys_id = h.role "
-                "WHERE h.user = ?",
-                (row["sys_id"],),
-            ).fetchall()
+            if self._writing:
+                return self._load_caller(db, condition, value)
+            version = (self._transactions, self._data_version(db))
+            key = (condition, value)
+            remembered = self._callers.get(key)
+            if remembered is not None and remembered[0] == version:
+                return remembered[1]
+            caller = self._load_caller(db, condition, value)
+            if len(self._callers) >= _CALLER_CACHE_SIZE:
+                self._callers.clear()
+            self._callers[key] = (version, caller)
+            return caller
+
+    def _data_version(self, db: sqlite3.Connection) -> int:
+        """Moves when another connection commits to the same file; always 0 for a database in memory."""
+        return int(db.execute("PRAGMA data_version").fetchone()[0]) if self._shared_file else 0
+
+    def _load_caller(self, db: sqlite3.Connection, condition: str, value: str) -> Caller | None:
+        row = db.execute(
+            f"SELECT u.sys_id, u.user_name FROM sys_user u WHERE {condition} AND u.active = 'true'",  # noqa: S608
+            (value,),
+        ).fetchone()
+        if row is None:
+            return None
+        roles = db.execute(
+            "SELECT r.name FROM sys_user_has_role h JOIN sys_user_role r ON r.sys_id = h.role "
+            "WHERE h.user = ?",
+            (row["sys_id"],),
+        ).fetchall()
         return Caller(
             sys_id=str(row["sys_id"]), user_name=str(row["user_name"]), roles=frozenset(r[0] for r in roles)
         )

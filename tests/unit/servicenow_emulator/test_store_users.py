@@ -153,3 +153,54 @@ def test_a_file_database_keeps_its_records_across_reopening(tmp_path: Path) -> N
             > 300
         )
     reopened.close()
+
+
+def test_a_user_deactivated_through_the_table_api_stops_being_a_caller_at_once(store: Store) -> None:
+    admin = store.caller("admin")
+    beth = store.caller("beth.anglin")
+    assert admin is not None
+    assert beth is not None
+    assert store.caller_by_id(beth.sys_id) == beth
+
+    Records(store).update(admin, "sys_user", beth.sys_id, {"active": "false"}, RenderOptions())
+
+    assert store.caller_by_id(beth.sys_id) is None
+    assert store.caller("beth.anglin") is None
+
+
+def test_a_role_granted_through_the_table_api_shows_in_the_next_lookup(store: Store) -> None:
+    admin = store.caller("admin")
+    abel = store.caller("abel.tuter")
+    assert admin is not None
+    assert abel is not None
+    assert store.caller_by_id(abel.sys_id) == abel
+    assert not abel.has_role("sn_customerservice_agent")
+    with store.read() as db:
+        role = db.execute(
+            "SELECT sys_id FROM sys_user_role WHERE name = 'sn_customerservice_agent'"
+        ).fetchone()[0]
+
+    Records(store).insert(admin, "sys_user_has_role", {"user": abel.sys_id, "role": role}, RenderOptions())
+
+    granted = store.caller_by_id(abel.sys_id)
+    assert granted is not None
+    assert granted.has_role("sn_customerservice_agent")
+
+
+def test_a_user_deactivated_by_another_process_in_a_file_database_stops_being_a_caller(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "instance.db"
+    store = Store.open(path, Clock())
+    seed_demo_data(store)
+    beth = store.caller("beth.anglin")
+    assert beth is not None
+    assert store.caller_by_id(beth.sys_id) == beth
+
+    outside = sqlite3.connect(path)
+    outside.execute("UPDATE sys_user SET active = 'false' WHERE sys_id = ?", (beth.sys_id,))
+    outside.commit()
+    outside.close()
+
+    assert store.caller_by_id(beth.sys_id) is None
+    store.close()
