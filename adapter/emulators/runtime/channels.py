@@ -78,6 +78,75 @@ class DisconnectFromChannel(_Payload):
     endpointId: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class MessageRequest:
+    """A checked `SendChannelMessage`."""
+
+    action: str
+    payload: Any
+    channelId: str | None
+    endpointId: str | None
+    providerIdentity: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A checked `ChannelResult`."""
+
+    correlationId: int
+    destinationToken: dict[str, Any]
+    success: bool
+    payload: Any
+    reason: str | None
+    error: dict[str, Any] | None
+
+
+# The two payloads every relayed message carries. Validating one that already has the exact JSON types would
+# only copy it, so such payloads (all that node-adapter sends) skip the model; anything else goes through
+# the model, which coerces or refuses it as before.
+
+
+def _message_request(payload: dict[str, Any]) -> MessageRequest:
+    get = payload.get
+    action, channel_id, endpoint_id = get("action"), get("channelId"), get("endpointId")
+    provider_identity = get("providerIdentity", _ABSENT)
+    if (
+        type(action) is str
+        and action
+        and (channel_id is None or type(channel_id) is str)
+        and (endpoint_id is None or type(endpoint_id) is str)
+        and (provider_identity is _ABSENT or type(provider_identity) is dict)
+    ):
+        identity = {} if provider_identity is _ABSENT else provider_identity
+        return MessageRequest(action, get("payload"), channel_id, endpoint_id, identity)
+    model = parse_payload(SendChannelMessage, payload)
+    return MessageRequest(
+        model.action, model.payload, model.channelId, model.endpointId, model.providerIdentity
+    )
+
+
+def _channel_result(payload: dict[str, Any]) -> Result:
+    """Raises ``ValidationError`` as `ChannelResult` would."""
+    get = payload.get
+    correlation_id, token = get("correlationId"), get("destinationToken")
+    success, reason, error = get("success", True), get("reason"), get("error")
+    if (
+        type(correlation_id) is int
+        and type(token) is dict
+        and type(success) is bool
+        and (reason is None or type(reason) is str)
+        and (error is None or type(error) is dict)
+    ):
+        return Result(correlation_id, token, success, get("payload"), reason, error)
+    model = ChannelResult.model_validate(payload)
+    return Result(
+        model.correlationId, model.destinationToken, model.success, model.payload, model.reason, model.error
+    )
+
+
+_ABSENT: Any = object()
+
+
 def parse_payload(model: type[M], payload: dict[str, Any]) -> M:
     """Validate ``payload`` as ``model``; raise ``ActionError`` naming the bad fields."""
     try:
@@ -222,7 +291,7 @@ class ChannelBus:
 
     def send_message(self, connection: Connection, payload: dict[str, Any], message_id: int) -> None:
         """``send-channel-message``: a top-level ``channelId`` targets the provider, else a client."""
-        request = parse_payload(SendChannelMessage, payload)
+        request = _message_request(payload)
         if request.channelId is not None:
             channel = self._by_id.get(request.channelId)
             if channel is None:
@@ -269,7 +338,7 @@ class ChannelBus:
     def relay_result(self, connection: Connection, payload: dict[str, Any]) -> None:
         """``send-channel-result``: turn the target's answer into the sender's reply (no reply of its own)."""
         try:
-            result = ChannelResult.model_validate(payload)
+            result = _channel_result(payload)
         except ValidationError:
             log.warning("channel.result.malformed", connection=connection.id)
             return

@@ -54,6 +54,7 @@ from adapter.emulators.runtime.frames import (
     Frame,
     FrameError,
     ack,
+    client_frame,
     loggable,
     nack,
     parse_client_frame,
@@ -251,7 +252,7 @@ class Runtime:
 
     def _handle_raw(self, connection: Connection, raw: Frame) -> None:
         try:
-            frame = ClientFrame.model_validate(raw)
+            frame = client_frame(raw)
         except ValueError as exc:
             log.warning("frame.malformed", connection=connection.id, reason=str(exc))
             return
@@ -268,7 +269,7 @@ class Runtime:
                 "frame.in",
                 connection=connection.id,
                 uuid=connection.uuid,
-                frame=loggable(frame.model_dump(by_alias=True)),
+                frame=loggable(frame.raw),
             )
         if action in AUTH_ACTIONS:
             self._authorize(connection, action, payload)

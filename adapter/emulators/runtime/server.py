@@ -29,7 +29,7 @@ log = structlog.get_logger(__name__)
 
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 CLOSE_TIMEOUT = 5.0
-_encode = json.JSONEncoder(separators=(",", ":")).encode
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
 class Broker(Protocol):
