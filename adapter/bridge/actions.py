@@ -22,7 +22,6 @@ from adapter.bridge.messages import (
     DisconnectPayload,
     DisconnectResult,
     RequestPayload,
-    RequestResult,
     StatusPayload,
     StatusResult,
 )
@@ -167,9 +166,7 @@ class ServiceNowActions:
         if payload.httpMethod != "GET":
             self._changes.own_write(connection, payload.httpMethod, payload.apiEndpoint, response)
         # As the official package: no body means no ``data`` and no ``type`` keys at all.
-        return RequestResult(status=response.status, data=response.data, type=response.type).model_dump(
-            exclude_none=True
-        )
+        return response.to_wire()
 
     @reported
     async def disconnect(self, payload: DisconnectPayload, caller: ClientIdentity) -> DisconnectResult:

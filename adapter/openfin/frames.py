@@ -10,7 +10,6 @@ Nothing here does I/O. Field names follow the wire (camelCase) through aliases; 
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any, Literal
 
@@ -269,9 +268,10 @@ def authorization_request(uuid: str, message_id: int, *, token: str | None) -> d
 def success_reply(ack: AckToSender, result: Any) -> dict[str, Any]:
     """The raw reply to a channel push: the ``ackToSender`` with ``payload.payload.result`` set.
 
-    A ``None`` result is left out, as JavaScript's ``undefined`` vanishes from JSON.
+    A ``None`` result is left out, as JavaScript's ``undefined`` vanishes from JSON. ``to_wire`` builds
+    fresh containers, so the reply never shares (and never alters) the ack's.
     """
-    reply = copy.deepcopy(ack.to_wire())
+    reply = ack.to_wire()
     body = reply["payload"]
     inner = body.get("payload")
     if not isinstance(inner, dict):
@@ -285,7 +285,7 @@ def success_reply(ack: AckToSender, result: Any) -> dict[str, Any]:
 
 def failure_reply(ack: AckToSender, reason: str, error: dict[str, Any] | None = None) -> dict[str, Any]:
     """The raw reply failing a channel push with ``reason`` (and ``error`` when given)."""
-    reply = copy.deepcopy(ack.to_wire())
+    reply = ack.to_wire()
     body = reply["payload"]
     body["success"] = False
     body["reason"] = reason

@@ -217,8 +217,9 @@ def test_a_reply_does_not_alter_the_ack_it_was_built_from() -> None:
     ack = AckToSender.model_validate(ACK_TO_SENDER)
 
     success_reply(ack, 1)
+    failure_reply(ack, "Boom: bad", {"name": "Boom", "message": "bad"})
 
-    assert ack.payload.payload == {}
+    assert ack.to_wire() == ACK_TO_SENDER
 
 
 def test_intended_target_with_a_channel_id_is_the_provider() -> None:
