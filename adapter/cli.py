@@ -64,6 +64,9 @@ def _run_flags(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument("--request-timeout", type=float, metavar="SECONDS", help="per ServiceNow request")
     run.add_argument("--reconnect-grace", type=float, metavar="SECONDS", help="wait for a lost runtime")
+    run.add_argument(
+        "--sign-out-grace", type=float, metavar="SECONDS", help="keep a sign-in after its last app went away"
+    )
     run.add_argument("--config", type=Path, metavar="FILE", help="TOML file of settings")
     run.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     run.add_argument("--log-json", action="store_const", const=True, help="log JSON lines")

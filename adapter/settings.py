@@ -96,6 +96,15 @@ class AdapterSettings(BaseSettings):
         le=86400,
         description="seconds to wait for a runtime that went away before exiting",
     )
+    sign_out_grace: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description=(
+            "seconds a sign-in outlives its last app when the apps went away without disconnecting "
+            "(windows closed, the runtime restarted); 0 signs out at once"
+        ),
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = False
 

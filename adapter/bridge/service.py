@@ -128,6 +128,7 @@ class AdapterService:
                 mode=settings.token_endpoint, timeout=httpx.Timeout(settings.request_timeout, connect=10.0)
             ),
             token_store=KeyringTokenStore() if settings.keyring else None,
+            linger=settings.sign_out_grace,
         )
         self.provider = ChannelProvider(
             self.runtime,

@@ -2,7 +2,10 @@
 
 ``acquire`` signs in once: concurrent acquires for the same key join the login in progress, later ones reuse
 the connection at once. Shares are counted per app identity (the same app twice counts once). ``release``
-drops an app's share; the last one out closes the connection and revokes its tokens. An expired connection
+drops an app's share; the last one out closes the connection and revokes its tokens, at once when the app
+asked to disconnect, after ``linger`` seconds when it merely went away (``release_app``: its window closed or
+its channel connection dropped, as every app's does when the runtime restarts), so that apps coming back
+within that time find the user still signed in. An expired connection
 is replaced by a new login on the next acquire, keeping its shares. With a ``TokenStore``, a missing
 connection is first resumed from a stored refresh token, without asking the user.
 """
@@ -77,6 +80,8 @@ class _Login:
 class _Entry:
     connection: Connection
     apps: set[str] = field(default_factory=set)
+    closing: asyncio.Task[None] | None = None
+    """The delayed close of a connection no app shares any more (see ``linger``)."""
 
 
 class ConnectionManager:
@@ -90,12 +95,14 @@ class ConnectionManager:
         token_store: TokenStore | None = None,
         transports: TransportRegistry | None = None,
         clock: Callable[[], float] = time.time,
+        linger: float = 0.0,
     ) -> None:
         self._authorizer = authorizer
         self._options = options or ConnectionOptions()
         self._token_store = token_store
         self._transports = transports or TransportRegistry()
         self._clock = clock
+        self._linger = linger
         self._entries: dict[ConnectionKey, _Entry] = {}
         self._logins: dict[ConnectionKey, _Login] = {}
         self._listeners: list[Listener] = []
@@ -158,6 +165,10 @@ class ConnectionManager:
             if entry is None or entry.connection is not connection:
                 raise NotConnectedError(f"The connection to {key.origin} closed while signing in")
         entry.apps.add(app_id)
+        if entry.closing is not None:
+            entry.closing.cancel()
+            entry.closing = None
+            log.info("manager.kept", instance=key.origin, client_id=key.client_id)
         log.info("manager.acquired", instance=key.origin, client_id=key.client_id, apps=len(entry.apps))
         return Acquired(connection=entry.connection, shared=shared, apps=len(entry.apps))
 
@@ -179,6 +190,8 @@ class ConnectionManager:
         address = parse_instance_url(instance_url)
         previous = self._entries.pop(key, None)
         if previous is not None:  # an expired connection: its shares move to the new login
+            if previous.closing is not None:
+                previous.closing.cancel()
             await previous.connection.close(revoke=True)
             await self._transports.give_back(key.origin)
         stored = await self._token_store.load(key.origin, key.client_id) if self._token_store else None
@@ -276,23 +289,44 @@ class ConnectionManager:
         """Every registered connection (connected or expired), e.g. for work done on the desktop's behalf."""
         return [entry.connection for entry in self._entries.values()]
 
-    async def release(self, app_id: str, key: ConnectionKey) -> ReleaseResult:
-        """Drop ``app_id``'s share of ``key``; the last share out closes the connection and revokes."""
+    async def release(self, app_id: str, key: ConnectionKey, *, linger: float = 0.0) -> ReleaseResult:
+        """Drop ``app_id``'s share of ``key``; the last share out closes the connection and revokes, after
+        ``linger`` seconds without a new share when ``linger`` is positive (``revoked`` is then False)."""
         entry = self._entries.get(key)
         if entry is None or app_id not in entry.apps:
             raise NotConnectedError(f"Not connected to {key.origin}")
         entry.apps.discard(app_id)
         if entry.apps:
             return ReleaseResult(apps=len(entry.apps), revoked=False)
-        del self._entries[key]
-        revoked = await entry.connection.close(revoke=True)
-        await self._transports.give_back(key.origin)
-        return ReleaseResult(apps=0, revoked=revoked)
+        if linger > 0:
+            if entry.closing is None:
+                entry.closing = asyncio.create_task(self._close_later(key, entry, linger))
+            log.info("manager.lingering", instance=key.origin, client_id=key.client_id, seconds=linger)
+            return ReleaseResult(apps=0, revoked=False)
+        return ReleaseResult(apps=0, revoked=await self._close_entry(key, entry))
 
     async def release_app(self, app_id: str) -> dict[ConnectionKey, ReleaseResult]:
-        """Drop every share ``app_id`` holds (its window closed or its channel connection dropped)."""
+        """Drop every share ``app_id`` holds: it went away (window closed, channel connection dropped)
+        without asking to disconnect, so a connection it leaves unshared lingers (``linger``)."""
         keys = [key for key, entry in self._entries.items() if app_id in entry.apps]
-        return {key: await self.release(app_id, key) for key in keys}
+        return {key: await self.release(app_id, key, linger=self._linger) for key in keys}
+
+    async def _close_later(self, key: ConnectionKey, entry: _Entry, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self._entries.get(key) is entry and not entry.apps:
+            entry.closing = None  # closing now: an acquire from here on must not cancel this task
+            revoked = await self._close_entry(key, entry)
+            log.info("manager.linger_ended", instance=key.origin, client_id=key.client_id, revoked=revoked)
+
+    async def _close_entry(self, key: ConnectionKey, entry: _Entry) -> bool:
+        if entry.closing is not None:
+            entry.closing.cancel()
+            entry.closing = None
+        if self._entries.get(key) is entry:
+            del self._entries[key]
+        revoked = await entry.connection.close(revoke=True)
+        await self._transports.give_back(key.origin)
+        return revoked
 
     def status(self) -> list[ConnectionStatus]:
         """Every connection's state, user, share count and token expiry; never a token."""
@@ -320,6 +354,10 @@ class ConnectionManager:
             task.cancel()
         await asyncio.gather(*logins, return_exceptions=True)
         entries, self._entries = list(self._entries.values()), {}
+        lingering = [entry.closing for entry in entries if entry.closing is not None]
+        for task in lingering:
+            task.cancel()
+        await asyncio.gather(*lingering, return_exceptions=True)
         for entry in entries:
             await entry.connection.close(revoke=revoke)
         await self._transports.aclose()

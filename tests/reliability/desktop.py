@@ -272,6 +272,9 @@ def desktop(*adapter_args: str, log_json: bool = False) -> Iterator[Desktop]:
             CLIENT_ID,
             "--poll-interval",
             "0.5",
+            # Sign out as the last app leaves, as these tests assert; test_sign_out_grace.py sets a grace.
+            "--sign-out-grace",
+            "0",
             *(["--log-json"] if log_json else []),
             *adapter_args,
         ]

@@ -209,6 +209,9 @@ def adapter_stack(
                     CLIENT_ID,
                     "--poll-interval",
                     POLL_INTERVAL,
+                    # An app that goes away releases its share at once, as these tests assert.
+                    "--sign-out-grace",
+                    "0",
                     *adapter_args,
                 )
             )

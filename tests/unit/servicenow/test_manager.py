@@ -203,3 +203,61 @@ async def test_a_login_goes_on_for_the_apps_still_waiting() -> None:
         acquired = await staying
     assert acquired.apps == 1
     assert not user.abandoned
+
+
+def lingering_manager(linger: float) -> tuple[ConnectionManager, FakeInstance, ApprovingAuthorizer]:
+    instance = FakeInstance()
+    approving = ApprovingAuthorizer()
+    registry = TransportRegistry(factory=instance.transport)
+    return ConnectionManager(approving, transports=registry, linger=linger), instance, approving
+
+
+def revocations(instance: FakeInstance) -> int:
+    return sum(1 for request in instance.requests if request.url.path == "/oauth_revoke_token.do")
+
+
+async def test_an_app_that_went_away_and_comes_back_within_the_linger_finds_the_user_signed_in() -> None:
+    connections, instance, approving = lingering_manager(linger=5.0)
+    first = await connections.acquire("app-1", ACME, "openfin-demo")
+    released = await connections.release_app("app-1")  # e.g. the runtime restarted under every app
+    assert [(r.apps, r.revoked) for r in released.values()] == [(0, False)]
+    assert revocations(instance) == 0
+    assert [s.apps for s in connections.status()] == [0]
+    again = await connections.acquire("app-1", ACME, "openfin-demo")
+    assert again.connection is first.connection
+    assert len(approving.urls) == 1  # no second login
+    await asyncio.sleep(0)
+    assert revocations(instance) == 0
+    await connections.aclose()
+
+
+async def test_a_connection_nobody_came_back_to_is_revoked_when_the_linger_ends() -> None:
+    connections, instance, _ = lingering_manager(linger=0.05)
+    first = await connections.acquire("app-1", ACME, "openfin-demo")
+    await connections.release_app("app-1")
+    async with asyncio.timeout(5):
+        while connections.status():
+            await asyncio.sleep(0.01)
+    assert revocations(instance) == 2  # access and refresh token
+    assert first.connection.state.value == "disconnected"
+    again = await connections.acquire("app-1", ACME, "openfin-demo")
+    assert again.connection is not first.connection
+    await connections.aclose()
+
+
+async def test_an_explicit_disconnect_revokes_at_once_even_with_a_linger() -> None:
+    connections, instance, _ = lingering_manager(linger=30.0)
+    acquired = await connections.acquire("app-1", ACME, "openfin-demo")
+    released = await connections.release("app-1", acquired.connection.key)
+    assert (released.apps, released.revoked) == (0, True)
+    assert revocations(instance) == 2
+    assert connections.status() == []
+
+
+async def test_shutting_down_revokes_a_lingering_connection() -> None:
+    connections, instance, _ = lingering_manager(linger=30.0)
+    await connections.acquire("app-1", ACME, "openfin-demo")
+    await connections.release_app("app-1")
+    await connections.aclose()
+    assert revocations(instance) == 2
+    assert [task for task in asyncio.all_tasks() if "_close_later" in repr(task.get_coro())] == []
