@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import gzip
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from adapter.servicenow.http1 import Http1Pool, Http1Transport, PoolLimits, decoded
 from adapter.servicenow.transport import _ssl_context
@@ -344,3 +351,58 @@ async def test_httpx_clients_share_the_pool_through_the_transport() -> None:
         assert b"Content-Type: application/x-www-form-urlencoded" in server.requests[0]
         assert server.accepted == 1
         assert pool.connections == 0  # closing the client closed the pool it was given
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for ``localhost`` and its key, as an instance's TLS endpoint would present."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_https_instances_are_reached_over_verified_tls_and_an_untrusted_certificate_is_refused(
+    tmp_path: Path,
+) -> None:
+    cert_path, key_path = self_signed(tmp_path)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert_path, key_path)
+    served = Server(lambda r, w: keep_alive(served, r, w))
+    listener = await asyncio.start_server(served._serve, "127.0.0.1", 0, ssl=server_context)
+    port = listener.sockets[0].getsockname()[1]
+    url = httpx.URL(f"https://localhost:{port}/api/now/table/incident")
+    try:
+        trusting = ssl.create_default_context(cafile=str(cert_path))
+        pool = Http1Pool(f"https://localhost:{port}", ssl_context=trusting)
+        for _ in range(2):
+            assert (await pool.send("GET", url, [], None, TIMEOUTS)).status_code == 200
+        assert served.accepted == 1
+        assert f"Host: localhost:{port}\r\n".encode() in served.requests[0]
+        await pool.aclose()
+
+        stranger = Http1Pool(f"https://localhost:{port}", ssl_context=_ssl_context())
+        with pytest.raises(httpx.ConnectError):  # not signed by a CA the adapter trusts
+            await stranger.send("GET", url, [], None, TIMEOUTS)
+        assert stranger.connections == 0
+    finally:
+        listener.close()
+        await listener.wait_closed()
