@@ -90,6 +90,21 @@ async def keep_alive(server: Server, reader: asyncio.StreamReader, writer: async
         await writer.drain()
 
 
+@asynccontextmanager
+async def held_until_released() -> AsyncIterator[tuple[Server, asyncio.Event]]:
+    """A server that answers a request only once the event it yields is set."""
+    release = asyncio.Event()
+
+    async def held(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await server.read_request(reader)
+        await release.wait()
+        writer.write(reply())
+        await writer.drain()
+
+    async with serving(held) as server:
+        yield server, release
+
+
 def pool_for(server: Server, *, max_connections: int = 8, keepalive_expiry: float = 30.0) -> Http1Pool:
     limits = PoolLimits(max_connections=max_connections, keepalive_expiry=keepalive_expiry)
     return Http1Pool(f"http://127.0.0.1:{server.port}", limits=limits, ssl_context=_ssl_context())
@@ -272,15 +287,7 @@ async def test_a_silent_server_is_a_read_timeout_and_the_connection_is_dropped()
 
 
 async def test_waiting_longer_than_the_pool_timeout_is_a_pool_timeout() -> None:
-    release = asyncio.Event()
-
-    async def held(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await server.read_request(reader)
-        await release.wait()
-        writer.write(reply())
-        await writer.drain()
-
-    async with serving(held) as server:
+    async with held_until_released() as (server, release):
         pool = pool_for(server, max_connections=1)
         busy = asyncio.create_task(pool.send("GET", server.url, [], None, TIMEOUTS))
         await asyncio.sleep(0.05)
@@ -315,15 +322,7 @@ async def test_a_cancelled_request_closes_its_connection_and_the_next_request_ge
 
 
 async def test_closing_the_pool_fails_its_waiters_and_the_requests_in_flight() -> None:
-    release = asyncio.Event()
-
-    async def held(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await server.read_request(reader)
-        await release.wait()
-        writer.write(reply())
-        await writer.drain()
-
-    async with serving(held) as server:
+    async with held_until_released() as (server, release):
         pool = pool_for(server, max_connections=1)
         busy = asyncio.create_task(pool.send("GET", server.url, [], None, TIMEOUTS))
         await asyncio.sleep(0.05)
