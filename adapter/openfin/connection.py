@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import enum
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,9 @@ from adapter.openfin.frames import (
 from adapter.openfin.reconnect import Backoff, should_reconnect
 
 log = structlog.get_logger(__name__)
+# The standard logger structlog's level filter consults: asking it first skips building a debug event
+# (bound logger, processors) for every request when debug is off.
+_stdlib_log = logging.getLogger(__name__)
 
 
 class ConnectionState(enum.StrEnum):
@@ -408,7 +412,8 @@ class RuntimeConnection:
             raise NotConnectedError(f"Not connected to the runtime ({self._state.value})")
         message_id, frame = self._correlator.open(action, payload)
         self.stats.requests += 1
-        log.debug("runtime.request", action=action, message_id=message_id)
+        if _stdlib_log.isEnabledFor(logging.DEBUG):
+            log.debug("runtime.request", action=action, message_id=message_id)
         try:
             await self._send_on(ws, frame)
         except ConnectionClosed as exc:

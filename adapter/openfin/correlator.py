@@ -56,16 +56,20 @@ class Correlator:
         pending = self._pending.get(message_id)
         if pending is None:
             raise KeyError(message_id)
+        # A timer that fails the future, rather than ``asyncio.timeout``, which cancels and uncancels the
+        # waiting task: a publish to a hundred apps waits on a hundred of these at once.
+        timer = asyncio.get_running_loop().call_later(timeout, self._expire, pending, timeout)
         try:
-            async with asyncio.timeout(timeout):
-                return await pending.future
-        except TimeoutError:
-            if pending.future.done() and not pending.future.cancelled():
-                # Resolved in the same tick the deadline passed: the answer counts.
-                return pending.future.result()
-            raise RequestTimeoutError(pending.action, timeout) from None
+            return await pending.future
         finally:
+            timer.cancel()
             self._pending.pop(message_id, None)
+
+    @staticmethod
+    def _expire(pending: _Pending, timeout: float) -> None:
+        # An answer that arrived first (even in the same tick) counts.
+        if not pending.future.done():
+            pending.future.set_exception(RequestTimeoutError(pending.action, timeout))
 
     def discard(self, message_id: int) -> None:
         """Forget a request that could not be sent."""

@@ -72,6 +72,20 @@ async def test_an_unanswered_request_times_out_and_is_forgotten() -> None:
     assert not correlator.resolve(ack(message_id, success=True)), "a late reply must be ignored"
 
 
+async def test_a_caller_that_stops_waiting_leaves_no_pending_request() -> None:
+    correlator = Correlator()
+    message_id, _ = correlator.open("get-version", None)
+    waiting = asyncio.ensure_future(correlator.wait(message_id, timeout=5))
+    await asyncio.sleep(0)
+
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+
+    assert correlator.pending == 0
+    assert not correlator.resolve(ack(message_id, success=True)), "a late reply must be ignored"
+
+
 async def test_a_reply_to_an_unknown_id_is_ignored() -> None:
     assert not Correlator().resolve(ack(99, success=True))
 
