@@ -78,7 +78,7 @@ class DisconnectFromChannel(_Payload):
     endpointId: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageRequest:
     """A checked `SendChannelMessage`."""
 
@@ -89,7 +89,7 @@ class MessageRequest:
     providerIdentity: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Result:
     """A checked `ChannelResult`."""
 

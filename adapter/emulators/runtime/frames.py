@@ -49,7 +49,7 @@ class ClientFrameModel(BaseModel):
     message_id: int | None = Field(default=None, alias="messageId")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClientFrame:
     """A valid client frame: its action, its payload object, its ``messageId`` (``None`` for raw relays)."""
 

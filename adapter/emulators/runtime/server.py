@@ -9,15 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from http import HTTPStatus
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 from websockets.asyncio.server import Server, ServerConnection, broadcast
 from websockets.asyncio.server import serve as websocket_serve
 from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode, Opcode
+from websockets.frames import Frame as WebSocketFrame
 from websockets.http11 import Request, Response
 
 from adapter.emulators.runtime.errors import ActionError
@@ -63,6 +65,62 @@ class _SocketSink:
             self.closing = asyncio.get_running_loop().create_task(self._websocket[0].close())
 
 
+Deliver = Callable[[str | bytes], None]
+
+
+class _RuntimeSocket(ServerConnection):
+    """A server socket that hands each whole message to the runtime as soon as websockets has parsed it.
+
+    The stock path queues every message for ``recv()`` and wakes the session task once per message; the
+    runtime answers synchronously, so it is called from the parser instead, by overriding websockets'
+    ``Connection.process_event`` (its asyncio implementation's per-event step, not a documented hook: the
+    websockets<18 bound and tests/unit/runtime_emulator/test_websocket.py hold it). Fragmented messages are
+    reassembled and text is decoded as ``recv()`` does (invalid UTF-8 fails the socket with 1007); control
+    frames and the handshake stay with websockets.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deliver: Deliver | None = None
+        self._early: list[str | bytes] = []
+        self._fragments: list[WebSocketFrame] = []
+
+    def start_delivery(self, deliver: Deliver) -> None:
+        """Hand every message to ``deliver`` from now on, first those that came before the session started."""
+        early, self._early = self._early, []
+        self._deliver = deliver
+        for message in early:
+            deliver(message)
+
+    def process_event(self, event: Any) -> None:
+        if self.request is None or not isinstance(event, WebSocketFrame) or event.opcode not in _DATA:
+            super().process_event(event)
+            return
+        if self._fragments or not event.fin:
+            self._fragments.append(event)
+            if not event.fin:
+                return
+            frames, self._fragments = self._fragments, []
+            data, is_text = b"".join(f.data for f in frames), frames[0].opcode is Opcode.TEXT
+        else:
+            data, is_text = bytes(event.data), event.opcode is Opcode.TEXT
+        message: str | bytes = data
+        if is_text:
+            try:
+                message = data.decode()
+            except UnicodeDecodeError as exc:
+                self.protocol.fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
+                self.send_data()
+                return
+        if self._deliver is None:
+            self._early.append(message)
+        else:
+            self._deliver(message)
+
+
+_DATA = frozenset({Opcode.TEXT, Opcode.BINARY, Opcode.CONT})
+
+
 class RuntimeServer:
     """A ``Runtime`` served on ``ws://host:port`` (``port=0`` picks a free one); an async context manager.
 
@@ -91,6 +149,7 @@ class RuntimeServer:
             self.host,
             self.port,
             process_request=_refuse_plain_http,
+            create_connection=_RuntimeSocket,
             max_size=MAX_FRAME_BYTES,
             compression=None,
         )
@@ -112,15 +171,17 @@ class RuntimeServer:
         await self.runtime.aclose()
 
     async def _session(self, websocket: ServerConnection) -> None:
+        assert isinstance(websocket, _RuntimeSocket)
         sink = _SocketSink(websocket)
         connection = self.runtime.connect(sink)
-        try:
-            async for message in websocket:
+
+        def deliver(message: str | bytes) -> None:
+            if not connection.closed:
                 self.runtime.receive(connection, message)
-                if connection.closed:
-                    break
-        except ConnectionClosed:
-            pass
+
+        try:
+            websocket.start_delivery(deliver)
+            await websocket.wait_closed()
         finally:
             self.runtime.disconnect(connection)
             if sink.closing is not None:

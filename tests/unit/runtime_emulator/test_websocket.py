@@ -144,3 +144,50 @@ async def test_serve_reports_an_unusable_port() -> None:
         result = await serve(asyncio.Event(), host="127.0.0.1", port=busy.port, broker=None, assets={})
 
     assert result == 1
+
+
+async def test_a_fragmented_request_is_answered_once_reassembled(server: RuntimeServer) -> None:
+    text = json.dumps({"action": "get-version", "payload": {}, "messageId": 9})
+    async with connect(server.url) as ws:
+        await _authorize(ws, "py")
+        await ws.send([text[:10], text[10:20], text[20:]])
+        reply = await _receive(ws)
+
+    assert reply == {
+        "action": "ack",
+        "correlationId": 9,
+        "payload": {"success": True, "data": server.runtime.settings.version},
+    }
+
+
+async def test_a_request_in_a_binary_frame_is_answered(server: RuntimeServer) -> None:
+    async with connect(server.url) as ws:
+        await _authorize(ws, "py")
+        await ws.send(json.dumps({"action": "get-version", "payload": {}, "messageId": 4}).encode())
+        reply = await _receive(ws)
+
+    assert reply["correlationId"] == 4
+    assert reply["payload"]["data"] == server.runtime.settings.version
+
+
+async def test_text_that_is_not_utf8_closes_the_socket_with_1007(server: RuntimeServer) -> None:
+    async with connect(server.url) as ws:
+        await _authorize(ws, "py")
+        await ws.send(b'{"action": "\xff"}', text=True)
+        async with asyncio.timeout(WAIT):
+            await ws.wait_closed()
+
+    assert ws.close_code == 1007
+    async with asyncio.timeout(WAIT):
+        while server.runtime.connections:
+            await asyncio.sleep(0.01)
+
+
+async def test_requests_in_order_get_replies_in_order(server: RuntimeServer) -> None:
+    async with connect(server.url) as ws:
+        await _authorize(ws, "py")
+        for message_id in range(2, 52):
+            await _send(ws, "get-version", {}, message_id)
+        replies = [await _receive(ws) for _ in range(50)]
+
+    assert [reply["correlationId"] for reply in replies] == list(range(2, 52))
