@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from starlette.responses import JSONResponse
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
+# Starlette's JSONResponse encoding, with one encoder made once instead of one per response.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+class InstanceJSONResponse(JSONResponse):
+    """A JSON response encoded exactly as Starlette's ``JSONResponse`` encodes it."""
+
+    def render(self, content: Any) -> bytes:
+        """The compact UTF-8 JSON of ``content``."""
+        return _ENCODER.encode(content).encode("utf-8")
 
 
 def result_response(
     result: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     """A success response with the instance's content type."""
-    return JSONResponse({"result": result}, status_code=status_code, headers=headers, media_type=CONTENT_TYPE)
+    return InstanceJSONResponse(
+        {"result": result}, status_code=status_code, headers=headers, media_type=CONTENT_TYPE
+    )
 
 
 def error_response(

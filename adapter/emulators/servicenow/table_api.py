@@ -26,6 +26,7 @@ from .store import Store
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 VERSIONS = ("v1", "v2")
 _PAGING = ("sysparm_limit", "sysparm_offset")
+_PREFIX_CACHE_SIZE = 64
 _EMPTY_V1_DETAIL = "Records matching query not found. Check query parameter or offset parameter"
 
 
@@ -64,6 +65,7 @@ class TableApi:
     def __init__(self, records: Records, settings: TableApiSettings) -> None:
         self._records = records
         self._settings = settings
+        self._prefixes: dict[tuple[object, ...], str] = {}
 
     def routes(self) -> list[BaseRoute]:
         """The unversioned and versioned collection and record routes."""
@@ -101,7 +103,7 @@ class TableApi:
             if method in ("GET", "HEAD"):
                 # One indexed row from the store: cheaper on the event loop than a hop to a worker thread
                 # and back, which cost more CPU than the read itself.
-                found = self._records.get(caller, table, sys_id, _render_options(request))
+                found = self._records.get(caller, table, sys_id, self._render_options(request))
                 return _json(request, found, 200, head=method == "HEAD")
             if method in ("PUT", "PATCH"):
                 return await self._update(request, table, sys_id)
@@ -111,6 +113,36 @@ class TableApi:
         except RecordError as error:
             return error_response(error.status, error.message, error.detail)
         return _method_not_allowed()
+
+    def _render_options(self, request: Request) -> RenderOptions:
+        params = request.query_params
+        fields = params.get("sysparm_fields")
+        wanted = tuple(f.strip() for f in fields.split(",") if f.strip()) if fields else None
+        return RenderOptions(
+            display=DisplayMode.parse(params.get("sysparm_display_value")),
+            exclude_reference_link=_flag(request, "sysparm_exclude_reference_link"),
+            fields=wanted,
+            link_prefix=self._link_prefix(request),
+        )
+
+    def _link_prefix(self, request: Request) -> str:
+        """``_api_prefix``, remembered per origin: building a request's base URL costs more than its query."""
+        scope = request.scope
+        root = scope.get("app_root_path", scope.get("root_path", ""))
+        key = (
+            scope.get("scheme"),
+            scope.get("server"),
+            root,
+            request.headers.get("host"),
+            request.path_params.get("version"),
+        )
+        prefix = self._prefixes.get(key)
+        if prefix is None:
+            prefix = _api_prefix(request)
+            if len(self._prefixes) >= _PREFIX_CACHE_SIZE:
+                self._prefixes.clear()
+            self._prefixes[key] = prefix
+        return prefix
 
     def _check_version(self, request: Request) -> Response | None:
         version = request.path_params.get("version")
@@ -132,7 +164,7 @@ class TableApi:
         )
         table, caller = request.path_params["table"], request.state.caller
         page = await run_in_threadpool(
-            self._records.list, caller, table, list_request, _render_options(request)
+            self._records.list, caller, table, list_request, self._render_options(request)
         )
         version = request.path_params.get("version")
         if not page.records and version in self._settings.empty_list_not_found_versions:
@@ -150,7 +182,7 @@ class TableApi:
         except _BadBody as error:
             return error_response(400, "Exception while reading request", str(error))
         table, caller = request.path_params["table"], request.state.caller
-        options = _render_options(request)
+        options = self._render_options(request)
         sys_id, created = await run_in_threadpool(
             lambda: self._records.insert(
                 caller, table, body, options, input_display=_flag(request, "sysparm_input_display_value")
@@ -164,7 +196,7 @@ class TableApi:
             body = await _read_body(request)
         except _BadBody as error:
             return error_response(400, "Exception while reading request", str(error))
-        caller, options = request.state.caller, _render_options(request)
+        caller, options = request.state.caller, self._render_options(request)
         updated = await run_in_threadpool(
             lambda: self._records.update(
                 caller,
@@ -200,18 +232,6 @@ def _api_prefix(request: Request) -> str:
     base = str(request.base_url).rstrip("/")
     version = request.path_params.get("version")
     return f"{base}/api/now/{version}/table" if version else f"{base}/api/now/table"
-
-
-def _render_options(request: Request) -> RenderOptions:
-    params = request.query_params
-    fields = params.get("sysparm_fields")
-    wanted = tuple(f.strip() for f in fields.split(",") if f.strip()) if fields else None
-    return RenderOptions(
-        display=DisplayMode.parse(params.get("sysparm_display_value")),
-        exclude_reference_link=_flag(request, "sysparm_exclude_reference_link"),
-        fields=wanted,
-        link_prefix=_api_prefix(request),
-    )
 
 
 async def _read_body(request: Request) -> dict[str, Any]:
