@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import json
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -49,6 +48,8 @@ from adapter.openfin.frames import (
     PushFrame,
     authorization_request,
     channel_message_target,
+    encode,
+    encode_request,
     external_authorization_request,
     failure_reply,
     parse_frame,
@@ -390,8 +391,8 @@ class RuntimeConnection:
 
     # -------------------------------------------------------------------------------- sending
 
-    async def _send_on(self, ws: ClientConnection, frame: dict[str, Any]) -> None:
-        await ws.send(json.dumps(frame, separators=(",", ":")))
+    async def _send_on(self, ws: ClientConnection, frame: dict[str, Any] | str) -> None:
+        await ws.send(frame if isinstance(frame, str) else encode(frame))
         self.stats.frames_sent += 1
 
     async def request(
@@ -407,15 +408,28 @@ class RuntimeConnection:
         ``RequestTimeoutError`` after ``timeout`` (default ``request_timeout``) seconds without an answer,
         ``ConnectionLostError`` if the socket closes first.
         """
+        return await self.request_json(
+            action, encode(payload if payload is not None else {}), timeout=timeout
+        )
+
+    async def request_json(
+        self,
+        action: str,
+        payload_json: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (every request owns its deadline)
+    ) -> Any:
+        """``request`` with a payload that is already JSON text (a JSON object), e.g. one event encoded
+        once and sent to every client of a channel."""
         ws = self._ws
         if ws is None:
             raise NotConnectedError(f"Not connected to the runtime ({self._state.value})")
-        message_id, frame = self._correlator.open(action, payload)
+        message_id = self._correlator.open(action)
         self.stats.requests += 1
         if _stdlib_log.isEnabledFor(logging.DEBUG):
             log.debug("runtime.request", action=action, message_id=message_id)
         try:
-            await self._send_on(ws, frame)
+            await self._send_on(ws, encode_request(action, payload_json, message_id))
         except ConnectionClosed as exc:
             self._correlator.discard(message_id)
             self.stats.request_failures += 1

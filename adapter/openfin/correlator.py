@@ -2,7 +2,7 @@
 
 Ids start at 1 (node-adapter's lookup can never match a reply to id 0). The reader resolves futures with
 ``resolve``; ``wait`` owns the timeout, because a runtime may never answer; ``fail_all`` fails every pending
-request when the socket closes. No I/O here: the connection sends the frame ``open`` returns.
+request when the socket closes. No I/O here: the connection sends the frame for the id ``open`` returns.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapter.openfin.errors import RequestTimeoutError, RuntimeRequestError
-from adapter.openfin.frames import AckFrame, request_frame
+from adapter.openfin.frames import AckFrame
 
 
 @dataclass
@@ -39,12 +39,13 @@ class Correlator:
         self._next_id += 1
         return message_id
 
-    def open(self, action: str, payload: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
-        """Register a request; return its id and the frame to send. Needs a running event loop."""
+    def open(self, action: str) -> int:
+        """Register a request of ``action``; return the ``messageId`` its frame carries. Needs a running
+        event loop."""
         message_id = self.next_id()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[message_id] = _Pending(action, future)
-        return message_id, request_frame(action, payload, message_id)
+        return message_id
 
     async def wait(self, message_id: int, timeout: float) -> Any:  # noqa: ASYNC109 (every request owns its deadline)
         """The ``data`` of the reply to ``message_id``.

@@ -241,9 +241,51 @@ def _summary(exc: ValidationError) -> str:
 # --------------------------------------------------------------------------------------- outbound frames
 
 
+def encode(frame: Any) -> str:
+    """``frame`` as the text of one websocket message: compact JSON, as every frame we send is written."""
+    return json.dumps(frame, separators=(",", ":"))
+
+
 def request_frame(action: str, payload: dict[str, Any] | None, message_id: int) -> dict[str, Any]:
     """A request ``{action, payload, messageId}``; the runtime answers with an ``ack`` for that id."""
     return {"action": action, "payload": payload if payload is not None else {}, "messageId": message_id}
+
+
+def encode_request(action: str, payload_json: str, message_id: int) -> str:
+    """``encode(request_frame(...))`` around a payload that is already JSON text, so that a payload sent to
+    many clients is encoded once, not once per client."""
+    return f'{{"action":{encode(action)},"payload":{payload_json},"messageId":{message_id}}}'
+
+
+def encode_channel_message(
+    target_json: str, provider_json: str, action: str, payload_json: str | None
+) -> str:
+    """The payload of ``send-channel-message`` from encoded parts: the target client's identity (a JSON
+    object, see ``encode_target``), our ``providerIdentity``, the ``action`` and, unless ``None``, the
+    ``payload``. Equal to encoding ``{**target, "providerIdentity": ..., "action": ..., "payload": ...}``.
+    """
+    members = target_json[1:-1]
+    head = f"{{{members}," if members else "{"
+    body = f'{head}"providerIdentity":{provider_json},"action":{encode(action)}'
+    if payload_json is None:
+        return body + "}"
+    return f'{body},"payload":{payload_json}}}'
+
+
+_CHANNEL_MESSAGE_KEYS = ("providerIdentity", "action", "payload")
+
+
+def encode_target(client: ClientIdentity) -> str:
+    """``client`` as the target of a ``send-channel-message`` we send as provider (JSON text).
+
+    ``isLocalEndpointId`` is node-adapter's own bookkeeping, not part of the identity; keys the message
+    sets itself are left to the message.
+    """
+    target = client.to_wire()
+    target.pop("isLocalEndpointId", None)
+    for key in _CHANNEL_MESSAGE_KEYS:
+        target.pop(key, None)
+    return encode(target)
 
 
 def external_authorization_request(uuid: str, message_id: int) -> dict[str, Any]:

@@ -33,6 +33,9 @@ from adapter.openfin.frames import (
     ClientIdentity,
     DesktopEvent,
     ProviderIdentity,
+    encode,
+    encode_channel_message,
+    encode_target,
     failure_reply,
     success_reply,
 )
@@ -78,7 +81,10 @@ class ChannelProvider:
         self._on_connection = on_connection
         self._on_disconnection = on_disconnection
         self._identity: ProviderIdentity | None = None
+        self._identity_json: tuple[ProviderIdentity | None, str] = (None, "")
         self._clients: dict[str, ClientIdentity] = {}
+        # Each connected client's identity as encoded for send-channel-message, kept while it stays.
+        self._targets: dict[str, tuple[ClientIdentity, str]] = {}
         self._subscription: EventSubscription | None = None
 
     # ------------------------------------------------------------------------------- registration
@@ -158,6 +164,7 @@ class ChannelProvider:
     async def _destroy(self) -> None:
         identity, self._identity = self._identity, None
         self._clients.clear()
+        self._targets.clear()
         if identity is None:
             return
         self.connection.unregister_provider(identity.channel_id)
@@ -171,6 +178,7 @@ class ChannelProvider:
         self._identity = None
         clients = list(self._clients.values())
         self._clients.clear()
+        self._targets.clear()
         for client in clients:
             self.connection.spawn(self._notify_disconnection(client), name="openfin-client-gone")
 
@@ -197,17 +205,42 @@ class ChannelProvider:
         Raises ``ChannelActionError`` when the client's handler failed or it has none,
         ``ChannelClosedError`` when the channel is not open.
         """
-        identity = self.identity
-        target = client.to_wire()
-        target.pop("isLocalEndpointId", None)
-        message: dict[str, Any] = {**target, "providerIdentity": identity.to_wire(), "action": action}
-        if payload is not None:
-            message["payload"] = payload
+        return await self._dispatch_json(
+            client, action, None if payload is None else encode(payload), timeout=timeout
+        )
+
+    async def _dispatch_json(
+        self,
+        client: ClientIdentity,
+        action: str,
+        payload_json: str | None,
+        *,
+        timeout: float | None,  # noqa: ASYNC109 (every request owns its deadline)
+    ) -> Any:
+        message = encode_channel_message(
+            self._target_json(client), self._provider_json(), action, payload_json
+        )
         try:
-            data = await self.connection.request("send-channel-message", message, timeout=timeout)
+            data = await self.connection.request_json("send-channel-message", message, timeout=timeout)
         except RuntimeRequestError as exc:
             raise ChannelActionError(action, exc.reason, exc.error) from None
         return data.get("result") if isinstance(data, dict) else None
+
+    def _provider_json(self) -> str:
+        identity = self.identity
+        if self._identity_json[0] is not identity:
+            self._identity_json = (identity, encode(identity.to_wire()))
+        return self._identity_json[1]
+
+    def _target_json(self, client: ClientIdentity) -> str:
+        key = _client_key(client)
+        cached = self._targets.get(key)
+        if cached is not None and cached[0] is client:
+            return cached[1]
+        target = encode_target(client)
+        if self._clients.get(key) is client:
+            self._targets[key] = (client, target)
+        return target
 
     async def publish(
         self,
@@ -216,17 +249,23 @@ class ChannelProvider:
         *,
         timeout: float | None = None,  # noqa: ASYNC109 (every request owns its deadline)
     ) -> list[DispatchOutcome]:
-        """Dispatch ``action`` to every connected client at once; one client's failure spares the others."""
+        """Dispatch ``action`` to every connected client at once; one client's failure spares the others.
+
+        The payload is encoded once for all clients; only the target differs between their messages.
+        """
         clients = self.connections
+        try:
+            payload_json = None if payload is None else encode(payload)
+        except (TypeError, ValueError) as exc:
+            return [_failed(client, action, exc) for client in clients]
 
         async def one(client: ClientIdentity) -> DispatchOutcome:
             try:
                 return DispatchOutcome(
-                    client, result=await self.dispatch(client, action, payload, timeout=timeout)
+                    client, result=await self._dispatch_json(client, action, payload_json, timeout=timeout)
                 )
             except Exception as exc:
-                log.info("channel.publish_failed", action=action, client=client.uuid, error=str(exc))
-                return DispatchOutcome(client, error=exc)
+                return _failed(client, action, exc)
 
         return list(await asyncio.gather(*(one(client) for client in clients)))
 
@@ -282,7 +321,9 @@ class ChannelProvider:
             return
         if extra.get("channelName", self.channel_name) != self.channel_name:
             return
-        client = self._clients.pop(_client_key(ClientIdentity.model_validate(event.to_wire())), None)
+        key = _client_key(ClientIdentity.model_validate(event.to_wire()))
+        client = self._clients.pop(key, None)
+        self._targets.pop(key, None)
         if client is not None:
             log.info("channel.client_disconnected", channel=self.channel_name, client=client.uuid)
             self.connection.spawn(self._notify_disconnection(client), name="openfin-client-gone")
@@ -293,6 +334,11 @@ class ChannelProvider:
         outcome = self._on_disconnection(client)
         if inspect.isawaitable(outcome):
             await outcome
+
+
+def _failed(client: ClientIdentity, action: str, error: Exception) -> DispatchOutcome:
+    log.info("channel.publish_failed", action=action, client=client.uuid, error=str(error))
+    return DispatchOutcome(client, error=error)
 
 
 def _client_key(client: ClientIdentity) -> str:

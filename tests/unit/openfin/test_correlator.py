@@ -18,16 +18,15 @@ def ack(correlation_id: int, **payload: object) -> AckFrame:
 async def test_message_ids_start_at_one_and_increase() -> None:
     correlator = Correlator()
 
-    first, frame = correlator.open("get-version", None)
-    second, _ = correlator.open("get-version", None)
+    first = correlator.open("get-version")
+    second = correlator.open("get-version")
 
     assert (first, second) == (1, 2)
-    assert frame["messageId"] == 1
 
 
 async def test_a_success_ack_resolves_with_its_data() -> None:
     correlator = Correlator()
-    message_id, _ = correlator.open("get-version", None)
+    message_id = correlator.open("get-version")
 
     assert correlator.resolve(ack(message_id, success=True, data="42.103.2"))
     assert await correlator.wait(message_id, timeout=1) == "42.103.2"
@@ -36,7 +35,7 @@ async def test_a_success_ack_resolves_with_its_data() -> None:
 
 async def test_a_failure_ack_raises_with_reason_and_error() -> None:
     correlator = Correlator()
-    message_id, _ = correlator.open("create-channel", {"channelName": "x"})
+    message_id = correlator.open("create-channel")
     correlator.resolve(
         ack(message_id, success=False, reason="taken", error={"name": "Error", "message": "taken"})
     )
@@ -51,7 +50,7 @@ async def test_a_failure_ack_raises_with_reason_and_error() -> None:
 
 async def test_a_reply_that_is_not_an_ack_fails_the_request() -> None:
     correlator = Correlator()
-    message_id, _ = correlator.open("get-version", None)
+    message_id = correlator.open("get-version")
     correlator.resolve(
         AckFrame.model_validate({"action": "nack", "correlationId": message_id, "payload": None})
     )
@@ -62,7 +61,7 @@ async def test_a_reply_that_is_not_an_ack_fails_the_request() -> None:
 
 async def test_an_unanswered_request_times_out_and_is_forgotten() -> None:
     correlator = Correlator()
-    message_id, _ = correlator.open("subscribe-to-desktop-event", {})
+    message_id = correlator.open("subscribe-to-desktop-event")
 
     with pytest.raises(RequestTimeoutError) as caught:
         await correlator.wait(message_id, timeout=0.01)
@@ -74,7 +73,7 @@ async def test_an_unanswered_request_times_out_and_is_forgotten() -> None:
 
 async def test_a_caller_that_stops_waiting_leaves_no_pending_request() -> None:
     correlator = Correlator()
-    message_id, _ = correlator.open("get-version", None)
+    message_id = correlator.open("get-version")
     waiting = asyncio.ensure_future(correlator.wait(message_id, timeout=5))
     await asyncio.sleep(0)
 
@@ -92,7 +91,7 @@ async def test_a_reply_to_an_unknown_id_is_ignored() -> None:
 
 async def test_closing_the_socket_fails_every_pending_request() -> None:
     correlator = Correlator()
-    ids = [correlator.open("get-version", None)[0] for _ in range(3)]
+    ids = [correlator.open("get-version") for _ in range(3)]
     waits = [asyncio.ensure_future(correlator.wait(message_id, timeout=5)) for message_id in ids]
     await asyncio.sleep(0)
 

@@ -19,6 +19,10 @@ from adapter.openfin.frames import (
     PushFrame,
     authorization_request,
     channel_message_target,
+    encode,
+    encode_channel_message,
+    encode_request,
+    encode_target,
     external_authorization_request,
     failure_reply,
     parse_frame,
@@ -162,6 +166,51 @@ def test_a_known_push_with_a_broken_payload_is_a_protocol_error() -> None:
 
 def test_a_request_without_payload_sends_an_empty_object() -> None:
     assert request_frame("get-version", None, 1) == {"action": "get-version", "payload": {}, "messageId": 1}
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(), st.dictionaries(st.text(), JSON_VALUES), st.integers(min_value=1))
+def test_a_request_around_an_encoded_payload_is_the_encoded_request(
+    action: str, payload: dict[str, Any], message_id: int
+) -> None:
+    assert encode_request(action, encode(payload), message_id) == encode(
+        request_frame(action, payload, message_id)
+    )
+
+
+SENDER = CHANNEL_MESSAGE["payload"]["senderIdentity"]
+PROVIDER = CHANNEL_MESSAGE["payload"]["providerIdentity"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(), JSON_VALUES)
+def test_a_channel_message_from_encoded_parts_is_the_encoded_message(action: str, payload: Any) -> None:
+    target = encode_target(ClientIdentity.model_validate(SENDER))
+
+    message = encode_channel_message(target, encode(PROVIDER), action, encode(payload))
+
+    assert message == encode({**SENDER, "providerIdentity": PROVIDER, "action": action, "payload": payload})
+
+
+def test_a_channel_message_without_payload_has_no_payload_key() -> None:
+    target = encode_target(ClientIdentity.model_validate(SENDER))
+
+    message = json.loads(encode_channel_message(target, encode(PROVIDER), "ping", None))
+
+    assert message == {**SENDER, "providerIdentity": PROVIDER, "action": "ping"}
+
+
+def test_a_target_leaves_out_node_adapters_local_endpoint_flag() -> None:
+    client = ClientIdentity.model_validate({**SENDER, "isLocalEndpointId": True})
+
+    assert json.loads(encode_target(client)) == SENDER
 
 
 def test_the_file_token_handshake_frames_name_the_connection_after_its_uuid() -> None:
