@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import functools
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -182,8 +183,13 @@ class Broker:
         except BrokerError as exc:
             await self._connection.send_raw(_refusal(ack_to_sender, str(exc)))
             return
-        # Tasks run in creation order and each sends its frame at once, so dispatches leave before the reply.
-        deliveries = [self._spawn(self._deliver(d)) for d in outcome.dispatches]
+        # The dispatches leave now, in order, so before the reply; one future each, no task per dispatch.
+        deliveries = self._connection.send_requests(
+            ("send-channel-message", self._client_message(d.target, d.action, d.payload))
+            for d in outcome.dispatches
+        )
+        for dispatch, delivery in zip(outcome.dispatches, deliveries, strict=True):
+            delivery.add_done_callback(functools.partial(_log_handler_failure, dispatch))
         self._spawn(self._answer(ack_to_sender, outcome, deliveries))
 
     def _is_client(self, sender: JsonObject) -> bool:
@@ -209,29 +215,19 @@ class Broker:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def _client_message(self, target: JsonObject, action: str, payload: Any) -> JsonObject:
+        return {**target, "providerIdentity": self._provider_identity, "action": action, "payload": payload}
+
     async def _send_to_client(self, target: JsonObject, action: str, payload: Any) -> Any:
         return await self._connection.request(
-            "send-channel-message",
-            {**target, "providerIdentity": self._provider_identity, "action": action, "payload": payload},
+            "send-channel-message", self._client_message(target, action, payload)
         )
 
-    async def _deliver(self, dispatch: Dispatch) -> None:
-        """A context to a handler; like the stock broker, a handler's failure is logged, not propagated."""
-        try:
-            await self._send_to_client(dispatch.target, dispatch.action, dispatch.payload)
-        except (RuntimeRequestError, TimeoutError) as exc:
-            log.warning(
-                "broker.context_handler_failed",
-                handler=dispatch.action,
-                client=dispatch.target.get("uuid"),
-                reason=str(exc),
-            )
-
     async def _answer(
-        self, ack_to_sender: Any, outcome: Outcome, deliveries: list[asyncio.Task[None]]
+        self, ack_to_sender: Any, outcome: Outcome, deliveries: list[asyncio.Future[Any]]
     ) -> None:
-        if outcome.await_dispatches:
-            await asyncio.gather(*deliveries)
+        if outcome.await_dispatches and deliveries:
+            await asyncio.wait(deliveries)
         if outcome.intent is not None:
             await self._answer_intent(ack_to_sender, outcome.intent)
             return
@@ -258,6 +254,20 @@ class Broker:
         log.info("broker.intent_handled", intent=route.intent_name, handler=route.target.get("uuid"))
         await self._connection.send_raw(
             _reply(ack_to_sender, result=route.resolution(result, has_result=has_result), has_result=True)
+        )
+
+
+def _log_handler_failure(dispatch: Dispatch, delivery: asyncio.Future[Any]) -> None:
+    """A context to a handler; like the stock broker, a handler's failure is logged, not propagated."""
+    if delivery.cancelled():
+        return
+    exc = delivery.exception()
+    if isinstance(exc, (RuntimeRequestError, TimeoutError)):
+        log.warning(
+            "broker.context_handler_failed",
+            handler=dispatch.action,
+            client=dispatch.target.get("uuid"),
+            reason=str(exc),
         )
 
 

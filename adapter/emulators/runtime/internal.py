@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from adapter.emulators.runtime.connection import Connection
@@ -21,24 +21,38 @@ class InternalSink:
     """Resolves replies to pending requests; queues every other frame as a push."""
 
     def __init__(self) -> None:
-        self.pending: dict[int, asyncio.Future[Frame]] = {}
+        self.pending: dict[int, tuple[str, asyncio.Future[Any]]] = {}
         self.pushes: asyncio.Queue[Frame | None] = asyncio.Queue()
 
     def send(self, frame: Frame) -> None:
-        """Route one frame from the runtime."""
+        """Route one frame from the runtime: a reply settles its request, anything else is a push."""
         correlation = frame.get("correlationId")
         if isinstance(correlation, int):
-            future = self.pending.pop(correlation, None)
-            if future is not None and not future.done():
-                future.set_result(frame)
+            entry = self.pending.pop(correlation, None)
+            if entry is not None and not entry[1].done():
+                action, future = entry
+                body = frame.get("payload") or {}
+                if body.get("success"):
+                    future.set_result(body.get("data"))
+                else:
+                    future.set_exception(
+                        RuntimeRequestError(action, str(body.get("reason", "")), body.get("error"))
+                    )
             return
         self.pushes.put_nowait(frame)
 
+    def expire(self, message_ids: list[int]) -> None:
+        """Fail the requests among ``message_ids`` still without a reply with ``TimeoutError``."""
+        for message_id in message_ids:
+            entry = self.pending.pop(message_id, None)
+            if entry is not None and not entry[1].done():
+                entry[1].set_exception(TimeoutError())
+
     def close(self) -> None:
         """End the push stream and fail every pending request."""
-        for future in self.pending.values():
+        for action, future in self.pending.values():
             if not future.done():
-                future.set_exception(RuntimeRequestError("", "Remote connection has closed"))
+                future.set_exception(RuntimeRequestError(action, "Remote connection has closed"))
         self.pending.clear()
         self.pushes.put_nowait(None)
 
@@ -81,22 +95,38 @@ class InternalConnection:
         Raises ``RuntimeRequestError`` on a failure ack (``reason``, ``error``), ``TimeoutError`` when no
         reply comes within ``timeout`` seconds.
         """
-        if self.closed:
-            raise RuntimeRequestError(action, "Remote connection has closed")
-        message_id = next(self._ids)
-        future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
-        self._sink.pending[message_id] = future
-        self._deliver(self._connection, {"action": action, "payload": payload or {}, "messageId": message_id})
-        try:
-            reply = await asyncio.wait_for(future, timeout)
-        except RuntimeRequestError as exc:
-            raise RuntimeRequestError(action, exc.reason) from None
-        finally:
-            self._sink.pending.pop(message_id, None)
-        body = reply.get("payload") or {}
-        if not body.get("success"):
-            raise RuntimeRequestError(action, str(body.get("reason", "")), body.get("error"))
-        return body.get("data")
+        [reply] = self.send_requests([(action, payload)], timeout=timeout)
+        return await reply
+
+    def send_requests(
+        self,
+        requests: Iterable[tuple[str, dict[str, Any] | None]],
+        *,
+        timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    ) -> list[asyncio.Future[Any]]:
+        """Send several requests now, in order; one future each, settled as `request` would return or raise.
+
+        One timer bounds them all (``TimeoutError`` after ``timeout`` seconds), and no task is made per
+        request: the broker dispatches a context to every handler this way.
+        """
+        loop = asyncio.get_running_loop()
+        replies: list[asyncio.Future[Any]] = []
+        sent: list[int] = []
+        for action, payload in requests:
+            reply: asyncio.Future[Any] = loop.create_future()
+            replies.append(reply)
+            if self.closed:
+                reply.set_exception(RuntimeRequestError(action, "Remote connection has closed"))
+                continue
+            message_id = next(self._ids)
+            sent.append(message_id)
+            self._sink.pending[message_id] = (action, reply)
+            self._deliver(
+                self._connection, {"action": action, "payload": payload or {}, "messageId": message_id}
+            )
+        if sent:
+            loop.call_later(timeout, self._sink.expire, sent)
+        return replies
 
     async def send_raw(self, frame: Frame) -> None:
         """Send a frame that expects no reply, e.g. an echoed ``ackToSender`` (``send-channel-result``)."""

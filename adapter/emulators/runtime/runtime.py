@@ -17,6 +17,9 @@ false``); it raises ``ActionError`` when ``uuid`` is taken. Call it on the runni
   request (``messageId`` from 1); returns the ack's ``payload.data`` (``None`` for void calls). Raises
   ``RuntimeRequestError(action, reason, error)`` on a failure ack and ``TimeoutError`` after ``timeout``.
   E.g. ``await conn.request("create-channel", {"channelName": "interop-broker-x"})`` -> providerIdentity.
+- ``send_requests(requests: Iterable[tuple[str, dict | None]], *, timeout: float = 30.0) ->
+  list[asyncio.Future]``: several requests sent at once, in order, one future each that settles as ``request``
+  would return or raise (one timer for all, no task per request); the broker's fan-out of a context.
 - ``async send_raw(frame: dict) -> None``: a frame with no reply expected, e.g. the echoed ackToSender
   ``{"action": "send-channel-result", "payload": {... "payload": {"result": ...}}}``.
 - ``pushes() -> AsyncIterator[dict]``: every uncorrelated frame sent to this party, in order:

@@ -65,3 +65,43 @@ async def test_leaving_destroys_the_channels_and_ends_the_pushes(runtime: Runtim
     assert runtime.channels.all_channels() == []
     with pytest.raises(RuntimeRequestError):
         await broker.request("get-version")
+
+
+async def test_requests_sent_together_are_settled_each_by_its_own_reply(runtime: Runtime) -> None:
+    broker = runtime.open_internal_connection("platform")
+
+    created, missing, version = broker.send_requests(
+        [
+            ("create-channel", {"channelName": "interop-broker-platform"}),
+            ("destroy-channel", {"channelName": "nope"}),
+            ("get-version", None),
+        ]
+    )
+
+    async with asyncio.timeout(5):
+        assert (await created)["channelName"] == "interop-broker-platform"
+        with pytest.raises(RuntimeRequestError) as caught:
+            await missing
+        assert await version == runtime.settings.version
+    assert (caught.value.action, caught.value.reason) == ("destroy-channel", "Channel nope does not exist.")
+
+
+async def test_requests_without_a_reply_time_out_together(runtime: Runtime) -> None:
+    broker = runtime.open_internal_connection("platform")
+    routing = await broker.request("create-channel", {"channelName": "interop-broker-platform"})
+    client = file_token_handshake(runtime, "app")
+    joined = client.send("connect-to-channel", {"channelName": "interop-broker-platform"})
+    pushes = broker.pushes()
+    async with asyncio.timeout(5):
+        await broker.send_raw((await anext(pushes))["payload"]["ackToSender"])
+    endpoint = client.sink.reply_to(joined)["payload"]["data"]["endpointId"]
+    target = {**client.connection.identity, "endpointId": endpoint, "providerIdentity": routing}
+
+    unanswered = broker.send_requests(
+        [("send-channel-message", {**target, "action": f"handler-{n}"}) for n in range(2)], timeout=0.05
+    )
+
+    async with asyncio.timeout(5):
+        outcomes = await asyncio.gather(*unanswered, return_exceptions=True)
+    assert [type(outcome) for outcome in outcomes] == [TimeoutError, TimeoutError]
+    assert len(client.sink.pushes("process-channel-message")) == 2
