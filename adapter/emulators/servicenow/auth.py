@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -86,17 +87,22 @@ class BasicSessions:
 
 
 def identify(
-    headers: Headers, query: QueryParams, users: UserDirectory, tokens: TokenRegistry, sessions: BasicSessions
+    authorization: str,
+    query: Callable[[], QueryParams],
+    users: UserDirectory,
+    tokens: TokenRegistry,
+    sessions: BasicSessions,
 ) -> Caller | None:
-    """The caller a request authenticates as, or ``None``."""
-    scheme, _, credentials = headers.get("authorization", "").strip().partition(" ")
+    """The caller a request authenticates as, or ``None``: by its ``Authorization`` value, or by the
+    ``access_token`` of its query (parsed only when that header is absent)."""
+    scheme, _, credentials = authorization.strip().partition(" ")
     credentials = credentials.strip()
     if scheme.lower() == "basic":
         return sessions.caller(credentials, users)
     if scheme.lower() == "bearer":
         bearer = credentials
     elif not scheme:
-        bearer = query.get("access_token", "")
+        bearer = query().get("access_token", "")
     else:
         return None
     token = tokens.access(bearer) if bearer else None
@@ -117,8 +123,14 @@ class AuthenticationMiddleware:
         if scope["type"] != "http" or not path.startswith("/api/") or path in PUBLIC_API_PATHS:
             await self.app(scope, receive, send)
             return
-        headers, query = Headers(scope=scope), QueryParams(scope.get("query_string", b""))
-        caller = identify(headers, query, self.users, self.tokens, self.sessions)
+        authorization = Headers(scope=scope).get("authorization", "")
+        caller = identify(
+            authorization,
+            lambda: QueryParams(scope.get("query_string", b"")),
+            self.users,
+            self.tokens,
+            self.sessions,
+        )
         if caller is None:
             log.info("auth.refused", method=scope["method"], path=path)
             response = error_response(
