@@ -16,7 +16,7 @@ from .identity import Caller
 from .journal import JOURNAL_FIELDS, add_entry
 from .query import AnyOf, Condition, EncodedQuery, Group, Operator, QueryError, parse_query
 from .query_sql import QueryCompiler, SqlValue
-from .render import Column, Rendered, Renderer, RenderOptions
+from .render import Column, Layout, Rendered, Renderer, RenderOptions, column_layout
 from .schema import CLASS_FIELD, SYSTEM_FIELD_NAMES, Field, FieldType
 from .store import Store, hash_password, new_sys_id, quote
 
@@ -88,6 +88,7 @@ class _ReadPlan:
 
     columns: tuple[Column, ...]
     select: str
+    layout: Layout
 
 
 _PLAN_CACHE_SIZE = 256
@@ -233,7 +234,7 @@ class Records:
             row = self._find(db, table, sys_id, classes, plan.select, caller)
             if row is None:
                 raise not_found()
-            return Renderer(self._schema, db, options).render([row], plan.columns)[0]
+            return Renderer(self._schema, db, options).render([row], plan.columns, plan.layout)[0]
 
     def _read_plan(self, caller: Caller, table: str, wanted: tuple[str, ...] | None) -> _ReadPlan:
         key = (table, wanted)
@@ -242,7 +243,10 @@ class Records:
             # Dot-walked columns resolve against the dictionary only, never the caller or the clock.
             compiler = self._compiler(caller, table)
             columns = tuple(self._columns(table, compiler, wanted))
-            plan = _ReadPlan(columns, self._select(table, columns, compiler))
+            select = self._select(table, columns, compiler)
+            with self._store.read() as db:
+                names = [d[0] for d in db.execute(f"{select} LIMIT 0").description]
+            plan = _ReadPlan(columns, select, column_layout(names, columns))
             if len(self._plans) >= _PLAN_CACHE_SIZE:
                 self._plans.clear()
             self._plans[key] = plan

@@ -58,11 +58,25 @@ class Column:
     alias: str
     stored: bool = dataclass_field(init=False)
     reference: str | None = dataclass_field(init=False)
+    plain: bool = dataclass_field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "stored", self.field.is_stored)
         reference = self.field.reference if self.field.type is FieldType.REFERENCE else None
         object.__setattr__(self, "reference", reference)
+        object.__setattr__(self, "plain", self.stored and reference is None)
+
+
+Layout = tuple[tuple[Column, int | str], ...]
+
+
+def column_layout(names: Sequence[str], columns: Sequence[Column]) -> Layout:
+    """Each column with the position of its alias among a result's column ``names`` (the alias itself when
+    absent). A row looked up by name scans its column names each time; by position it does not."""
+    positions: dict[str, int] = {}
+    for index, name in enumerate(names):
+        positions.setdefault(name, index)
+    return tuple((column, positions.get(column.alias, column.alias)) for column in columns)
 
 
 class Renderer:
@@ -73,18 +87,30 @@ class Renderer:
         self._db = db
         self._options = options
 
-    def render(self, rows: Sequence[sqlite3.Row], columns: Sequence[Column]) -> list[dict[str, Rendered]]:
-        """Each row as a ``{key: value}`` object in column order."""
+    def render(
+        self, rows: Sequence[sqlite3.Row], columns: Sequence[Column], layout: Layout | None = None
+    ) -> list[dict[str, Rendered]]:
+        """Each row as a ``{key: value}`` object in column order; ``layout`` is ``column_layout`` of the rows'
+        column names, when the caller already knows it."""
         if not rows:
             return []
         displays = self._reference_displays(rows, columns) if self._wants_display else {}
         journals = self._journals(rows, columns)
-        # A row looked up by name scans its column names each time; find every column's position once.
-        positions: dict[str, int] = {}
-        for index, name in enumerate(rows[0].keys()):
-            positions.setdefault(name, index)
-        places = [(column, positions.get(column.alias, column.alias)) for column in columns]
+        places = layout if layout is not None else column_layout(rows[0].keys(), columns)
         value = self._value
+        if self._options.display is DisplayMode.VALUE:
+            # The actual value of a plain column is its stored text; references and journals take _value.
+            result = []
+            for row in rows:
+                record: dict[str, Rendered] = {}
+                for column, place in places:
+                    if column.plain:
+                        stored = row[place]
+                        record[column.key] = "" if stored is None else str(stored)
+                    else:
+                        record[column.key] = value(row, column, place, displays, journals)
+                result.append(record)
+            return result
         return [
             {column.key: value(row, column, place, displays, journals) for column, place in places}
             for row in rows
