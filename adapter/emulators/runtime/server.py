@@ -176,8 +176,14 @@ class RuntimeServer:
         connection = self.runtime.connect(sink)
 
         def deliver(message: str | bytes) -> None:
-            if not connection.closed:
+            if connection.closed:
+                return
+            try:
                 self.runtime.receive(connection, message)
+            except Exception:
+                # A bug, not bad input (that is refused): this socket ends as its session did, the rest lives.
+                log.exception("connection.crashed", connection=connection.id)
+                self.runtime.disconnect(connection)
 
         try:
             websocket.start_delivery(deliver)

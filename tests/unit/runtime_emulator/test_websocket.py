@@ -191,3 +191,24 @@ async def test_requests_in_order_get_replies_in_order(server: RuntimeServer) -> 
         replies = [await _receive(ws) for _ in range(50)]
 
     assert [reply["correlationId"] for reply in replies] == list(range(2, 52))
+
+
+async def test_a_crash_while_handling_a_frame_closes_only_that_socket(
+    server: RuntimeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*_args: object) -> None:
+        raise RuntimeError("boom")
+
+    async with connect(server.url) as other, connect(server.url) as ws:
+        await _authorize(ws, "py")
+        await _authorize(other, "other")
+        with monkeypatch.context() as patched:
+            patched.setattr(server.runtime, "receive", crash)
+            await _send(ws, "get-version", {}, 2)
+            async with asyncio.timeout(WAIT):
+                await ws.wait_closed()
+        await _send(other, "get-version", {}, 2)
+        reply = await _receive(other)
+
+    assert ws.close_code == 1000
+    assert reply["payload"]["data"] == server.runtime.settings.version
