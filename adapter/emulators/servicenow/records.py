@@ -92,6 +92,7 @@ class _ReadPlan:
 
 
 _PLAN_CACHE_SIZE = 256
+_RECENT_CACHE_SIZE = 256
 _FilterKey = tuple[str, tuple[str, ...], frozenset[str] | None]
 
 
@@ -99,7 +100,8 @@ class Records:
     """Table API operations on a ``Store`` on behalf of a ``Caller``.
 
     What a read needs besides the row itself (readable classes, their SQL filter, columns and SELECT) depends
-    only on the dictionary, the caller's roles and the requested fields, so it is worked out once and kept.
+    only on the dictionary, the caller's roles and the requested fields, so it is worked out once and kept;
+    records read by ``get`` are kept until the next write.
     """
 
     def __init__(self, store: Store) -> None:
@@ -108,6 +110,9 @@ class Records:
         self._readable: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {}
         self._filters: dict[_FilterKey, tuple[str, list[SqlValue]]] = {}
         self._plans: dict[tuple[str, tuple[str, ...] | None], _ReadPlan] = {}
+        self._recent: dict[
+            tuple[str, str, frozenset[str], RenderOptions], tuple[tuple[int, int], Record]
+        ] = {}
 
     def _table(self, table: str) -> None:
         if table not in self._schema:
@@ -219,12 +224,28 @@ class Records:
         return row
 
     def get(self, caller: Caller, table: str, sys_id: str, options: RenderOptions) -> Record:
-        """One record; 404 when it is missing or the caller may not read it."""
+        """One record; 404 when it is missing or the caller may not read it.
+
+        What a record reads as depends only on the database, the caller's roles and the options, so a
+        rendered record is kept with the store's version and served again until anything is written. The
+        result is shared between requests: read it, never change it.
+        """
         self._table(table)
         classes = self._readable_classes(caller, table)
         if table not in classes:
             raise not_found()
-        return self._read_back(caller, table, sys_id, options, classes)
+        key = (table, sys_id, caller.roles, options)
+        with self._store.read():
+            version = self._store.version()
+            recent = self._recent.get(key)
+            if recent is not None and version is not None and recent[0] == version:
+                return recent[1]
+            record = self._read_back(caller, table, sys_id, options, classes)
+            if version is not None:
+                if len(self._recent) >= _RECENT_CACHE_SIZE:
+                    self._recent.clear()
+                self._recent[key] = (version, record)
+            return record
 
     def _read_back(
         self, caller: Caller, table: str, sys_id: str, options: RenderOptions, classes: Sequence[str]

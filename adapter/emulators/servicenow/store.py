@@ -277,11 +277,20 @@ class Store:
         """The active user with ``sys_id`` as a caller, or None."""
         return self._caller_where("u.sys_id = ?", sys_id)
 
+    def version(self) -> tuple[int, int] | None:
+        """What the database holds, as a value that changes whenever a transaction ends here or another
+        process commits to the file; ``None`` inside a transaction. Read it under ``read()`` to keep a result
+        together with the version it was read at."""
+        with self._lock:
+            if self._writing:
+                return None
+            return (self._transactions, self._data_version(self._connection))
+
     def _caller_where(self, condition: str, value: str) -> Caller | None:
         with self.read() as db:
-            if self._writing:
+            version = self.version()
+            if version is None:
                 return self._load_caller(db, condition, value)
-            version = (self._transactions, self._data_version(db))
             key = (condition, value)
             remembered = self._callers.get(key)
             if remembered is not None and remembered[0] == version:

@@ -109,6 +109,34 @@ async def test_patch_changes_fields_and_moves_the_update_stamps(
     assert updated["sys_created_on"] == record["sys_created_on"]
 
 
+async def test_a_record_read_before_a_patch_reads_with_the_change_after_it(admin: httpx.AsyncClient) -> None:
+    record = await create_case(admin)
+    before = await admin.get(f"{CASES}/{record['sys_id']}")
+
+    await admin.patch(f"{CASES}/{record['sys_id']}", json={"short_description": "Card works again"})
+    after = await admin.get(f"{CASES}/{record['sys_id']}")
+
+    assert before.json()["result"]["short_description"] == "Card blocked abroad"
+    assert after.json()["result"]["short_description"] == "Card works again"
+    assert after.json()["result"]["sys_mod_count"] == "1"
+
+
+async def test_renaming_a_user_changes_the_display_value_of_a_case_assigned_to_them(
+    admin: httpx.AsyncClient,
+) -> None:
+    user = await admin.post("/api/now/table/sys_user", json={"user_name": "fern.oak", "name": "Fern Oak"})
+    user_id = user.json()["result"]["sys_id"]
+    record = await create_case(admin, assigned_to=user_id)
+    shown = {"sysparm_display_value": "true", "sysparm_fields": "assigned_to"}
+    before = await admin.get(f"{CASES}/{record['sys_id']}", params=shown)
+
+    await admin.patch(f"/api/now/table/sys_user/{user_id}", json={"name": "Fern Oakley"})
+    after = await admin.get(f"{CASES}/{record['sys_id']}", params=shown)
+
+    assert before.json()["result"]["assigned_to"]["display_value"] == "Fern Oak"
+    assert after.json()["result"]["assigned_to"]["display_value"] == "Fern Oakley"
+
+
 async def test_put_is_a_partial_update_too(admin: httpx.AsyncClient) -> None:
     record = await create_case(admin, description="keep me")
 
