@@ -355,8 +355,8 @@ class ConnectionManager:
         await asyncio.gather(*logins, return_exceptions=True)
         entries, self._entries = list(self._entries.values()), {}
         lingering = [entry.closing for entry in entries if entry.closing is not None]
-        for task in lingering:
-            task.cancel()
+        for closing in lingering:
+            closing.cancel()
         await asyncio.gather(*lingering, return_exceptions=True)
         for entry in entries:
             await entry.connection.close(revoke=revoke)
