@@ -15,7 +15,6 @@ Requests follow the official ``executeApiRequest`` semantics (join rule, Accept,
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
@@ -27,6 +26,7 @@ from typing import Any
 import httpx
 import structlog
 
+from adapter import jsoncodec
 from adapter.logging import forget_secret
 from adapter.servicenow.authorizers.base import Authorizer
 from adapter.servicenow.errors import (
@@ -436,7 +436,7 @@ def _request_body(data: Any) -> bytes | None:
     if isinstance(data, bytes):
         return data
     try:
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return jsoncodec.dumps_bytes(data)
     except (TypeError, ValueError) as error:
         raise ParameterError(f"Invalid request data: {error}") from None
 

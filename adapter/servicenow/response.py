@@ -9,12 +9,12 @@ Failure: ``ApiRequestError`` with the HTTP status and the instance's ``error.mes
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict
 
+from adapter import jsoncodec
 from adapter.servicenow.errors import ApiRequestError
 
 FAILED_REQUEST = "Failed to execute API request"
@@ -61,7 +61,7 @@ def parse_body(content_type: str | None, body: bytes) -> Any:
         return None
     if _is_json(content_type):
         try:
-            return json.loads(body)
+            return jsoncodec.loads(body)
         except ValueError:
             return body.decode("utf-8", errors="replace")
     media = content_type.split(";", 1)[0].strip().lower()
@@ -80,7 +80,7 @@ def success_response(status: int, content_type: str | None, body: bytes) -> ApiR
     """
     if content_type and body and _is_json(content_type):
         try:
-            data = json.loads(body)
+            data = jsoncodec.loads(body)
         except ValueError:
             raise ApiRequestError(BROKEN_JSON, status=status) from None
     else:

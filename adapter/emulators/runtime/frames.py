@@ -7,11 +7,12 @@ with ``ack`` frames correlated by ``correlationId`` (a failure is still ``action
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from adapter import jsoncodec
 
 Frame = dict[str, Any]
 
@@ -85,7 +86,7 @@ _NO_PAYLOAD: Any = object()
 def parse_client_frame(text: str | bytes) -> ClientFrame:
     """Parse one websocket text frame; raises ``FrameError`` with a readable reason when it is malformed."""
     try:
-        raw = json.loads(text)
+        raw = jsoncodec.loads(text)
     except ValueError as exc:
         raise FrameError(f"Frame is not JSON: {exc}") from None
     if not isinstance(raw, dict):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable
 from http import HTTPStatus
 from types import TracebackType
@@ -22,6 +21,7 @@ from websockets.frames import CloseCode, Opcode
 from websockets.frames import Frame as WebSocketFrame
 from websockets.http11 import Request, Response
 
+from adapter import jsoncodec
 from adapter.emulators.runtime.errors import ActionError
 from adapter.emulators.runtime.frames import Frame
 from adapter.emulators.runtime.runtime import Runtime, RuntimeSettings
@@ -31,7 +31,6 @@ log = structlog.get_logger(__name__)
 
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 CLOSE_TIMEOUT = 5.0
-_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
 class Broker(Protocol):
@@ -58,7 +57,7 @@ class _SocketSink:
 
     def send(self, frame: Frame) -> None:
         if self.closing is None:
-            broadcast(self._websocket, _encode(frame))
+            broadcast(self._websocket, jsoncodec.dumps(frame))
 
     def close(self) -> None:
         if self.closing is None:

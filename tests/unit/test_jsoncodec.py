@@ -1,0 +1,43 @@
+"""The hot-path JSON codec: orjson's speed without refusing anything the standard library accepted."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapter import jsoncodec
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+def test_whatever_it_writes_reads_back_the_same_and_the_standard_library_agrees(value: object) -> None:
+    text = jsoncodec.dumps(value)
+    assert json.loads(text) == json.loads(json.dumps(value))
+    assert jsoncodec.loads(text) == json.loads(text)
+    assert jsoncodec.loads(jsoncodec.dumps_bytes(value)) == jsoncodec.loads(text)
+
+
+def test_text_is_written_as_utf8_not_escaped_as_javascript_writes_it() -> None:
+    assert jsoncodec.dumps({"name": "Zoë 日本"}) == '{"name":"Zoë 日本"}'
+
+
+def test_values_orjson_refuses_still_parse_and_encode() -> None:
+    assert math.isnan(jsoncodec.loads('{"a": NaN}')["a"])
+    assert jsoncodec.dumps({1: "x"}) == '{"1":"x"}'
+    assert jsoncodec.dumps({"big": 2**70}) == '{"big":1180591620717411303424}'
+
+
+def test_what_is_not_json_is_a_value_error_and_what_has_no_json_form_a_type_error() -> None:
+    with pytest.raises(ValueError, match="Expecting"):
+        jsoncodec.loads('{"truncated": [1, 2')
+    with pytest.raises(TypeError):
+        jsoncodec.dumps({"a": object()})
