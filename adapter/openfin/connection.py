@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import enum
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -442,6 +442,42 @@ class RuntimeConnection:
         except (RuntimeRequestError, NotConnectedError):
             self.stats.request_failures += 1
             raise
+
+    async def request_each_json(
+        self,
+        action: str,
+        payloads_json: Sequence[str],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (every request owns its deadline)
+    ) -> list[Any]:
+        """One ``request_json`` per payload, all sent before any reply is awaited, under one deadline.
+
+        For each payload in order: the reply's ``data``, or the exception that request failed with
+        (returned, not raised): ``RuntimeRequestError``, ``RequestTimeoutError``, ``ConnectionLostError``
+        for those the socket could not take, ``NotConnectedError`` for all without a socket.
+        """
+        ws = self._ws
+        if ws is None:
+            reason = f"Not connected to the runtime ({self._state.value})"
+            return [NotConnectedError(reason) for _ in payloads_json]
+        sent: list[int] = []
+        for payload_json in payloads_json:
+            message_id = self._correlator.open(action)
+            try:
+                await self._send_on(ws, encode_request(action, payload_json, message_id))
+            except ConnectionClosed:
+                self._correlator.discard(message_id)
+                break
+            sent.append(message_id)
+        self.stats.requests += len(payloads_json)
+        outcomes = await self._correlator.wait_all(sent, timeout or self.request_timeout)
+        outcomes += [ConnectionLostError() for _ in range(len(payloads_json) - len(sent))]
+        for outcome in outcomes:
+            if isinstance(outcome, RequestTimeoutError):
+                self.stats.request_timeouts += 1
+            elif isinstance(outcome, Exception):
+                self.stats.request_failures += 1
+        return outcomes
 
     async def send(self, frame: dict[str, Any]) -> None:
         """Send a frame that gets no answer (a raw ``ackToSender`` reply to a channel push)."""

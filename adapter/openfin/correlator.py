@@ -8,10 +8,11 @@ request when the socket closes. No I/O here: the connection sends the frame for 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapter.openfin.errors import RequestTimeoutError, RuntimeRequestError
+from adapter.openfin.errors import ConnectionLostError, RequestTimeoutError, RuntimeRequestError
 from adapter.openfin.frames import AckFrame
 
 
@@ -66,11 +67,47 @@ class Correlator:
             timer.cancel()
             self._pending.pop(message_id, None)
 
+    async def wait_all(self, message_ids: Sequence[int], timeout: float) -> list[Any]:  # noqa: ASYNC109
+        """``wait`` for several requests under one deadline: for each id in order, the reply's ``data`` or
+        the exception the request failed with (returned, not raised). One timer for all of them, and no
+        task per request. An id no longer pending was failed and forgotten by ``fail_all`` while the
+        others were being sent: ``ConnectionLostError``.
+        """
+        pendings = [self._pending.get(message_id) for message_id in message_ids]
+        timer = asyncio.get_running_loop().call_later(timeout, self._expire_all, pendings, timeout)
+        outcomes: list[Any] = []
+        try:
+            for pending in pendings:
+                if pending is None:
+                    outcomes.append(ConnectionLostError())
+                    continue
+                try:
+                    outcomes.append(await pending.future)
+                except Exception as exc:
+                    outcomes.append(exc)
+        finally:
+            timer.cancel()
+            for message_id, pending in zip(message_ids, pendings, strict=True):
+                self._pending.pop(message_id, None)
+                if pending is None:
+                    continue
+                if not pending.future.done():
+                    pending.future.cancel()
+                elif not pending.future.cancelled():
+                    pending.future.exception()  # left unread only when the wait itself was cancelled
+        return outcomes
+
     @staticmethod
     def _expire(pending: _Pending, timeout: float) -> None:
         # An answer that arrived first (even in the same tick) counts.
         if not pending.future.done():
             pending.future.set_exception(RequestTimeoutError(pending.action, timeout))
+
+    @classmethod
+    def _expire_all(cls, pendings: list[_Pending | None], timeout: float) -> None:
+        for pending in pendings:
+            if pending is not None:
+                cls._expire(pending, timeout)
 
     def discard(self, message_id: int) -> None:
         """Forget a request that could not be sent."""

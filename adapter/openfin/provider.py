@@ -9,7 +9,6 @@ runtime went away. After a runtime reconnect the channel is created again under 
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -256,18 +255,26 @@ class ChannelProvider:
         clients = self.connections
         try:
             payload_json = None if payload is None else encode(payload)
-        except (TypeError, ValueError) as exc:
+            provider_json = self._provider_json()
+        except (TypeError, ValueError, ChannelClosedError) as exc:
             return [_failed(client, action, exc) for client in clients]
-
-        async def one(client: ClientIdentity) -> DispatchOutcome:
-            try:
-                return DispatchOutcome(
-                    client, result=await self._dispatch_json(client, action, payload_json, timeout=timeout)
+        messages = [
+            encode_channel_message(self._target_json(client), provider_json, action, payload_json)
+            for client in clients
+        ]
+        replies = await self.connection.request_each_json("send-channel-message", messages, timeout=timeout)
+        outcomes = []
+        for client, reply in zip(clients, replies, strict=True):
+            if isinstance(reply, RuntimeRequestError):
+                outcomes.append(
+                    _failed(client, action, ChannelActionError(action, reply.reason, reply.error))
                 )
-            except Exception as exc:
-                return _failed(client, action, exc)
-
-        return list(await asyncio.gather(*(one(client) for client in clients)))
+            elif isinstance(reply, Exception):
+                outcomes.append(_failed(client, action, reply))
+            else:
+                result = reply.get("result") if isinstance(reply, dict) else None
+                outcomes.append(DispatchOutcome(client, result=result))
+        return outcomes
 
     # ------------------------------------------------------------------------------ from runtime
 

@@ -101,3 +101,31 @@ async def test_closing_the_socket_fails_every_pending_request() -> None:
     assert all(isinstance(outcome, ConnectionLostError) for outcome in outcomes)
     assert str(outcomes[0]) == "Remote connection has closed"
     assert correlator.pending == 0
+
+
+async def test_waiting_on_several_requests_returns_each_outcome_in_order() -> None:
+    correlator = Correlator()
+    answered, refused, silent = (correlator.open("send-channel-message") for _ in range(3))
+    correlator.resolve(ack(refused, success=False, reason="no handler"))
+    correlator.resolve(ack(answered, success=True, data={"result": 1}))
+
+    outcomes = await correlator.wait_all([answered, refused, silent], timeout=0.01)
+
+    assert outcomes[0] == {"result": 1}
+    assert isinstance(outcomes[1], RuntimeRequestError)
+    assert outcomes[1].reason == "no handler"
+    assert isinstance(outcomes[2], RequestTimeoutError)
+    assert correlator.pending == 0
+
+
+async def test_a_request_forgotten_when_the_socket_closed_counts_as_lost_among_several() -> None:
+    correlator = Correlator()
+    lost = correlator.open("send-channel-message")
+    correlator.fail_all(ConnectionLostError())
+    kept = correlator.open("send-channel-message")
+    correlator.resolve(ack(kept, success=True, data=None))
+
+    outcomes = await correlator.wait_all([lost, kept], timeout=1)
+
+    assert isinstance(outcomes[0], ConnectionLostError)
+    assert outcomes[1] is None
