@@ -241,9 +241,14 @@ def _summary(exc: ValidationError) -> str:
 # --------------------------------------------------------------------------------------- outbound frames
 
 
+# One encoder for every frame we send. Frames are trees (parsed JSON, or built here), so the cycle
+# bookkeeping json.dumps does on every call is left out; a cyclic value still fails (RecursionError).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+
+
 def encode(frame: Any) -> str:
     """``frame`` as the text of one websocket message: compact JSON, as every frame we send is written."""
-    return json.dumps(frame, separators=(",", ":"))
+    return _ENCODER.encode(frame)
 
 
 def request_frame(action: str, payload: dict[str, Any] | None, message_id: int) -> dict[str, Any]:

@@ -185,6 +185,12 @@ def test_a_request_around_an_encoded_payload_is_the_encoded_request(
     )
 
 
+@settings(max_examples=60, deadline=None)
+@given(JSON_VALUES)
+def test_a_frame_is_encoded_as_compact_ascii_json(value: Any) -> None:
+    assert encode(value) == json.dumps(value, separators=(",", ":"))
+
+
 SENDER = CHANNEL_MESSAGE["payload"]["senderIdentity"]
 PROVIDER = CHANNEL_MESSAGE["payload"]["providerIdentity"]
 
