@@ -15,7 +15,9 @@ from typing import Any
 
 import orjson
 
-_fallback_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+# ASCII with escapes: the fallback also serves text orjson refuses (a lone surrogate read from a
+# ``\\ud800`` escape), which only an escape can carry to a UTF-8 socket.
+_fallback_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def loads(data: str | bytes) -> Any:

@@ -36,6 +36,15 @@ def test_values_orjson_refuses_still_parse_and_encode() -> None:
     assert jsoncodec.dumps({"big": 2**70}) == '{"big":1180591620717411303424}'
 
 
+def test_a_lone_surrogate_read_from_an_escape_is_written_back_as_an_escape() -> None:
+    value = jsoncodec.loads('{"text": "\\ud800 alone"}')
+    assert value == {"text": "\ud800 alone"}
+    written = jsoncodec.dumps(value)
+    assert written == '{"text":"\\ud800 alone"}'
+    written.encode("utf-8")  # what a websocket must be able to send
+    assert jsoncodec.dumps_bytes(value) == b'{"text":"\\ud800 alone"}'
+
+
 def test_what_is_not_json_is_a_value_error_and_what_has_no_json_form_a_type_error() -> None:
     with pytest.raises(ValueError, match="Expecting"):
         jsoncodec.loads('{"truncated": [1, 2')
