@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from typing import Any
 
 import httpx
@@ -276,13 +277,17 @@ class AdapterService:
             context=context,
         )
         log.info("broadcast.change", table=change.table, number=change.number, change=change.change)
-        await self.provider.publish(RECORD_CHANGED, event.model_dump(mode="json"))
-        if change.change == "deleted" or self.interop is None:
-            return
-        if self.session is not None:
-            await self.session.set_context(context)
-        if self.settings.context_group:
-            await self.interop.set_context(context)
+        sends: list[Awaitable[object]] = [
+            self.provider.publish(RECORD_CHANGED, event.model_dump(mode="json"))
+        ]
+        if change.change != "deleted" and self.interop is not None:
+            if self.session is not None:
+                sends.append(self.session.set_context(context))
+            if self.settings.context_group:
+                sends.append(self.interop.set_context(context))
+        # Side by side: a publish completes when every app has answered the event, and the contexts must not
+        # wait for that (with 100 apps they arrived a whole fan-out later than the events).
+        await asyncio.gather(*sends)
 
     def _connection_changed(self, connection: Connection, state: ServiceNowState) -> None:
         event = ConnectionChangedEvent(
