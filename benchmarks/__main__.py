@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import sys
 import tempfile
@@ -37,6 +38,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--plot", type=Path, help="also write the latency/throughput PNG here")
     parser.add_argument("--only", nargs="+", choices=SCENARIOS, help="run only these scenarios")
+    parser.add_argument(
+        "--apps-per-process",
+        type=int,
+        metavar="N",
+        help="fan-out apps per node process (default 25; 100 puts the 100-app fleet in one process)",
+    )
     return parser.parse_args(argv)
 
 
@@ -70,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run, print the table, write the JSON (and the plot)."""
     args = parse(argv)
     plan = QUICK if args.quick else FULL
+    if args.apps_per_process is not None:
+        plan = dataclasses.replace(plan, apps_per_process=max(1, args.apps_per_process))
     results = asyncio.run(run(plan, tuple(args.only or SCENARIOS)))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n")

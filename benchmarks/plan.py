@@ -27,6 +27,8 @@ class Plan:
     footprint_requests: int
     """Requests per footprint step (RSS after one step and after a second one)."""
     startup_samples: int
+    apps_per_process: int = 25
+    """Fan-out apps per node process (a desktop runs each app in its own renderer process)."""
     per_caller: int = 10
     """Throughput runs make at least this many requests per concurrent caller."""
     poll_interval: float = 1.0

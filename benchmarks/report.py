@@ -38,10 +38,17 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         judged["throughput at 32 >= JS provider"] = _target(share is not None and share >= 1.0, f"x{share}")
     fanout = results.get("fanout_and_polling")
     if fanout:
-        largest = max(fanout["fanout"], key=int)
-        after = fanout["fanout"][largest]["event_after_detection_ms"]
-        judged[f"broadcast to {largest} apps p99 < 50 ms after detection"] = _target(
-            after is not None and after["p99"] < 50.0, f"{after['p99'] if after else '-'} ms"
+        sizes = fanout["fanout"]
+        apps = max(sizes, key=int)
+        # Both broadcasts count, the channel event and the FDC3 context: the slower one decides.
+        tails = {
+            kind: (sizes[apps][f"{kind}_after_detection_ms"] or {}).get("p99")
+            for kind in ("event", "context")
+        }
+        known = [tail for tail in tails.values() if tail is not None]
+        judged[f"broadcast to {apps} apps p99 < 50 ms after detection"] = _target(
+            len(known) == len(tails) and max(known) < 50.0,
+            ", ".join(f"{kind} {tail if tail is not None else '-'} ms" for kind, tail in tails.items()),
         )
         per_minute = [entry["requests_per_minute"] for entry in fanout["polling"].values()]
         spread = max(per_minute) - min(per_minute)
@@ -123,12 +130,13 @@ def render(results: dict[str, Any]) -> str:
                     cell(entry["event_after_detection_ms"]),
                     cell(entry["context_after_detection_ms"]),
                     str(entry["missing_deliveries"]),
+                    str(entry.get("node_processes", 1)),
                     str(polling["requests_per_minute"]),
                     str(polling["each_app_polling_itself"]),
                 ]
             )
         header = ["apps", "event from change p50/p99", "event after detection", "context after detection"]
-        lines += _table([*header, "missing", "polls/min", "if each app polled"], rows)
+        lines += _table([*header, "missing", "node processes", "polls/min", "if each app polled"], rows)
     refresh = results.get("refresh")
     if refresh:
         lines += [
