@@ -3,18 +3,18 @@
 Every frame is one JSON object in a text frame. Inbound frames are parsed by ``parse_frame`` into one of the
 models below; every model accepts and keeps fields it does not know (modern runtimes add some), so that an
 identity we received can be sent back verbatim. Outbound frames are built by the ``*_frame`` functions and
-the reply builders, which return plain dicts ready for ``json.dumps``.
+the reply builders, which return plain dicts ready for ``encode``.
 
 Nothing here does I/O. Field names follow the wire (camelCase) through aliases; Python code uses snake_case.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from adapter import jsoncodec
 from adapter.openfin.errors import ProtocolError
 
 
@@ -194,7 +194,7 @@ def parse_frame(text: str | bytes) -> Inbound:
     is not a JSON object with a string ``action``.
     """
     try:
-        data = json.loads(text)
+        data = jsoncodec.loads(text)
     except ValueError as exc:
         raise ProtocolError(f"Frame is not JSON: {exc}") from exc
     if not isinstance(data, dict):
@@ -241,14 +241,10 @@ def _summary(exc: ValidationError) -> str:
 # --------------------------------------------------------------------------------------- outbound frames
 
 
-# One encoder for every frame we send. Frames are trees (parsed JSON, or built here), so the cycle
-# bookkeeping json.dumps does on every call is left out; a cyclic value still fails (RecursionError).
-_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
-
-
 def encode(frame: Any) -> str:
-    """``frame`` as the text of one websocket message: compact JSON, as every frame we send is written."""
-    return _ENCODER.encode(frame)
+    """``frame`` as the text of one websocket message: compact JSON in UTF-8 text, as node-adapter writes
+    it (``adapter.jsoncodec``); ``TypeError``/``ValueError`` when it has no JSON form."""
+    return jsoncodec.dumps(frame)
 
 
 def request_frame(action: str, payload: dict[str, Any] | None, message_id: int) -> dict[str, Any]:
