@@ -78,6 +78,8 @@ async def adapter_behind_proxy() -> AsyncIterator[
                 "instance_url": instance.target,
                 "client_id": CLIENT_ID,
                 "poll_interval": 0.5,
+                # The cut releases every share, and the login goes with the last: no sign-out grace here.
+                "sign_out_grace": 0,
             }
         )
         service = AdapterService(settings)
