@@ -19,9 +19,11 @@ import httpx
 from adapter.servicenow.http1 import Answer, Http1Pool, Http1Transport, PoolLimits, decoded
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=10.0)
-# Eight connections per instance, all kept alive: one user's REST calls rarely need more, and a bigger pool
-# only opens more sockets to the instance without serving the same load any faster.
-DEFAULT_LIMITS = PoolLimits(max_connections=8, keepalive_expiry=30.0)
+# Up to 32 kept-alive connections per instance. With 8, requests queued for a connection while the instance
+# sat idle between a response and the next request on the same socket: at 32 concurrent record GETs, 32 gave
+# 1 662 req/s against 1 457 (means of 4 interleaved runs), at 128 concurrent 1 669 against 1 370. The pool
+# scans nothing per request, so more connections cost no CPU; the JS peer (undici) does not cap them at all.
+DEFAULT_LIMITS = PoolLimits(max_connections=32, keepalive_expiry=30.0)
 
 
 @functools.cache
