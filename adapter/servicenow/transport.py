@@ -27,8 +27,8 @@ DEFAULT_LIMITS = PoolLimits(max_connections=32, keepalive_expiry=30.0)
 
 
 @functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    # httpx's verifying context (certifi's CA bundle); loading it costs tens of milliseconds, so once.
+def default_ssl_context() -> ssl.SSLContext:
+    """httpx's verifying context (certifi's CA bundle), built once: loading it costs tens of milliseconds."""
     return httpx.create_ssl_context()
 
 
@@ -159,7 +159,7 @@ class TransportRegistry:
     def _create(self, origin: str) -> httpx.AsyncBaseTransport:
         if self._factory is not None:
             return self._factory()
-        return Http1Transport(Http1Pool(origin, limits=DEFAULT_LIMITS, ssl_context=_ssl_context()))
+        return Http1Transport(Http1Pool(origin, limits=DEFAULT_LIMITS, ssl_context=default_ssl_context()))
 
     async def aclose(self) -> None:
         """Close every pool (shutdown)."""

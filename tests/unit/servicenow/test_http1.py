@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from adapter.servicenow.http1 import Http1Pool, Http1Transport, PoolLimits, decoded
-from adapter.servicenow.transport import _ssl_context
+from adapter.servicenow.transport import default_ssl_context
 
 TIMEOUTS = httpx.Timeout(5.0)
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -107,7 +107,7 @@ async def held_until_released() -> AsyncIterator[tuple[Server, asyncio.Event]]:
 
 def pool_for(server: Server, *, max_connections: int = 8, keepalive_expiry: float = 30.0) -> Http1Pool:
     limits = PoolLimits(max_connections=max_connections, keepalive_expiry=keepalive_expiry)
-    return Http1Pool(f"http://127.0.0.1:{server.port}", limits=limits, ssl_context=_ssl_context())
+    return Http1Pool(f"http://127.0.0.1:{server.port}", limits=limits, ssl_context=default_ssl_context())
 
 
 async def test_sequential_requests_reuse_one_kept_alive_connection() -> None:
@@ -251,7 +251,7 @@ async def test_a_refused_connection_is_a_connect_error_and_frees_its_slot() -> N
     async with serving() as server:
         port = server.port
     pool = Http1Pool(
-        f"http://127.0.0.1:{port}", limits=PoolLimits(max_connections=1), ssl_context=_ssl_context()
+        f"http://127.0.0.1:{port}", limits=PoolLimits(max_connections=1), ssl_context=default_ssl_context()
     )
     for _ in range(3):  # the slot comes back each time: no PoolTimeout on the later attempts
         with pytest.raises(httpx.ConnectError):
@@ -398,7 +398,7 @@ async def test_https_instances_are_reached_over_verified_tls_and_an_untrusted_ce
         assert f"Host: localhost:{port}\r\n".encode() in served.requests[0]
         await pool.aclose()
 
-        stranger = Http1Pool(f"https://localhost:{port}", ssl_context=_ssl_context())
+        stranger = Http1Pool(f"https://localhost:{port}", ssl_context=default_ssl_context())
         with pytest.raises(httpx.ConnectError):  # not signed by a CA the adapter trusts
             await stranger.send("GET", url, [], None, TIMEOUTS)
         assert stranger.connections == 0
