@@ -15,7 +15,7 @@ import contextlib
 import ssl
 import zlib
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import h11
@@ -25,7 +25,10 @@ from adapter import __version__
 
 USER_AGENT = f"servicenow-adapter/{__version__}".encode("ascii")
 READ_CHUNK = 65_536
-HeaderList = Sequence[tuple[bytes, bytes]]
+# Framing, routing and content codings are the pool's, as a browser's fetch owns them: a caller's are dropped.
+_POOL_HEADERS = frozenset(
+    {b"host", b"content-length", b"transfer-encoding", b"connection", b"accept-encoding"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,12 +228,11 @@ class Http1Pool:
             raw_name = name.encode("ascii") if isinstance(name, str) else name
             raw_value = value.encode("ascii") if isinstance(value, str) else value
             lowered = raw_name.lower()
-            if lowered in (b"host", b"content-length", b"transfer-encoding", b"connection"):
-                continue  # framing and routing are the pool's
+            if lowered in _POOL_HEADERS:
+                continue
             named.add(lowered)
             headers.append((raw_name, raw_value))
-        if b"accept-encoding" not in named:
-            headers.append((b"Accept-Encoding", b"gzip, deflate"))
+        headers.append((b"Accept-Encoding", b"gzip, deflate"))
         if b"user-agent" not in named:
             headers.append((b"User-Agent", USER_AGENT))
         if body or method in ("POST", "PUT", "PATCH"):
@@ -243,7 +245,7 @@ class Http1Pool:
         loop = asyncio.get_running_loop()
         while self._idle:
             connection = self._idle.pop()
-            if connection.usable() and loop.time() - connection.idle_since < self._limits.keepalive_expiry:
+            if self._reusable(connection, loop.time()):
                 return connection
             self._discard(connection)
         if self._open < self._limits.max_connections and not self._waiters:
@@ -254,16 +256,20 @@ class Http1Pool:
         try:
             async with asyncio.timeout(timeouts.pool):
                 handed = await waiter
-        except TimeoutError:
-            raise httpx.PoolTimeout(f"No connection to {self.origin} free within {timeouts.pool} s") from None
-        except BaseException:
-            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-                # Handed a connection (or a free slot) just as we gave up: pass it on, do not leak it.
-                self._pass_on(waiter.result())
+        except BaseException as error:
+            handed_anyway = waiter.done() and not waiter.cancelled() and waiter.exception() is None
+            if handed_anyway and isinstance(error, TimeoutError):
+                handed = waiter.result()  # handed over in the very step the deadline passed: use it
             else:
+                if handed_anyway:  # cancelled as it was handed over: pass it on, never leak it
+                    self._pass_on(waiter.result())
                 with contextlib.suppress(ValueError):
                     self._waiters.remove(waiter)
-            raise
+                if isinstance(error, TimeoutError):
+                    raise httpx.PoolTimeout(
+                        f"No connection to {self.origin} free within {timeouts.pool} s"
+                    ) from None
+                raise
         if handed is not None:
             return handed
         return await self._connect(timeouts)
@@ -288,7 +294,11 @@ class Http1Pool:
         except BaseException:
             self._pass_on(None)
             raise
-        return _Http1Connection(reader, writer)
+        connection = _Http1Connection(reader, writer)
+        if self._closed:  # signed out while connecting: this request must not go out after all
+            self._discard(connection)
+            raise httpx.ConnectError("The connection pool is closed")
+        return connection
 
     def _release(self, connection: _Http1Connection, reusable: bool) -> None:
         if reusable and not self._closed:
@@ -305,9 +315,17 @@ class Http1Pool:
                 return
         if connection is None:
             self._open -= 1
-        else:
-            connection.idle_since = asyncio.get_running_loop().time()
-            self._idle.append(connection)
+            return
+        now = asyncio.get_running_loop().time()
+        # Newest first means the oldest idle connections are rarely looked at: close those the server has
+        # closed or that outlived the keep-alive, rather than hold their sockets until sign-out.
+        while self._idle and not self._reusable(self._idle[0], now):
+            self._discard(self._idle.pop(0))
+        connection.idle_since = now
+        self._idle.append(connection)
+
+    def _reusable(self, connection: _Http1Connection, now: float) -> bool:
+        return connection.usable() and now - connection.idle_since < self._limits.keepalive_expiry
 
     def _discard(self, connection: _Http1Connection) -> None:
         connection.close()

@@ -6,6 +6,7 @@ import asyncio
 import datetime
 import gzip
 import ssl
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -405,3 +406,56 @@ async def test_https_instances_are_reached_over_verified_tls_and_an_untrusted_ce
     finally:
         listener.close()
         await listener.wait_closed()
+
+
+async def test_a_connection_handed_over_in_the_step_the_pool_deadline_passes_is_used_not_lost() -> None:
+    async with held_until_released() as (server, release):
+        pool = pool_for(server, max_connections=1)
+        busy = asyncio.create_task(pool.send("GET", server.url, [], None, TIMEOUTS))
+        async with asyncio.timeout(5):
+            while not server.requests:
+                await asyncio.sleep(0.01)
+        held = next(iter(pool._busy))
+        waiting = asyncio.create_task(pool._acquire(httpx.Timeout(5.0, pool=0.05)))
+        await asyncio.sleep(0)
+        loop = asyncio.get_running_loop()
+
+        def late_release() -> None:
+            time.sleep(0.1)  # the loop is busy past the pool deadline...
+            loop.call_soon(pool._pass_on, held)  # ...and the connection comes free in the timer's own step
+
+        loop.call_soon(late_release)
+        assert await waiting is held
+        assert (pool.connections, len(pool._waiters)) == (1, 0)
+        busy.cancel()
+        release.set()
+        await asyncio.gather(busy, return_exceptions=True)
+        await pool.aclose()
+
+
+async def test_idle_connections_the_server_closed_are_dropped_when_a_connection_is_put_back() -> None:
+    async def first_two_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        order = server.accepted
+        while await server.read_request(reader) is not None:
+            await asyncio.sleep(0.05 * order)  # answers in accept order, 50 ms apart
+            writer.write(reply())
+            await writer.drain()
+            if order < 3:
+                return  # closes, as on the server's keep-alive timeout
+
+    async with serving(first_two_close) as server:
+        pool = pool_for(server)
+        await asyncio.gather(*(pool.send("GET", server.url, [], None, TIMEOUTS) for _ in range(3)))
+        # Each was closed by the server before the next came back: putting that one back dropped it.
+        assert server.accepted == 3
+        assert pool.connections == 1
+        await pool.aclose()
+
+
+async def test_a_callers_accept_encoding_is_replaced_by_the_pools_own() -> None:
+    async with serving() as server:
+        pool = pool_for(server)
+        await pool.send("GET", server.url, [("Accept-Encoding", "br")], None, TIMEOUTS)
+        assert b"Accept-Encoding: br" not in server.requests[0]
+        assert b"Accept-Encoding: gzip, deflate\r\n" in server.requests[0]
+        await pool.aclose()
