@@ -103,6 +103,7 @@ class ConnectionManager:
         self._transports = transports or TransportRegistry()
         self._clock = clock
         self._linger = linger
+        self._closings: set[asyncio.Task[None]] = set()
         self._entries: dict[ConnectionKey, _Entry] = {}
         self._logins: dict[ConnectionKey, _Login] = {}
         self._listeners: list[Listener] = []
@@ -301,6 +302,9 @@ class ConnectionManager:
         if linger > 0:
             if entry.closing is None:
                 entry.closing = asyncio.create_task(self._close_later(key, entry, linger))
+                # Kept until done, also while it revokes (``closing`` is cleared then): shutdown waits for it.
+                self._closings.add(entry.closing)
+                entry.closing.add_done_callback(self._closings.discard)
             log.info("manager.lingering", instance=key.origin, client_id=key.client_id, seconds=linger)
             return ReleaseResult(apps=0, revoked=False)
         return ReleaseResult(apps=0, revoked=await self._close_entry(key, entry))
@@ -319,11 +323,7 @@ class ConnectionManager:
             log.info("manager.linger_ended", instance=key.origin, client_id=key.client_id, revoked=revoked)
 
     async def _close_entry(self, key: ConnectionKey, entry: _Entry) -> bool:
-        if entry.closing is not None:
-            entry.closing.cancel()
-            entry.closing = None
-        if self._entries.get(key) is entry:
-            del self._entries[key]
+        del self._entries[key]
         revoked = await entry.connection.close(revoke=True)
         await self._transports.give_back(key.origin)
         return revoked
@@ -354,10 +354,10 @@ class ConnectionManager:
             task.cancel()
         await asyncio.gather(*logins, return_exceptions=True)
         entries, self._entries = list(self._entries.values()), {}
-        lingering = [entry.closing for entry in entries if entry.closing is not None]
-        for closing in lingering:
-            closing.cancel()
-        await asyncio.gather(*lingering, return_exceptions=True)
+        for entry in entries:
+            if entry.closing is not None:  # still lingering: closed below instead
+                entry.closing.cancel()
+        await asyncio.gather(*self._closings, return_exceptions=True)  # and those already revoking finish
         for entry in entries:
             await entry.connection.close(revoke=revoke)
         await self._transports.aclose()

@@ -217,7 +217,7 @@ def revocations(instance: FakeInstance) -> int:
 
 
 async def test_an_app_that_went_away_and_comes_back_within_the_linger_finds_the_user_signed_in() -> None:
-    connections, instance, approving = lingering_manager(linger=5.0)
+    connections, instance, approving = lingering_manager(linger=0.2)
     first = await connections.acquire("app-1", ACME, "openfin-demo")
     released = await connections.release_app("app-1")  # e.g. the runtime restarted under every app
     assert [(r.apps, r.revoked) for r in released.values()] == [(0, False)]
@@ -226,8 +226,14 @@ async def test_an_app_that_went_away_and_comes_back_within_the_linger_finds_the_
     again = await connections.acquire("app-1", ACME, "openfin-demo")
     assert again.connection is first.connection
     assert len(approving.urls) == 1  # no second login
-    await asyncio.sleep(0)
+    await asyncio.sleep(0.4)  # past the linger: coming back cancelled the pending sign-out
     assert revocations(instance) == 0
+    await connections.release_app("app-1")  # leaving again starts a whole new linger
+    assert revocations(instance) == 0
+    async with asyncio.timeout(5):
+        while connections.status():
+            await asyncio.sleep(0.01)
+    assert revocations(instance) == 2
     await connections.aclose()
 
 
