@@ -286,8 +286,15 @@ class AdapterService:
             if self.settings.context_group:
                 sends.append(self.interop.set_context(context))
         # Side by side: a publish completes when every app has answered the event, and the contexts must not
-        # wait for that (with 100 apps they arrived a whole fan-out later than the events).
-        await asyncio.gather(*sends)
+        # wait for that (with 100 apps they arrived a whole fan-out later than the events). A failing send is
+        # raised (the broadcaster logs it) only once the others are done, never left running unawaited.
+        failures = [
+            outcome
+            for outcome in await asyncio.gather(*sends, return_exceptions=True)
+            if isinstance(outcome, Exception)
+        ]
+        if failures:
+            raise failures[0]
 
     def _connection_changed(self, connection: Connection, state: ServiceNowState) -> None:
         event = ConnectionChangedEvent(
