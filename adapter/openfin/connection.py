@@ -461,14 +461,21 @@ class RuntimeConnection:
             reason = f"Not connected to the runtime ({self._state.value})"
             return [NotConnectedError(reason) for _ in payloads_json]
         sent: list[int] = []
-        for payload_json in payloads_json:
-            message_id = self._correlator.open(action)
-            try:
-                await self._send_on(ws, encode_request(action, payload_json, message_id))
-            except ConnectionClosed:
+        try:
+            for payload_json in payloads_json:
+                message_id = self._correlator.open(action)
+                sent.append(message_id)
+                try:
+                    await self._send_on(ws, encode_request(action, payload_json, message_id))
+                except ConnectionClosed:
+                    self._correlator.discard(sent.pop())
+                    break
+        except BaseException:
+            # Cancelled while sending (a full socket buffer): nobody will await these, so forget them now
+            # rather than keep them pending until the socket closes.
+            for message_id in sent:
                 self._correlator.discard(message_id)
-                break
-            sent.append(message_id)
+            raise
         self.stats.requests += len(payloads_json)
         outcomes = await self._correlator.wait_all(sent, timeout or self.request_timeout)
         outcomes += [ConnectionLostError() for _ in range(len(payloads_json) - len(sent))]
