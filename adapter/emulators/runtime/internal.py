@@ -111,7 +111,7 @@ class InternalConnection:
         """
         loop = asyncio.get_running_loop()
         replies: list[asyncio.Future[Any]] = []
-        sent: list[int] = []
+        sent: list[tuple[int, asyncio.Future[Any]]] = []
         for action, payload in requests:
             reply: asyncio.Future[Any] = loop.create_future()
             replies.append(reply)
@@ -119,14 +119,32 @@ class InternalConnection:
                 reply.set_exception(RuntimeRequestError(action, "Remote connection has closed"))
                 continue
             message_id = next(self._ids)
-            sent.append(message_id)
+            sent.append((message_id, reply))
             self._sink.pending[message_id] = (action, reply)
             self._deliver(
                 self._connection, {"action": action, "payload": payload or {}, "messageId": message_id}
             )
         if sent:
-            loop.call_later(timeout, self._sink.expire, sent)
+            timer = loop.call_later(timeout, self._sink.expire, [message_id for message_id, _ in sent])
+            self._bound(timer, sent)
         return replies
+
+    def _bound(self, timer: asyncio.TimerHandle, sent: list[tuple[int, asyncio.Future[Any]]]) -> None:
+        """Cancel ``timer`` once every reply has settled, and forget a request whose caller gave up on it."""
+        remaining = len(sent)
+
+        def settled_for(message_id: int) -> Callable[[asyncio.Future[Any]], None]:
+            def settled(_reply: asyncio.Future[Any]) -> None:
+                nonlocal remaining
+                self._sink.pending.pop(message_id, None)
+                remaining -= 1
+                if remaining == 0:
+                    timer.cancel()
+
+            return settled
+
+        for message_id, reply in sent:
+            reply.add_done_callback(settled_for(message_id))
 
     async def send_raw(self, frame: Frame) -> None:
         """Send a frame that expects no reply, e.g. an echoed ``ackToSender`` (``send-channel-result``)."""
