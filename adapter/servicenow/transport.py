@@ -12,7 +12,6 @@ import asyncio
 import functools
 import ssl
 from collections.abc import Callable, Iterable
-from typing import Protocol
 
 import httpx
 
@@ -30,23 +29,6 @@ DEFAULT_LIMITS = PoolLimits(max_connections=32, keepalive_expiry=30.0)
 def default_ssl_context() -> ssl.SSLContext:
     """httpx's verifying context (certifi's CA bundle), built once: loading it costs tens of milliseconds."""
     return httpx.create_ssl_context()
-
-
-class Sender(Protocol):
-    """Sends one API request and reads its whole, decoded answer."""
-
-    async def send(
-        self,
-        method: str,
-        url: httpx.URL,
-        headers: Iterable[tuple[str, str]],
-        body: bytes | None,
-        timeouts: httpx.Timeout,
-    ) -> Answer:
-        """The answer, or an ``httpx.TransportError`` (or ``httpx.DecodingError``) raised."""
-
-    async def aclose(self) -> None:
-        """Release what this sender owns (never a shared pool)."""
 
 
 class PooledSender:
@@ -98,6 +80,10 @@ class HttpxSender:
     async def aclose(self) -> None:
         """Close the client (a borrowed transport stays open)."""
         await self._client.aclose()
+
+
+Sender = PooledSender | HttpxSender
+"""How a connection sends one API request and reads its whole, decoded answer (``send``, ``aclose``)."""
 
 
 class BorrowedTransport(httpx.AsyncBaseTransport):
