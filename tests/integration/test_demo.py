@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 from typing import Any
 
@@ -30,10 +31,20 @@ def test_keep_running_leaves_a_stack_your_own_apps_can_use_until_stopped() -> No
     with running(adapter_command("demo", "--keep-running")) as demo:
         address = demo.target
         assert address.startswith("ws://127.0.0.1:")
+        # Do what the demo tells a newcomer: connect with the uuid and to the channel it prints.
+        story = "".join(demo.stdout_lines)
+        printed_address = re.search(r"runtime address\s+(\S+)", story)
+        uuid = re.search(r"connect\(\{uuid: '([^']+)'", story)
+        channel_name = re.search(r"Channel\.connect\('([^']+)'\)", story)
+        assert printed_address is not None, story
+        assert uuid is not None, story
+        assert channel_name is not None, story
+        assert printed_address.group(1) == address
+        assert uuid.group(1) != "demo-crm-app"
 
         async def status_from_my_app() -> Any:
-            async with RuntimeConnection(address, "demo-crm-app", reconnect=False) as runtime:
-                channel = ChannelClient(runtime, "servicenow")
+            async with RuntimeConnection(address, uuid.group(1), reconnect=False) as runtime:
+                channel = ChannelClient(runtime, channel_name.group(1))
                 await channel.connect(timeout=30)
                 connected = await channel.dispatch("servicenow.connect", {})
                 status = await channel.dispatch("servicenow.status", {})
