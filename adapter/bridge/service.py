@@ -19,13 +19,15 @@ import httpx
 import structlog
 from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
+from adapter import __version__
 from adapter.bridge.access import AccessPolicy, app_id
 from adapter.bridge.actions import ServiceNowActions
 from adapter.bridge.broadcast import ChangeBroadcaster, poll_table
 from adapter.bridge.changes import RecordChange
 from adapter.bridge.contexts import case_context
+from adapter.bridge.health import AdapterHealth
 from adapter.bridge.intents import IntentHandlers
-from adapter.bridge.messages import ConnectionChangedEvent, RecordChangedEvent
+from adapter.bridge.messages import BrokerStatus, ConnectionChangedEvent, RecordChangedEvent, RuntimeStatus
 from adapter.bridge.windows import RuntimeAuthWindowHost
 from adapter.lifecycle import StartupError, announce_ready
 from adapter.openfin import (
@@ -169,10 +171,11 @@ class AdapterService:
             on_connection=self._client_connecting,
             on_disconnection=self._client_gone,
         )
+        self.health = AdapterHealth()
         self.broadcaster = ChangeBroadcaster(
             settings.watch_table,
             watch=lambda connection, table, baseline: poll_table(
-                connection, table, settings.poll_interval, baseline
+                self.health.observed(connection, table), table, settings.poll_interval, baseline
             ),
             deliver=self._deliver,
         )
@@ -183,6 +186,7 @@ class AdapterService:
             default_instance_url=settings.instance_url,
             default_client_id=settings.client_id,
             watching=settings.watch_table,
+            health=self._status,
         )
         self.actions.register(self.provider)
         self.intents = IntentHandlers(
@@ -236,6 +240,7 @@ class AdapterService:
                 await interop.register_intent_handler(name, handler)
         except OpenFinError as error:
             log.error("interop.unavailable", platform=platform_uuid, error=str(error))
+            self.health.record_error("broker", f"could not join {platform_uuid}'s broker: {error}")
             await interop.close()
             return
         self.interop = interop
@@ -274,6 +279,8 @@ class AdapterService:
             if state is ConnectionState.CLOSED:
                 return
             if state is ConnectionState.RECONNECTING:
+                lost = self.runtime.last_error
+                self.health.record_error("runtime", f"connection lost: {lost or 'the runtime closed it'}")
                 with contextlib.suppress(TimeoutError):
                     await self.runtime.wait_for(ConnectionState.CONNECTED, self.settings.reconnect_grace)
                     continue
@@ -292,6 +299,22 @@ class AdapterService:
                 await self.provider.destroy()
         await self.manager.aclose(revoke=True)
         await self.runtime.close()
+
+    def _status(self) -> dict[str, Any]:
+        origins = {connection.key.origin for connection in self.actions.live_connections()}
+        broker = self.settings.broker
+        return {
+            "adapterVersion": __version__,
+            "runtime": RuntimeStatus(
+                state=self.runtime.state.value,
+                address=self.runtime.address,
+                reconnects=self.runtime.stats.reconnects,
+            ),
+            "broker": BrokerStatus(platform=broker, joined=self.interop is not None) if broker else None,
+            "watchers": self.health.watchers(origins, self.settings.watch_table),
+            "apps": sorted({client.uuid for client in self.provider.connections}),
+            "lastError": self.health.last_error,
+        }
 
     # ------------------------------------------------------------------------------------- channel hooks
 

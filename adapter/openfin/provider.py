@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from adapter.openfin.connection import EventSubscription, RuntimeConnection
 from adapter.openfin.errors import (
+    ActionNotFound,
     ChannelActionError,
     ChannelClosedError,
     ChannelConnectionRejected,
@@ -344,7 +345,12 @@ class ChannelProvider:
 
 
 def _failed(client: ClientIdentity, action: str, error: Exception) -> DispatchOutcome:
-    log.info("channel.publish_failed", action=action, client=client.uuid, error=str(error))
+    # A client that registered no handler for the action (a platform provider that only connects) refuses
+    # every publish by design: worth a debug line, not one per broadcast at info.
+    unhandled = isinstance(error, ChannelActionError) and error.reason.endswith(ActionNotFound(action).reason)
+    (log.debug if unhandled else log.info)(
+        "channel.publish_failed", action=action, client=client.uuid, error=str(error)
+    )
     return DispatchOutcome(client, error=error)
 
 

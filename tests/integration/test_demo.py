@@ -7,6 +7,7 @@ import re
 import subprocess
 from typing import Any
 
+from adapter import __version__
 from adapter.openfin import ChannelClient, RuntimeConnection
 from tests.support.processes import ROOT, adapter_command, running
 
@@ -54,5 +55,15 @@ def test_keep_running_leaves_a_stack_your_own_apps_can_use_until_stopped() -> No
         connected, status = asyncio.run(status_from_my_app())
         assert connected["currentUser"]["user_name"] == "beth.anglin"
         assert status["connections"][0]["apps"] == 1
+        # What an operator asks first: which adapter, is the runtime and broker there, which apps, any error.
+        assert status["adapterVersion"] == __version__
+        assert status["runtime"]["state"] == "connected"
+        assert status["runtime"]["address"] == address
+        assert status["broker"] == {"platform": "demo-platform", "joined": True}
+        assert uuid.group(1) in status["apps"]
+        [watcher] = status["watchers"]
+        assert watcher["table"] == "sn_customerservice_case"
+        assert watcher["healthy"] is True
+        assert status["lastError"] is None
         demo.process.terminate()
         assert demo.process.wait(timeout=30) == 0
