@@ -93,6 +93,16 @@ def test_platform_has_a_uuid_and_an_https_provider_page_we_ship() -> None:
     assert (MANIFESTS / "provider" / "provider.html").is_file()
 
 
+def test_the_shortcut_icon_is_a_windows_icon_we_ship_beside_the_provider_page() -> None:
+    icon = urlsplit(platform()["shortcut"]["icon"])
+    provider = urlsplit(platform()["platform"]["providerUrl"])
+    assert icon.path.rsplit("/", 1)[0] == provider.path.rsplit("/", 1)[0]
+    shipped = MANIFESTS / "provider" / icon.path.rsplit("/", 1)[1]
+    header = shipped.read_bytes()[:6]
+    assert header[:4] == b"\x00\x00\x01\x00", "an .ico file starts with reserved 0 and type 1"
+    assert int.from_bytes(header[4:6], "little") >= 1
+
+
 def test_platform_survives_its_last_window_closing_so_the_adapter_keeps_running() -> None:
     assert platform()["platform"]["preventQuitOnLastWindowClosed"] is True
     assert "windows" in platform()["snapshot"]
