@@ -195,6 +195,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep-running", action="store_true", help="leave the stack up afterwards for your own apps"
     )
 
+    doctor = commands.add_parser(
+        "doctor",
+        help="say whether the runtime, the adapter, the broker, the instance and the login are healthy",
+        description="Check what servicenow-adapter run depends on, with the same settings (flags, "
+        "environment, --config), and say in a sentence how each is: the runtime, the adapter serving the "
+        "channel (its status), the platform's interop broker, the instance and the login. "
+        "Exits 0 when nothing failed, 1 otherwise.",
+        epilog=SETTINGS_EPILOG,
+    )
+    _run_flags(doctor)
+
     emulate = commands.add_parser(
         "emulate",
         help="run a local emulator of ServiceNow or the OpenFin runtime",
@@ -293,6 +304,20 @@ def _run(args: argparse.Namespace) -> int:
     return run_until_signalled(serve)
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from adapter.doctor import run_doctor
+    from adapter.logging import configure_logging
+
+    settings = _settings(args)
+    # The doctor speaks in sentences; log lines would only repeat them.
+    configure_logging("debug" if settings.log_level == "debug" else "error", json=settings.log_json)
+
+    async def doctor(_stop: asyncio.Event) -> int:
+        return await run_doctor(settings, out=sys.stdout)
+
+    return run_until_signalled(doctor)
+
+
 def _with_default_command(argv: Sequence[str]) -> list[str]:
     # An app asset is launched with options alone: "run" is implied when the first word is a flag. A first
     # word that is not a flag is a command, even a mistyped one, so that it is reported as such.
@@ -318,6 +343,8 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Nam
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(args)
+    if args.command == "doctor":
+        return _doctor(args)
     from adapter.logging import configure_logging
 
     configure_logging(args.log_level, json=args.log_json)

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from urllib.parse import urlencode
 
 from adapter.bridge.contexts import display_of
+from adapter.doctor import DOCTOR_UUID
 from adapter.lifecycle import StartupError, announce_ready
 from adapter.openfin import ChannelClient, InteropClient, RuntimeConnection
 
@@ -161,6 +162,8 @@ async def desktop(
             APP,
             "--allow-app",
             YOUR_APP,
+            "--allow-app",
+            DOCTOR_UUID,
             log_flags=log_flags,
         )
         processes.append(adapter)
@@ -280,6 +283,10 @@ def _point_your_apps(narrator: Narrator, instance_url: str, address: str) -> Non
     )
     narrator.detail("                  await client.dispatch('servicenow.connect', {})")
     narrator.detail(f"apps allowed      {YOUR_APP}, {APP}   (the adapter refuses any other uuid)")
+    narrator.detail(
+        f"health check:     servicenow-adapter doctor --runtime-address {address} --broker {PLATFORM} "
+        f"--instance-url {instance_url}"
+    )
 
 
 async def run_demo(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shlex
+import socket
 import subprocess
 from typing import Any
 
@@ -67,3 +69,53 @@ def test_keep_running_leaves_a_stack_your_own_apps_can_use_until_stopped() -> No
         assert status["lastError"] is None
         demo.process.terminate()
         assert demo.process.wait(timeout=30) == 0
+
+
+def test_the_doctor_command_the_demo_prints_finds_everything_healthy() -> None:
+    with running(adapter_command("demo", "--keep-running")) as demo:
+        story = "".join(demo.stdout_lines)
+        printed = re.search(r"health check:\s+servicenow-adapter (doctor .*)", story)
+        assert printed is not None, story
+
+        async def doctor_while_my_app_is_signed_in() -> subprocess.CompletedProcess[str]:
+            async with RuntimeConnection(demo.target, "my-app", reconnect=False) as runtime:
+                channel = ChannelClient(runtime, "servicenow")
+                await channel.connect(timeout=30)
+                await channel.dispatch("servicenow.connect", {})
+                done = await asyncio.to_thread(
+                    subprocess.run,
+                    adapter_command(*shlex.split(printed.group(1))),
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                    check=False,
+                )
+                await channel.dispatch("servicenow.disconnect", {})
+                return done
+
+        done = asyncio.run(doctor_while_my_app_is_signed_in())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "to 1 app(s): my-app." in done.stdout
+    assert "Signed in to http://127.0.0.1:" in done.stdout
+    verdicts = {line.split()[1]: line.split()[0] for line in done.stdout.splitlines()}
+    for subject in ("runtime", "adapter", "watcher", "broker", "instance", "login"):
+        assert verdicts.get(subject) == "ok", done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_the_doctor_says_what_is_wrong_when_no_runtime_answers_positive_control() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = subprocess.run(
+        adapter_command("doctor", "--runtime-address", f"ws://127.0.0.1:{port}"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[0].startswith("FAIL runtime   Nothing is listening at ws://127.0.0.1:")
+    assert "Traceback" not in done.stderr
