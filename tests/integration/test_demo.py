@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shlex
 import socket
@@ -119,3 +120,22 @@ def test_the_doctor_says_what_is_wrong_when_no_runtime_answers_positive_control(
     assert done.returncode == 1
     assert done.stdout.splitlines()[0].startswith("FAIL runtime   Nothing is listening at ws://127.0.0.1:")
     assert "Traceback" not in done.stderr
+
+
+def test_the_demos_log_flags_reach_every_process_it_starts() -> None:
+    done = subprocess.run(
+        adapter_command("demo", "--log-level", "info", "--log-json"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    loggers = {record.get("logger") for record in records}
+    # Info lines, as JSON, from the ServiceNow emulator, the runtime emulator and the adapter.
+    assert "adapter.emulators.servicenow.server" in loggers, loggers
+    assert any(name and name.startswith("adapter.emulators.runtime") for name in loggers), loggers
+    assert "adapter.bridge.service" in loggers, loggers
+    assert {record["level"] for record in records} >= {"info"}
