@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import difflib
 import itertools
+import os
 import re
 import sys
 import textwrap
@@ -22,11 +23,12 @@ from typing import Any, NoReturn
 from adapter import __version__
 from adapter.lifecycle import (
     EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
     EXIT_USAGE,
     StartupError,
     run_until_signalled,
 )
-from adapter.settings import LOG_LEVELS, SettingsError, load_settings, setting_flags
+from adapter.settings import ENV_PREFIX, LOG_LEVELS, SettingsError, load_settings, setting_flags
 
 PROG = "servicenow-adapter"
 _TOP_LEVEL_FLAGS = ("-h", "--help", "--version")
@@ -237,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
         "runtime",
         help="an OpenFin runtime websocket bus",
         description="An OpenFin runtime's websocket bus: external connections, channels, interop broker.",
-        epilog=EXIT_CODES,
+        epilog="Its behaviour settings come from RUNTIME_EMULATOR_<NAME> environment variables; see "
+        f"docs/emulators/runtime.md.\n\n{EXIT_CODES}",
     )
     _logging_flags(runtime, "info")
     runtime.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -362,6 +365,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _debugging(argv: Sequence[str]) -> bool:
     words = list(argv)
+    if os.environ.get(f"{ENV_PREFIX}LOG_LEVEL", "").lower() == "debug":
+        return True
     return "--log-level=debug" in words or any(
         a == "--log-level" and b == "debug" for a, b in itertools.pairwise(words)
     )
@@ -380,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.exit_code
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: stopped\n")
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as error:
         if _debugging(words):
             traceback.print_exc()
