@@ -12,8 +12,11 @@ line in docs/configuration.md, nothing else:
 * the type decides the flag's form: ``bool`` is a switch (``--keyring``), ``list[str]`` a repeatable flag
   (mark it ``Annotated[list[str], NoDecode]`` and split it in ``_lists_from_text``), a ``Literal`` a choice,
   ``int``/``float`` a number, anything else a string;
-* ``json_schema_extra`` may give ``metavar`` (what ``--help`` shows for the value) and ``default_doc`` (the
-  default in words, when the value alone would mislead, e.g. ``None`` meaning "port discovery");
+* ``json_schema_extra`` may give ``metavar`` (what ``--help`` shows for the value; ``PORT`` also makes the
+  flag refuse a number outside 0-65535 with one sentence) and ``default_doc`` (the default in words, when the
+  value alone would mislead, e.g. ``None`` meaning "port discovery");
+* a field added the earlier way (an ``add_argument`` line in ``adapter.cli``) must lose that line: the flag
+  now comes from here, and argparse refuses the same flag twice;
 * docs/configuration.md needs a table row with the flag, variable, TOML key and the same default text
   (tests/unit/test_settings.py checks every row against ``setting_flags()``), and the launcher's
   ``SETTING_FLAGS`` (manifests/provider/launch-adapter.mjs), when the manifest may set it, is checked too.

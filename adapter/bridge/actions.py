@@ -1,4 +1,4 @@
-"""The ``servicenow.*`` channel actions: one function per action of the channel API (shared/DESIGN.md).
+"""The ``servicenow.*`` channel actions: one function per action of the channel API (docs/channel-api.md).
 
 Every handler checks the caller against the access policy, works on the shared ``ConnectionManager`` under
 the caller's app identity, and reports ServiceNow errors by their official names: the reason is

@@ -22,7 +22,7 @@ from tests.unit.manifests.support import (
     load_json,
 )
 
-# The intents of shared/DESIGN.md and issue 6 (name -> contexts, result type), used where
+# The intents of docs/channel-api.md and issue 6 (name -> contexts, result type), used where
 # adapter.bridge.intents (HANDLED_INTENTS) is not there.
 DESIGN_INTENTS = {
     "ViewInteractions": (["fdc3.contact", "fdc3.organization"], "servicenow.caseList"),
