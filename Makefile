@@ -7,6 +7,7 @@ CONFORMANCE := tests/conformance
 .PHONY: test demo lint typecheck unit install npm benchmark clean
 
 $(BIN)/python:
+	@echo "Creating $(VENV) with $(PYTHON) ..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
@@ -15,6 +16,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
+
+# The demo needs the adapter and its emulators only, not the development tools; pip shows what it fetches.
+$(VENV)/.installed-demo: pyproject.toml constraints.txt | $(BIN)/python
+	@echo "Installing what the demo needs (first run only; later runs start at once) ..."
+	$(BIN)/python -m pip install --progress-bar on --no-input -c constraints.txt -e '.[demo]'
+	touch $@
 
 $(CONFORMANCE)/node_modules/.package-lock.json: $(CONFORMANCE)/package-lock.json
 	cd $(CONFORMANCE) && npm ci --no-audit --no-fund --loglevel=error
@@ -31,7 +38,7 @@ typecheck: install
 test: install npm lint typecheck
 	$(BIN)/python -m pytest
 
-demo: install
+demo: $(VENV)/.installed-demo
 	$(BIN)/servicenow-adapter demo
 
 benchmark: install npm

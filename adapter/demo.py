@@ -17,7 +17,8 @@ from typing import Any, TextIO
 from urllib.parse import urlencode
 
 from adapter.bridge.contexts import display_of
-from adapter.lifecycle import announce_ready
+from adapter.doctor import DOCTOR_UUID
+from adapter.lifecycle import StartupError, announce_ready
 from adapter.openfin import ChannelClient, InteropClient, RuntimeConnection
 
 PLATFORM = "demo-platform"
@@ -25,6 +26,8 @@ CHANNEL = "servicenow"
 CLIENT_ID = "openfin-demo"
 DEMO_USER = "beth.anglin"
 APP = "demo-crm-app"
+YOUR_APP = "my-app"
+"""The uuid the demo tells people to connect their own app as; its adapter allows it beside ``APP``."""
 START_TIMEOUT = 60.0
 STEP_TIMEOUT = 30.0
 
@@ -58,38 +61,90 @@ class Narrator:
             self.detail("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
-async def _start(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+def child_command(*args: str) -> list[str]:
+    """``servicenow-adapter ARGS`` as this very program: the bundled executable itself when frozen."""
+    if getattr(sys, "frozen", False):
+        # In a PyInstaller bundle sys.executable is the adapter's exe, which takes no "-m adapter".
+        return [sys.executable, *args]
+    return [sys.executable, "-m", "adapter", *args]
+
+
+async def _start(what: str, *args: str, log_flags: Sequence[str]) -> tuple[asyncio.subprocess.Process, str]:
     """Start ``servicenow-adapter ARGS`` and return it with the target of its READY line."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "adapter", *args, "--log-level", "warning", stdout=asyncio.subprocess.PIPE
+        *child_command(*args, *log_flags),
+        stdout=asyncio.subprocess.PIPE,
+        # Its own session: Ctrl-C reaches only the demo, which stops its processes in order.
+        start_new_session=sys.platform != "win32",
     )
     assert process.stdout is not None
-    async with asyncio.timeout(START_TIMEOUT):
-        while line := (await process.stdout.readline()).decode():
-            if line.startswith("READY "):
-                return process, line.removeprefix("READY ").strip()
-    raise RuntimeError(f"servicenow-adapter {' '.join(args)} exited with {await process.wait()} before READY")
+    try:
+        async with asyncio.timeout(START_TIMEOUT):
+            while line := (await process.stdout.readline()).decode():
+                if line.startswith("READY "):
+                    return process, line.removeprefix("READY ").strip()
+            code = await process.wait()
+    except TimeoutError:
+        await _stop(process)
+        raise StartupError(f"{what} did not start within {START_TIMEOUT:g} s") from None
+    except BaseException:
+        # Cancelled (Ctrl-C before the demo was ready): the child goes with us.
+        await _stop(process)
+        raise
+    raise StartupError(f"{what} exited with code {code} before it was ready (its reason is above)")
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.terminate()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(process.wait(), 15)
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
 
 
 @contextlib.asynccontextmanager
-async def desktop(narrator: Narrator) -> AsyncIterator[tuple[str, str]]:
-    """The three processes of the demo; yields ``(instance URL, runtime address)``, stops them all after."""
+async def desktop(
+    narrator: Narrator, log_flags: Sequence[str] = ("--log-level", "warning")
+) -> AsyncIterator[tuple[str, str]]:
+    """The three processes of the demo; yields ``(instance URL, runtime address)``, stops them all after.
+
+    ``log_flags`` (``--log-level``, ``--log-json``) are passed to each process.
+    """
     processes: list[asyncio.subprocess.Process] = []
     try:
         narrator.step("Starting a ServiceNow instance (the emulator, on SQLite, with demo data)")
         instance, instance_url = await _start(
-            "emulate", "servicenow", "--port", "0", "--auto-login", DEMO_USER
+            "the ServiceNow emulator",
+            "emulate",
+            "servicenow",
+            "--port",
+            "0",
+            "--auto-login",
+            DEMO_USER,
+            log_flags=log_flags,
         )
         processes.append(instance)
         narrator.detail(f"instance: {instance_url}  (signs in as {DEMO_USER} by itself)")
 
         narrator.step("Starting an OpenFin runtime (the emulator) with the platform's interop broker")
-        runtime, address = await _start("emulate", "runtime", "--port", "0", "--broker", PLATFORM)
+        runtime, address = await _start(
+            "the runtime emulator",
+            "emulate",
+            "runtime",
+            "--port",
+            "0",
+            "--broker",
+            PLATFORM,
+            log_flags=log_flags,
+        )
         processes.append(runtime)
         narrator.detail(f"runtime: {address}  broker: interop-broker-{PLATFORM}")
 
         narrator.step("Starting the adapter: one shared ServiceNow connection for every app")
         adapter, ready = await _start(
+            "the adapter",
             "run",
             "--runtime-address",
             address,
@@ -105,6 +160,11 @@ async def desktop(narrator: Narrator) -> AsyncIterator[tuple[str, str]]:
             "2",
             "--allow-app",
             APP,
+            "--allow-app",
+            YOUR_APP,
+            "--allow-app",
+            DOCTOR_UUID,
+            log_flags=log_flags,
         )
         processes.append(adapter)
         narrator.detail(f"adapter: {ready}")
@@ -112,12 +172,7 @@ async def desktop(narrator: Narrator) -> AsyncIterator[tuple[str, str]]:
     finally:
         # The adapter first, so that it never sees its runtime or instance vanish under it.
         for process in reversed(processes):
-            if process.returncode is None:
-                process.terminate()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(process.wait(), 15)
-            if process.returncode is None:
-                process.kill()
+            await _stop(process)
 
 
 def _case_rows(cases: list[dict[str, Any]]) -> list[list[str]]:
@@ -221,15 +276,34 @@ def _point_your_apps(narrator: Narrator, instance_url: str, address: str) -> Non
     narrator.detail(f"interop broker    {PLATFORM}   (fin.Interop.connectSync('{PLATFORM}'))")
     narrator.detail(f"instance          {instance_url}   (users admin/admin, {DEMO_USER}/{DEMO_USER})")
     narrator.detail(
-        "node-adapter:     const fin = await connect({uuid: 'my-app', address, nonPersistent: true})"
+        f"node-adapter:     const fin = await connect({{uuid: '{YOUR_APP}', address, nonPersistent: true}})"
     )
-    narrator.detail("then:             await client.dispatch('servicenow.connect', {})")
+    narrator.detail(
+        f"then:             const client = await fin.InterApplicationBus.Channel.connect('{CHANNEL}')"
+    )
+    narrator.detail("                  await client.dispatch('servicenow.connect', {})")
+    narrator.detail(f"apps allowed      {YOUR_APP}, {APP}   (the adapter refuses any other uuid)")
+    narrator.detail(
+        f"health check:     servicenow-adapter doctor --runtime-address {address} --broker {PLATFORM} "
+        f"--instance-url {instance_url}"
+    )
 
 
-async def run_demo(stop: asyncio.Event, *, keep_running: bool, out: TextIO | None = None) -> int:
-    """Run the narrated demo; with ``keep_running``, leave the stack up until ``stop`` is set."""
+async def run_demo(
+    stop: asyncio.Event,
+    *,
+    keep_running: bool,
+    log_level: str = "warning",
+    log_json: bool = False,
+    out: TextIO | None = None,
+) -> int:
+    """Run the narrated demo; with ``keep_running``, leave the stack up until ``stop`` is set.
+
+    ``log_level`` and ``log_json`` apply to the processes the demo starts, as to the demo itself.
+    """
     narrator = Narrator(out or sys.stdout)
-    async with desktop(narrator) as (instance_url, address):
+    log_flags = ["--log-level", log_level, *(["--log-json"] if log_json else [])]
+    async with desktop(narrator, log_flags) as (instance_url, address):
         await tour(narrator, address)
         if keep_running:
             _point_your_apps(narrator, instance_url, address)

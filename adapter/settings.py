@@ -2,16 +2,38 @@
 
 ``load_settings`` is the one way to build ``AdapterSettings``; every problem (a bad value, an unknown key in
 the file, a missing file) becomes one ``SettingsError`` naming the setting and where it can be set.
+
+``AdapterSettings`` is the one place a setting of ``run`` is defined. Adding one is a field here plus its
+line in docs/configuration.md, nothing else:
+
+* the field name ``foo_bar`` gives the flag ``--foo-bar``, the variable ``SERVICENOW_ADAPTER_FOO_BAR`` and the
+  TOML key ``foo_bar``; ``setting_flags()`` derives the flag (its type, choices, ``--help`` text with the
+  default) from the field's annotation, ``default`` and ``description``, and ``adapter.cli`` adds it;
+* the type decides the flag's form: ``bool`` is a switch (``--keyring``), ``list[str]`` a repeatable flag
+  (mark it ``Annotated[list[str], NoDecode]`` and split it in ``_lists_from_text``), a ``Literal`` a choice,
+  ``int``/``float`` a number, anything else a string;
+* ``json_schema_extra`` may give ``metavar`` (what ``--help`` shows for the value; ``PORT`` also makes the
+  flag refuse a number outside 0-65535 with one sentence) and ``default_doc`` (the default in words, when the
+  value alone would mislead, e.g. ``None`` meaning "port discovery");
+* a field added the earlier way (an ``add_argument`` line in ``adapter.cli``) must lose that line: the flag
+  now comes from here, and argparse refuses the same flag twice;
+* docs/configuration.md needs a table row with the flag, variable, TOML key and the same default text
+  (tests/unit/test_settings.py checks every row against ``setting_flags()``), and the launcher's
+  ``SETTING_FLAGS`` (manifests/provider/launch-adapter.mjs), when the manifest may set it, is checked too.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+import types
+import typing
 from collections.abc import Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -27,6 +49,8 @@ DEFAULT_CHANNEL = "servicenow"
 DEFAULT_UUID = "servicenow-adapter"
 DEFAULT_WATCH_TABLE = "sn_customerservice_case"
 
+LogLevel = Literal["debug", "info", "warning", "error"]
+LOG_LEVELS: tuple[str, ...] = typing.get_args(LogLevel)
 Authorizer = Literal["openfin-window", "browser", "http"]
 TokenEndpoint = Literal["standard", "scripted"]
 
@@ -54,47 +78,93 @@ class AdapterSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
     runtime_address: str | None = Field(
-        default=None, description="the runtime's websocket address, e.g. ws://127.0.0.1:9696"
+        default=None,
+        description="the runtime's websocket address, e.g. ws://127.0.0.1:9696; the launcher passes it",
+        json_schema_extra={
+            "metavar": "WS_URL",
+            "default_doc": "port discovery, else `ws://127.0.0.1:9696`, with a warning",
+        },
     )
     runtime_version: str | None = Field(
         default=None,
         pattern=r"^\S+$",
         description="the platform's pinned runtime version, which port discovery asks the RVM for",
+        json_schema_extra={"metavar": "VERSION"},
     )
     security_realm: str | None = Field(
-        default=None, pattern=r"^\S+$", description="the platform's security realm, if it runs in one"
+        default=None,
+        pattern=r"^\S+$",
+        description="the platform's security realm, if it runs in one",
+        json_schema_extra={"metavar": "REALM"},
     )
     rvm_path: Path | None = Field(
-        default=None, description="the OpenFin RVM for port discovery (default: where OpenFin installs it)"
+        default=None,
+        description="the OpenFin RVM for port discovery",
+        json_schema_extra={"metavar": "PATH", "default_doc": "where OpenFin installs it"},
     )
     uuid: str = Field(default=DEFAULT_UUID, min_length=1, description="our identity on the runtime")
     token: SecretStr | None = Field(default=None, description="one-off token from registerExternalConnection")
-    broker: str | None = Field(default=None, description="platform uuid whose interop broker we join")
+    broker: str | None = Field(
+        default=None,
+        description="platform uuid whose interop broker we join",
+        json_schema_extra={"metavar": "PLATFORM_UUID"},
+    )
     channel: str = Field(default=DEFAULT_CHANNEL, min_length=1, description="the channel apps connect to")
     authorizer: Authorizer = Field(default="openfin-window", description="how the user consents")
     browser_port: int = Field(
-        default=0, ge=0, le=65535, description="loopback redirect port for --authorizer browser (0: any free)"
+        default=0,
+        ge=0,
+        le=65535,
+        description="loopback redirect port for --authorizer browser",
+        json_schema_extra={"metavar": "PORT", "default_doc": "`0` (any free port)"},
     )
     token_endpoint: TokenEndpoint = Field(
         default="standard", description="standard /oauth_token.do or the x_opfi_openfin scripted API"
     )
-    instance_url: str | None = Field(default=None, description="instance used when an app names none")
-    client_id: str | None = Field(default=None, description="OAuth client id used when an app names none")
+    instance_url: str | None = Field(
+        default=None, description="instance used when an app names none", json_schema_extra={"metavar": "URL"}
+    )
+    client_id: str | None = Field(
+        default=None,
+        description="OAuth client id used when an app names none",
+        json_schema_extra={"metavar": "ID"},
+    )
     allow_app: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="app uuids allowed on the channel (empty: every app)"
+        default_factory=list,
+        description="app uuid allowed on the channel (repeatable)",
+        json_schema_extra={"metavar": "UUID", "default_doc": "every app, with a warning"},
     )
-    poll_interval: float = Field(default=15.0, gt=0, le=3600, description="seconds between change polls")
+    poll_interval: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="seconds between change polls",
+        json_schema_extra={"metavar": "SECONDS"},
+    )
     watch_table: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: [DEFAULT_WATCH_TABLE], description="tables whose changes are broadcast"
+        default_factory=lambda: [DEFAULT_WATCH_TABLE],
+        description="table whose changes are broadcast (repeatable)",
+        json_schema_extra={"metavar": "TABLE"},
     )
-    context_group: str | None = Field(default=None, description="user channel that also gets case contexts")
+    context_group: str | None = Field(
+        default=None,
+        description="user channel that also gets case contexts",
+        json_schema_extra={"metavar": "ID"},
+    )
     keyring: bool = Field(default=False, description="keep the refresh token in the OS keyring")
-    request_timeout: float = Field(default=30.0, gt=0, le=600, description="seconds per ServiceNow request")
+    request_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="seconds per ServiceNow request",
+        json_schema_extra={"metavar": "SECONDS"},
+    )
     reconnect_grace: float = Field(
         default=60.0,
         gt=0,
         le=86400,
         description="seconds to wait for a runtime that went away before exiting",
+        json_schema_extra={"metavar": "SECONDS"},
     )
     sign_out_grace: float = Field(
         default=30.0,
@@ -104,9 +174,10 @@ class AdapterSettings(BaseSettings):
             "seconds a sign-in outlives its last app when the apps went away without disconnecting "
             "(windows closed, the runtime restarted); 0 signs out at once"
         ),
+        json_schema_extra={"metavar": "SECONDS"},
     )
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    log_json: bool = False
+    log_level: LogLevel = Field(default="info", description="how much to log")
+    log_json: bool = Field(default=False, description="log JSON lines instead of console text")
 
     @field_validator("allow_app", "watch_table", mode="before")
     @classmethod
@@ -118,7 +189,18 @@ class AdapterSettings(BaseSettings):
     def _websocket_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^wss?://[^/\s]+(/\S*)?$", value):
             raise ValueError("must be a ws:// or wss:// address such as ws://127.0.0.1:9696")
+        if value is not None:
+            try:
+                urlsplit(value).port  # noqa: B018 - raises for a port out of range or not a number
+            except ValueError:
+                raise ValueError("the port must be a number from 1 to 65535") from None
         return value
+
+    @field_validator("rvm_path")
+    @classmethod
+    def _absolute_path(cls, value: Path | None) -> Path | None:
+        # Path("./rvm") is "rvm", which starting a process would look up on PATH: anchor it to this folder.
+        return value.expanduser().absolute() if value is not None else None
 
     @field_validator("instance_url")
     @classmethod
@@ -187,3 +269,85 @@ def load_settings(flags: Mapping[str, Any] | None = None, config_file: Path | No
         raise SettingsError(f"invalid settings: {problems}") from None
     finally:
         _CONFIG_FILE.reset(token)
+
+
+@dataclass(frozen=True)
+class SettingFlag:
+    """How one field of ``AdapterSettings`` is given on the command line, in the environment and in TOML."""
+
+    name: str
+    """The field name, which is also the TOML key."""
+    flag: str
+    env: str
+    kind: FlagKind
+    value_type: type[int] | type[float] | type[str]
+    choices: tuple[str, ...]
+    metavar: str | None
+    description: str
+    default_doc: str
+    """The default as docs/configuration.md states it (Markdown)."""
+
+    @property
+    def help(self) -> str:
+        """The ``--help`` line: the description and the default."""
+        default = "not set" if self.default_doc == "—" else self.default_doc.replace("`", "")
+        return f"{self.description} (default: {default})"
+
+
+def _default_doc(default: object) -> str:
+    if default is None:
+        return "—"
+    if default is False:
+        return "off"
+    if isinstance(default, list):
+        return ", ".join(f"`{item}`" for item in default) or "—"
+    if isinstance(default, float) and default.is_integer():
+        return f"`{int(default)}`"
+    return f"`{default}`"
+
+
+FlagKind = Literal["switch", "list", "choice", "number", "text"]
+
+
+def _flag_form(annotation: object) -> tuple[FlagKind, type[int] | type[float] | type[str], tuple[str, ...]]:
+    # Optional[X] is X as a flag: leaving the flag out is what gives None.
+    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        annotation = args[0]
+    origin = typing.get_origin(annotation)
+    if annotation is bool:
+        return "switch", str, ()
+    if origin is list:
+        return "list", str, ()
+    if origin is Literal:
+        return "choice", str, tuple(str(arg) for arg in typing.get_args(annotation))
+    if annotation is int:
+        return "number", int, ()
+    if annotation is float:
+        return "number", float, ()
+    return "text", str, ()
+
+
+def setting_flags() -> list[SettingFlag]:
+    """Every setting of ``run`` as a flag, in the model's order; the CLI and the docs test use it."""
+    flags = []
+    for name, field in AdapterSettings.model_fields.items():
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        kind, value_type, choices = _flag_form(field.annotation)
+        default = field.get_default(call_default_factory=True)
+        metavar = extra.get("metavar")
+        default_doc = extra.get("default_doc")
+        flags.append(
+            SettingFlag(
+                name=name,
+                flag="--" + name.replace("_", "-"),
+                env=ENV_PREFIX + name.upper(),
+                kind=kind,
+                value_type=value_type,
+                choices=choices,
+                metavar=metavar if isinstance(metavar, str) else None,
+                description=field.description or name.replace("_", " "),
+                default_doc=default_doc if isinstance(default_doc, str) else _default_doc(default),
+            )
+        )
+    return flags

@@ -1,4 +1,4 @@
-"""The ``servicenow.*`` channel actions: one function per action of the channel API (shared/DESIGN.md).
+"""The ``servicenow.*`` channel actions: one function per action of the channel API (docs/channel-api.md).
 
 Every handler checks the caller against the access policy, works on the shared ``ConnectionManager`` under
 the caller's app identity, and reports ServiceNow errors by their official names: the reason is
@@ -8,7 +8,7 @@ the caller's app identity, and reports ServiceNow errors by their official names
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 import structlog
@@ -89,7 +89,10 @@ class ServiceNowActions:
         default_instance_url: str | None = None,
         default_client_id: str | None = None,
         watching: list[str] | None = None,
+        health: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
+        """``health`` gives the adapter-wide fields of ``servicenow.status`` (see ``StatusResult``)."""
+        self._health = health
         self._manager = manager
         self._policy = policy
         self._changes = changes
@@ -181,7 +184,8 @@ class ServiceNowActions:
 
     @reported
     async def status(self, _payload: StatusPayload, caller: ClientIdentity) -> StatusResult:
-        """``servicenow.status``: every connection's state, user, share count and expiry; never a token."""
+        """``servicenow.status``: every connection's state, user, share count and expiry, and the adapter's
+        own health (version, runtime, broker, watchers, apps, last error); never a token."""
         self._policy.check(caller)
         return StatusResult(
             connections=[
@@ -200,6 +204,7 @@ class ServiceNowActions:
                 for entry in self._manager.status()
             ],
             watching=self._watching,
+            **(self._health() if self._health is not None else {}),
         )
 
     def _present(self, caller: ClientIdentity) -> bool:

@@ -21,7 +21,7 @@ from adapter.bridge.contexts import CASE_FIELDS, value_of
 from adapter.servicenow.connection import Connection, ConnectionKey
 from adapter.servicenow.errors import ApiError, ApiRequestError
 from adapter.servicenow.response import ApiResponse
-from adapter.servicenow.watcher import ChangeWatcher, WatchSettings
+from adapter.servicenow.watcher import ChangeWatcher, Executor, WatchSettings
 
 log = structlog.get_logger(__name__)
 
@@ -58,9 +58,7 @@ def records_endpoint(table: str, sys_ids: list[str]) -> str:
     )
 
 
-async def poll_table(
-    connection: Connection, table: str, interval: float, baseline: Baseline
-) -> RecordBatches:
+async def poll_table(connection: Executor, table: str, interval: float, baseline: Baseline) -> RecordBatches:
     """Other people's changes to ``table``, one batch per poll that found any, with display values.
 
     The watcher asks only for what changed since its watermark; the changed records are then read back

@@ -100,11 +100,50 @@ class ConnectionStatus(_Result):
     tokenExpiresAt: str | None = Field(default=None, description="ISO 8601 expiry of the access token")
 
 
+class RuntimeStatus(_Result):
+    """The adapter's own connection to the OpenFin runtime."""
+
+    state: Literal["connecting", "connected", "reconnecting", "closed"]
+    address: str
+    reconnects: int = Field(description="how many times the connection was restored since start-up")
+
+
+class BrokerStatus(_Result):
+    """The platform's interop broker the adapter was told to join (``--broker``)."""
+
+    platform: str
+    joined: bool = Field(description="whether the adapter is in the broker (contexts and intents work)")
+
+
+class WatcherStatus(_Result):
+    """One poller of changes: an instance's table."""
+
+    instanceUrl: str
+    table: str
+    healthy: bool = Field(description="whether its last request succeeded (true before the first one)")
+    lastPollAt: str | None = Field(default=None, description="ISO 8601 time of its last request")
+    lastError: str | None = Field(default=None, description="why its last failed request failed")
+
+
+class AdapterError(_Result):
+    """The most recent failure the adapter noticed outside an app's own request."""
+
+    at: str = Field(description="ISO 8601 time")
+    where: str = Field(description="what failed: runtime, broker, watcher")
+    message: str
+
+
 class StatusResult(_Result):
-    """Every connection the adapter holds, and the tables whose changes it broadcasts."""
+    """Every connection the adapter holds, the tables it broadcasts, and the adapter's own health."""
 
     connections: list[ConnectionStatus]
     watching: list[str] = Field(default_factory=list, description="tables whose changes are broadcast")
+    adapterVersion: str | None = Field(default=None, description="the adapter's version")
+    runtime: RuntimeStatus | None = None
+    broker: BrokerStatus | None = Field(default=None, description="absent when no --broker was given")
+    watchers: list[WatcherStatus] = Field(default_factory=list)
+    apps: list[str] = Field(default_factory=list, description="uuids of the apps connected to the channel")
+    lastError: AdapterError | None = None
 
 
 class RecordChangedEvent(_Result):

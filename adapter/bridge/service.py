@@ -11,28 +11,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Awaitable
 from typing import Any
 
 import httpx
 import structlog
+from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
+from adapter import __version__
 from adapter.bridge.access import AccessPolicy, app_id
 from adapter.bridge.actions import ServiceNowActions
 from adapter.bridge.broadcast import ChangeBroadcaster, poll_table
 from adapter.bridge.changes import RecordChange
 from adapter.bridge.contexts import case_context
+from adapter.bridge.health import AdapterHealth
 from adapter.bridge.intents import IntentHandlers
-from adapter.bridge.messages import ConnectionChangedEvent, RecordChangedEvent
+from adapter.bridge.messages import BrokerStatus, ConnectionChangedEvent, RecordChangedEvent, RuntimeStatus
 from adapter.bridge.windows import RuntimeAuthWindowHost
-from adapter.lifecycle import announce_ready
+from adapter.lifecycle import StartupError, announce_ready
 from adapter.openfin import (
+    AuthorizationRejected,
     ChannelConnectionRejected,
     ChannelProvider,
     ClientIdentity,
     ConnectionState,
     InteropClient,
     OpenFinError,
+    ProtocolError,
     RuntimeCalls,
     RuntimeConnection,
     SessionContextGroup,
@@ -111,6 +117,34 @@ async def _discover(settings: AdapterSettings, tried: list[str], timeout: float)
     return address
 
 
+def explain_start_failure(error: Exception, address: str, uuid: str) -> str:
+    """One sentence for an operator: why the adapter could not join the runtime at ``address``."""
+    if isinstance(error, StartupError):
+        return str(error)
+    if isinstance(error, InvalidStatus):
+        return (
+            f"{address} answered HTTP {error.response.status_code} instead of opening a websocket: "
+            "it is not an OpenFin runtime's port (check --runtime-address)"
+        )
+    if isinstance(error, InvalidURI):
+        return f"{address} is not a usable websocket address: {error}"
+    if isinstance(error, InvalidHandshake):
+        return f"{address} did not open a websocket ({error}): it is not an OpenFin runtime's port"
+    if isinstance(error, AuthorizationRejected):
+        return f"the runtime at {address} refused to let us in as {uuid!r}: {error.reason}"
+    if isinstance(error, ProtocolError):
+        return f"the runtime at {address} answered the start-up handshake with what we cannot use: {error}"
+    if isinstance(error, TimeoutError):
+        return f"the runtime at {address} did not answer in time; is it an OpenFin runtime, and is it busy?"
+    if isinstance(error, ConnectionRefusedError):
+        return f"nothing is listening at {address}: is the OpenFin runtime running, and is that its port?"
+    if isinstance(error, OSError):
+        return f"cannot reach the runtime at {address}: {error.strerror or error}"
+    if isinstance(error, OpenFinError):
+        return f"the runtime at {address} refused to start the adapter: {error}"
+    return f"could not start against the runtime at {address}: {type(error).__name__}: {error}"
+
+
 class AdapterService:
     """Everything the ``run`` command starts, owned in one place."""
 
@@ -137,10 +171,11 @@ class AdapterService:
             on_connection=self._client_connecting,
             on_disconnection=self._client_gone,
         )
+        self.health = AdapterHealth()
         self.broadcaster = ChangeBroadcaster(
             settings.watch_table,
             watch=lambda connection, table, baseline: poll_table(
-                connection, table, settings.poll_interval, baseline
+                self.health.observed(connection, table), table, settings.poll_interval, baseline
             ),
             deliver=self._deliver,
         )
@@ -151,6 +186,7 @@ class AdapterService:
             default_instance_url=settings.instance_url,
             default_client_id=settings.client_id,
             watching=settings.watch_table,
+            health=self._status,
         )
         self.actions.register(self.provider)
         self.intents = IntentHandlers(
@@ -173,6 +209,20 @@ class AdapterService:
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
+    def _check_browser_port(self) -> None:
+        # Found at start-up rather than when the first user signs in, minutes later, in front of an app.
+        port = self.settings.browser_port
+        if self.settings.authorizer != "browser" or port == 0:
+            return
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as error:
+                raise StartupError(
+                    f"--browser-port {port} is not free on 127.0.0.1 ({error.strerror}): stop what holds it "
+                    "or choose another port (and list its redirect URL in the instance's app registry)"
+                ) from None
+
     async def start(self) -> None:
         """Find the runtime, connect, create the channel, join the broker; raises if no runtime answers."""
         self.runtime.address = await runtime_address(self.settings)
@@ -190,19 +240,28 @@ class AdapterService:
                 await interop.register_intent_handler(name, handler)
         except OpenFinError as error:
             log.error("interop.unavailable", platform=platform_uuid, error=str(error))
+            self.health.record_error("broker", f"could not join {platform_uuid}'s broker: {error}")
             await interop.close()
             return
         self.interop = interop
         log.info("interop.joined", platform=platform_uuid, intents=list(self.intents.handlers))
 
     async def serve(self, stop: asyncio.Event) -> int:
-        """Run until ``stop`` is set or the runtime is gone for good, then shut down; returns an exit code."""
+        """Run until ``stop`` is set or the runtime is gone for good, then shut down; returns an exit code.
+
+        Raises ``StartupError`` (one sentence for the operator) when it cannot start.
+        """
         try:
+            self._check_browser_port()
             await self.start()
-        except (OpenFinError, OSError, TimeoutError) as error:
-            log.error("adapter.start_failed", address=self.runtime.address, error=str(error) or repr(error))
+        except BaseException as error:
+            # Cancelled (a stop before READY) or failed: either way nothing started may outlive us.
             await self.aclose()
-            return 1
+            if isinstance(error, Exception):
+                sentence = explain_start_failure(error, self.runtime.address, self.settings.uuid)
+                log.debug("adapter.start_failed", address=self.runtime.address, error=repr(error))
+                raise StartupError(sentence) from error
+            raise
         announce_ready(f"channel {self.settings.channel}")
         stopping = asyncio.create_task(stop.wait())
         runtime_lost = asyncio.create_task(self._runtime_gone_for_good())
@@ -220,6 +279,8 @@ class AdapterService:
             if state is ConnectionState.CLOSED:
                 return
             if state is ConnectionState.RECONNECTING:
+                lost = self.runtime.last_error
+                self.health.record_error("runtime", f"connection lost: {lost or 'the runtime closed it'}")
                 with contextlib.suppress(TimeoutError):
                     await self.runtime.wait_for(ConnectionState.CONNECTED, self.settings.reconnect_grace)
                     continue
@@ -238,6 +299,22 @@ class AdapterService:
                 await self.provider.destroy()
         await self.manager.aclose(revoke=True)
         await self.runtime.close()
+
+    def _status(self) -> dict[str, Any]:
+        origins = {connection.key.origin for connection in self.actions.live_connections()}
+        broker = self.settings.broker
+        return {
+            "adapterVersion": __version__,
+            "runtime": RuntimeStatus(
+                state=self.runtime.state.value,
+                address=self.runtime.address,
+                reconnects=self.runtime.stats.reconnects,
+            ),
+            "broker": BrokerStatus(platform=broker, joined=self.interop is not None) if broker else None,
+            "watchers": self.health.watchers(origins, self.settings.watch_table),
+            "apps": sorted({client.uuid for client in self.provider.connections}),
+            "lastError": self.health.last_error,
+        }
 
     # ------------------------------------------------------------------------------------- channel hooks
 

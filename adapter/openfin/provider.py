@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from adapter.openfin.connection import EventSubscription, RuntimeConnection
 from adapter.openfin.errors import (
+    ActionNotFound,
     ChannelActionError,
     ChannelClosedError,
     ChannelConnectionRejected,
@@ -265,12 +266,13 @@ class ChannelProvider:
         replies = await self.connection.request_each_json("send-channel-message", messages, timeout=timeout)
         outcomes = []
         for client, reply in zip(clients, replies, strict=True):
+            gone = _client_key(client) not in self._clients
             if isinstance(reply, RuntimeRequestError):
                 outcomes.append(
-                    _failed(client, action, ChannelActionError(action, reply.reason, reply.error))
+                    _failed(client, action, ChannelActionError(action, reply.reason, reply.error), gone=gone)
                 )
             elif isinstance(reply, Exception):
-                outcomes.append(_failed(client, action, reply))
+                outcomes.append(_failed(client, action, reply, gone=gone))
             else:
                 result = reply.get("result") if isinstance(reply, dict) else None
                 outcomes.append(DispatchOutcome(client, result=result))
@@ -343,8 +345,14 @@ class ChannelProvider:
             await outcome
 
 
-def _failed(client: ClientIdentity, action: str, error: Exception) -> DispatchOutcome:
-    log.info("channel.publish_failed", action=action, client=client.uuid, error=str(error))
+def _failed(client: ClientIdentity, action: str, error: Exception, *, gone: bool = False) -> DispatchOutcome:
+    # A client that registered no handler for the action (a platform provider that only connects) refuses
+    # every publish by design, and one that left while the publish was on its way cannot take it: worth a
+    # debug line, not one per broadcast at info.
+    unhandled = isinstance(error, ChannelActionError) and error.reason.endswith(ActionNotFound(action).reason)
+    (log.debug if unhandled or gone else log.info)(
+        "channel.publish_failed", action=action, client=client.uuid, error=str(error)
+    )
     return DispatchOutcome(client, error=error)
 
 

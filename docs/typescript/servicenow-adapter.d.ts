@@ -62,6 +62,22 @@ export interface DisconnectResult {
 export interface StatusPayload {
 }
 
+/** The most recent failure the adapter noticed outside an app's own request. */
+export interface AdapterError {
+  /** ISO 8601 time */
+  at: string;
+  /** what failed: runtime, broker, watcher */
+  where: string;
+  message: string;
+}
+
+/** The platform's interop broker the adapter was told to join (``--broker``). */
+export interface BrokerStatus {
+  platform: string;
+  /** whether the adapter is in the broker (contexts and intents work) */
+  joined: boolean;
+}
+
 /** One connection as ``servicenow.status`` shows it: never a token. */
 export interface ConnectionStatus {
   instanceUrl: string;
@@ -75,11 +91,40 @@ export interface ConnectionStatus {
   tokenExpiresAt?: string | null;
 }
 
-/** Every connection the adapter holds, and the tables whose changes it broadcasts. */
+/** The adapter's own connection to the OpenFin runtime. */
+export interface RuntimeStatus {
+  state: 'connecting' | 'connected' | 'reconnecting' | 'closed';
+  address: string;
+  /** how many times the connection was restored since start-up */
+  reconnects: number;
+}
+
+/** One poller of changes: an instance's table. */
+export interface WatcherStatus {
+  instanceUrl: string;
+  table: string;
+  /** whether its last request succeeded (true before the first one) */
+  healthy: boolean;
+  /** ISO 8601 time of its last request */
+  lastPollAt?: string | null;
+  /** why its last failed request failed */
+  lastError?: string | null;
+}
+
+/** Every connection the adapter holds, the tables it broadcasts, and the adapter's own health. */
 export interface StatusResult {
   connections: ConnectionStatus[];
   /** tables whose changes are broadcast */
   watching?: string[];
+  /** the adapter's version */
+  adapterVersion?: string | null;
+  runtime?: RuntimeStatus | null;
+  /** absent when no --broker was given */
+  broker?: BrokerStatus | null;
+  watchers?: WatcherStatus[];
+  /** uuids of the apps connected to the channel */
+  apps?: string[];
+  lastError?: AdapterError | null;
 }
 
 /** ``servicenow.recordChanged``, dispatched to every connected app. */

@@ -7,7 +7,10 @@ The zip holds the PyInstaller one-folder bundle at its root: ``servicenow-adapte
 manifest's appAssets ``target``), ``servicenow-adapter-console.exe`` (the same program for people at a
 console) and their shared ``_internal/`` folder. Entries are sorted and time-stamped 1980-01-01 with fixed
 permissions, so the same bundle always gives the same bytes; ``BUILD-INFO.json`` records the toolchain and
-package versions used. A ``.sha256`` file is written next to the zip for the hosting checklist.
+the version of every package the bundle holds (the adapter's dependencies with the ``emulators`` and
+``keyring`` extras, not whatever else the building venv has), each checked against ``constraints.txt``: a
+real build refuses a package whose version differs from its pin. A ``.sha256`` file is written next to the
+zip for the hosting checklist.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ROOT = PACKAGE_DIR.parents[1]
+CONSTRAINTS = ROOT / "constraints.txt"
+DISTRIBUTION = "openfin-servicenow-adapter"
+BUNDLED_EXTRAS = frozenset({"emulators", "keyring"})
 SPEC = PACKAGE_DIR / "servicenow-adapter.spec"
 NAME = "servicenow-adapter"
 TARGET = f"{NAME}.exe"
@@ -106,13 +112,72 @@ def layout_only_bundle(work: Path) -> Path:
     return bundle
 
 
-def build_info(version: str, *, pyinstaller: str | None, layout_only: bool) -> dict[str, object]:
-    """What went into the bundle: versions of the adapter, Python, PyInstaller and every installed package."""
-    packages = {
-        dist.metadata["Name"]: dist.version
-        for dist in importlib.metadata.distributions()
-        if dist.metadata["Name"]
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pinned_versions(constraints: Path = CONSTRAINTS) -> dict[str, str]:
+    """``name==version`` lines of ``constraints``, by normalized name."""
+    pins = {}
+    for line in constraints.read_text(encoding="utf-8").splitlines():
+        found = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;#]+)", line)
+        if found:
+            pins[_normalized(found.group(1))] = found.group(2)
+    return pins
+
+
+def _requirement(text: str, extras: frozenset[str]) -> str | None:
+    # "name[extra] (>=1) ; marker": the name, when the requirement applies with ``extras``. A marker other
+    # than an extra (a platform) applied if the package is installed at all, which the caller checks.
+    name = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", text)
+    if name is None:
+        return None
+    wanted = re.search(r"""extra\s*==\s*["']([^"']+)["']""", text)
+    if wanted is not None and wanted.group(1) not in extras:
+        return None
+    return name.group(1)
+
+
+def bundled_packages(root: str = DISTRIBUTION, extras: frozenset[str] = BUNDLED_EXTRAS) -> dict[str, str]:
+    """The installed distributions the bundle holds: ``root`` with ``extras`` and all their dependencies."""
+    found: dict[str, str] = {}
+    pending = [(root, extras)]
+    while pending:
+        name, wanted = pending.pop()
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        key = dist.metadata["Name"]
+        if key in found and not wanted:
+            continue
+        found[key] = dist.version
+        for text in dist.requires or []:
+            requirement = _requirement(text, wanted)
+            if requirement is None:
+                continue
+            own_extras = re.search(r"\[([^\]]+)\]", text.split(";")[0])
+            listed = own_extras.group(1).split(",") if own_extras else []
+            nested = frozenset(extra.strip() for extra in listed)
+            if _normalized(requirement) != _normalized(root) or nested - wanted:
+                pending.append((requirement, nested))
+    return dict(sorted(found.items(), key=lambda item: item[0].lower()))
+
+
+def constraint_check(packages: dict[str, str], pins: dict[str, str]) -> dict[str, object]:
+    """Which bundled packages match their pin in constraints.txt, which differ, and which have none."""
+    mismatched = {
+        name: {"installed": version, "pinned": pins[_normalized(name)]}
+        for name, version in packages.items()
+        if _normalized(name) in pins and pins[_normalized(name)] != version
     }
+    unpinned = sorted(name for name in packages if _normalized(name) not in pins and name != DISTRIBUTION)
+    return {"file": CONSTRAINTS.name, "mismatched": mismatched, "unpinned": unpinned}
+
+
+def build_info(version: str, *, pyinstaller: str | None, layout_only: bool) -> dict[str, object]:
+    """What went into the bundle: the adapter, Python, PyInstaller and each bundled package and its pin."""
+    packages = bundled_packages()
     return {
         "name": NAME,
         "version": version,
@@ -120,7 +185,8 @@ def build_info(version: str, *, pyinstaller: str | None, layout_only: bool) -> d
         "layoutOnly": layout_only,
         "python": platform.python_version(),
         "pyinstaller": pyinstaller,
-        "packages": dict(sorted(packages.items(), key=lambda item: item[0].lower())),
+        "packages": packages,
+        "constraints": constraint_check(packages, pinned_versions()),
     }
 
 
@@ -155,6 +221,13 @@ def build(dist: Path, *, layout_only: bool) -> Path:
                 f"the bundle has no {', '.join(missing)}; the manifest's appAssets target needs it"
             )
         info = build_info(version, pyinstaller=pyinstaller, layout_only=layout_only)
+        check = info["constraints"]
+        assert isinstance(check, dict)
+        if check["mismatched"] and not layout_only:
+            raise BuildError(
+                f"installed versions differ from {CONSTRAINTS.name}: {check['mismatched']}; install with "
+                f'pip install -c constraints.txt ".[emulators,keyring]" pyinstaller=={PYINSTALLER_VERSION}'
+            )
         (bundle / BUILD_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         dist.mkdir(parents=True, exist_ok=True)
         destination = dist / zip_name(version, layout_only=layout_only)

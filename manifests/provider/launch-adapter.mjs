@@ -22,8 +22,11 @@ export const RESERVED_FLAGS = Object.freeze([
   "--channel",
 ]);
 
-/** How each `customSettings.servicenowAdapter` key maps to a `servicenow-adapter run` flag. */
-const SETTING_FLAGS = Object.freeze({
+/**
+ * How each `customSettings.servicenowAdapter` key maps to a `servicenow-adapter run` flag. Every flag takes a
+ * value; tests/unit/manifests/test_launch_adapter.py checks each against the adapter's settings model.
+ */
+export const SETTING_FLAGS = Object.freeze({
   instanceUrl: "--instance-url",
   clientId: "--client-id",
   allowedApps: "--allow-app",
@@ -83,6 +86,16 @@ function flagName(argument) {
   return argument.split("=", 1)[0];
 }
 
+// The adapter takes whole flags only; an abbreviation of a reserved flag (`--tok`) is refused here as well, so
+// that an adapter that still accepted abbreviations could not be redirected either.
+function reservedFlag(argument) {
+  const name = flagName(argument);
+  if (!name.startsWith("--") || name.length < 3) {
+    return undefined;
+  }
+  return RESERVED_FLAGS.find((flag) => flag === name || flag.startsWith(name));
+}
+
 /**
  * Check `extraArgs`: a list of single arguments (e.g. `["--allow-app", "blotter"]`), each one quotable, none
  * setting one of RESERVED_FLAGS, so that settings can never redirect the adapter to another runtime or identity.
@@ -93,10 +106,11 @@ export function checkExtraArguments(extraArgs) {
   }
   for (const argument of extraArgs) {
     quoteArgument(argument);
-    if (RESERVED_FLAGS.includes(flagName(argument))) {
+    const reserved = reservedFlag(argument);
+    if (reserved !== undefined) {
       throw new AdapterLaunchError(
         "invalid-argument",
-        `extraArgs may not set ${flagName(argument)}; launchAdapter sets it`,
+        `extraArgs may not set ${reserved} (given as ${flagName(argument)}); launchAdapter sets it`,
       );
     }
   }

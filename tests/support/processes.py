@@ -23,6 +23,8 @@ class RunningCommand:
     target: str
     process: subprocess.Popen[str]
     stderr_lines: list[str] = field(default_factory=list)
+    stdout_lines: list[str] = field(default_factory=list)
+    """What the command printed before its READY line."""
 
     @property
     def stderr(self) -> str:
@@ -79,6 +81,7 @@ def running(command: Sequence[str], *, env: dict[str, str] | None = None) -> Ite
             if line.startswith("READY "):
                 result.target = line.removeprefix("READY ").strip()
                 break
+            result.stdout_lines.append(line)
         yield result
     finally:
         if process.poll() is None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
 import pytest
 
-from adapter.settings import SettingsError, load_settings
+from adapter.settings import SettingsError, load_settings, setting_flags
 
 
 @pytest.fixture(autouse=True)
@@ -87,10 +88,78 @@ def test_missing_or_broken_config_file_is_a_settings_error(tmp_path: Path) -> No
         load_settings(config_file=broken)
 
 
-def test_every_setting_is_documented_with_its_flag_and_variable() -> None:
-    from adapter.settings import ENV_PREFIX, AdapterSettings
-
+def _documented_rows() -> dict[str, list[str]]:
     text = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
-    for name in AdapterSettings.model_fields:
-        assert f"`--{name.replace('_', '-')}`" in text
-        assert f"`{ENV_PREFIX}{name.upper()}`" in text
+    rows = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        if line.startswith("| `--") and len(cells) == 5:
+            rows[cells[0].strip("`")] = cells
+    return rows
+
+
+def test_every_setting_is_documented_with_its_flag_variable_key_and_default() -> None:
+    rows = _documented_rows()
+    for setting in setting_flags():
+        assert setting.flag in rows, f"docs/configuration.md has no row for {setting.flag}"
+        _flag, env, key, default, meaning = rows[setting.flag]
+        assert env == f"`{setting.env}`"
+        assert key == f"`{setting.name}`"
+        assert default == setting.default_doc, (
+            f"{setting.flag}: docs say {default}, the model {setting.default_doc}"
+        )
+        assert meaning
+
+
+def test_the_docs_table_lists_no_setting_the_model_lacks() -> None:
+    flags = {setting.flag for setting in setting_flags()}
+    assert set(_documented_rows()) <= flags
+
+
+def test_every_setting_is_a_run_flag_whose_help_shows_its_default() -> None:
+    from adapter.cli import build_parser
+
+    parser = build_parser()
+    run = next(
+        action.choices["run"] for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    )
+    helps = {option: action.help for action in run._actions for option in action.option_strings}
+    for setting in setting_flags():
+        assert setting.flag in helps
+        assert "(default: " in (helps[setting.flag] or "")
+
+
+def test_flags_and_the_environment_give_the_same_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapter.cli import build_parser
+
+    args = build_parser().parse_args(
+        [
+            "run",
+            "--poll-interval",
+            "5",
+            "--allow-app",
+            "a",
+            "--allow-app",
+            "b",
+            "--keyring",
+            "--browser-port",
+            "8",
+        ]
+    )
+    flags = {key: value for key, value in vars(args).items() if key not in ("command", "config")}
+    from_flags = load_settings(flags)
+    monkeypatch.setenv("SERVICENOW_ADAPTER_POLL_INTERVAL", "5")
+    monkeypatch.setenv("SERVICENOW_ADAPTER_ALLOW_APP", "a,b")
+    monkeypatch.setenv("SERVICENOW_ADAPTER_KEYRING", "true")
+    monkeypatch.setenv("SERVICENOW_ADAPTER_BROWSER_PORT", "8")
+    assert load_settings() == from_flags
+    assert from_flags.allow_app == ["a", "b"]
+    assert from_flags.keyring is True
+
+
+def test_rvm_path_keeps_its_folder_so_it_is_never_looked_up_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings({"rvm_path": "./OpenFinRVM"})
+    assert settings.rvm_path == tmp_path / "OpenFinRVM"

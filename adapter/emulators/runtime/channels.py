@@ -9,6 +9,7 @@ outstanding when its target goes away is answered with a failure, so no client w
 from __future__ import annotations
 
 import uuid as uuidlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -21,6 +22,9 @@ from adapter.emulators.runtime.events import DesktopEvents
 from adapter.emulators.runtime.frames import ack, nack, push
 
 log = structlog.get_logger(__name__)
+
+MAX_ABANDONED = 1024
+"""How many requests whose target left are remembered, so that their late answers are not strays."""
 
 CHANNEL_RESULT_ACTION = "send-channel-result"
 INTERNAL_NACK = "internal-nack"
@@ -208,6 +212,9 @@ class ChannelBus:
         self._by_name: dict[str, Channel] = {}
         self._by_id: dict[str, Channel] = {}
         self._relays: dict[tuple[str, int], Relay] = {}
+        # Requests whose target left before answering (already failed to their sender): an answer that the
+        # target sends on its way out is expected, not a stray. Bounded: only the newest are remembered.
+        self._abandoned: OrderedDict[tuple[str, int], None] = OrderedDict()
 
     # -- queries ---------------------------------------------------------------------------------------------
 
@@ -344,6 +351,10 @@ class ChannelBus:
             return
         key = (str(result.destinationToken.get("uuid")), result.correlationId)
         relay = self._relays.get(key)
+        if relay is None and key in self._abandoned:
+            del self._abandoned[key]
+            log.debug("channel.result.late", connection=connection.id, correlation=result.correlationId)
+            return
         if relay is None or relay.target is not connection:
             log.warning(
                 "channel.result.unmatched", connection=connection.id, correlation=result.correlationId
@@ -394,16 +405,23 @@ class ChannelBus:
             if relay.sender is connection:
                 del self._relays[key]
             elif relay.target is connection:
-                del self._relays[key]
+                self._abandon(key)
                 relay.sender.send(nack(relay.correlation_id, self._target_gone_reason(relay)))
 
     # -- internals -------------------------------------------------------------------------------------------
+
+    def _abandon(self, key: tuple[str, int]) -> None:
+        del self._relays[key]
+        self._abandoned[key] = None
+        if len(self._abandoned) > MAX_ABANDONED:
+            self._abandoned.popitem(last=False)
 
     def _remember(self, relay: Relay) -> None:
         assert relay.sender.uuid is not None
         key = (relay.sender.uuid, relay.correlation_id)
         if key in self._relays:
             raise ActionError(f"messageId {relay.correlation_id} is already waiting for an answer")
+        self._abandoned.pop(key, None)
         self._relays[key] = relay
 
     @staticmethod
@@ -424,7 +442,7 @@ class ChannelBus:
         channel.clients.pop(endpoint.endpoint_id, None)
         for key, relay in list(self._relays.items()):
             if relay.channel is channel and relay.target_endpoint == endpoint.endpoint_id:
-                del self._relays[key]
+                self._abandon(key)
                 relay.sender.send(nack(relay.correlation_id, self._target_gone_reason(relay)))
         log.info("channel.client.left", channel=channel.name, client=endpoint.connection.uuid)
         self._events.emit(
@@ -438,7 +456,7 @@ class ChannelBus:
         self._by_id.pop(channel.channel_id, None)
         for key, relay in list(self._relays.items()):
             if relay.channel is channel:
-                del self._relays[key]
+                self._abandon(key)
                 relay.sender.send(nack(relay.correlation_id, self._target_gone_reason(relay)))
         channel.clients.clear()
         log.info("channel.destroyed", channel=channel.name)

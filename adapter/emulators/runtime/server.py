@@ -25,7 +25,7 @@ from adapter import jsoncodec
 from adapter.emulators.runtime.errors import ActionError
 from adapter.emulators.runtime.frames import Frame
 from adapter.emulators.runtime.runtime import Runtime, RuntimeSettings
-from adapter.lifecycle import announce_ready
+from adapter.lifecycle import StartupError, announce_ready
 
 log = structlog.get_logger(__name__)
 
@@ -234,17 +234,16 @@ async def serve(
     try:
         await server.start()
     except OSError as exc:
-        log.error("runtime.bind_failed", host=host, port=port, error=str(exc))
         await runtime.aclose()
-        return 1
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     started: Broker | None = None
     try:
         if broker is not None:
             try:
                 started = await _start_broker(runtime, broker)
             except (TimeoutError, ActionError) as exc:
-                log.error("broker.start_failed", platform=broker, error=str(exc) or type(exc).__name__)
-                return 1
+                reason = str(exc) or type(exc).__name__
+                raise StartupError(f"the interop broker for {broker!r} did not start: {reason}") from None
         announce_ready(server.url)
         await stop.wait()
     finally:

@@ -1,4 +1,4 @@
-"""Test hooks under ``/__emulator/``, outside the ServiceNow URL space (shared/DESIGN.md):
+"""Test hooks under ``/__emulator/``, outside the ServiceNow URL space (docs/emulators.md):
 request counts, live tokens, fault rules, the clock and the rate-limit rule."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from adapter.emulators.servicenow.app import create_app
-from adapter.lifecycle import announce_ready
+from adapter.lifecycle import StartupError, announce_ready
 
 log = structlog.get_logger(__name__)
 STARTUP_TIMEOUT = 30.0
@@ -91,14 +91,12 @@ async def serve(stop: asyncio.Event, *, host: str, port: int, db: Path | None, a
     try:
         sock = bind_socket(host, port)
     except OSError as exc:
-        log.error("emulator.start_failed", error=str(exc), host=host, port=port)
-        return 1
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     with sock:
         try:
             app = create_app(db=db, auto_login=auto_login)
         except (OSError, ValueError, sqlite3.Error) as exc:
-            log.error("emulator.start_failed", error=str(exc), db=str(db) if db else ":memory:")
-            return 1
+            raise StartupError(f"cannot start the emulator (database {db or ':memory:'}): {exc}") from None
         server, task = await start(app, sock)
         url = url_of(sock)
         log.info("emulator.listening", url=url, db=str(db) if db else ":memory:", auto_login=auto_login)

@@ -91,7 +91,14 @@ class BrowserAuthorizer:
                 await writer.drain()
             writer.close()
 
-        server = await asyncio.start_server(serve, self._host, self._port, limit=MAX_REQUEST_HEAD)
+        try:
+            server = await asyncio.start_server(serve, self._host, self._port, limit=MAX_REQUEST_HEAD)
+        except OSError as error:
+            # The app is told what is wrong in words, not handed a bare socket error.
+            raise AuthorizationError(
+                NOT_COMPLETED,
+                detail=f"the sign-in redirect port {self._host}:{self._port} is not free ({error.strerror})",
+            ) from None
         port = server.sockets[0].getsockname()[1]
         shown_host = f"[{self._host}]" if ":" in self._host else self._host
         redirect_uri = f"http://{shown_host}:{port}{self._path}"

@@ -67,4 +67,5 @@ def test_emulate_command_reports_a_port_in_use() -> None:
         with pytest.raises(AssertionError, match="exited with 1") as refused, running(command):
             pass
 
-    assert "emulator.start_failed" in str(refused.value)
+    assert f"cannot listen on 127.0.0.1:{port}" in str(refused.value)
+    assert "Traceback" not in str(refused.value)

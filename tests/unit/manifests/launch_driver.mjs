@@ -3,12 +3,19 @@
 // Usage: node launch_driver.mjs '<request JSON>'; prints one JSON line with the outcome.
 //   {"mode": "quote", "values": [...]}            -> {"results": [{"quoted"} | {"error": {...}}]}
 //   {"mode": "settings", "settings": {...}}       -> {"args": [...]} | {"error": {...}}
+//   {"mode": "flags"}                             -> {"settingFlags": {...}, "reservedFlags": [...]}
 //   {"mode": "launch", "fin": {...}, "options": {...}} -> {"client", "calls"} | {"error", "calls"}
 //   {"mode": "provider", "fin": {...}, "manifest": {...}, "platformUuid"} -> {"calls", "console"}
 // The "fin" scenario configures a fake `fin` object that records every call, so the tests can check what
 // launchAdapter asked of the runtime without one.
 
-import { argumentsFromSettings, launchAdapter, quoteArgument } from "../../../manifests/provider/launch-adapter.mjs";
+import {
+  argumentsFromSettings,
+  launchAdapter,
+  quoteArgument,
+  RESERVED_FLAGS,
+  SETTING_FLAGS,
+} from "../../../manifests/provider/launch-adapter.mjs";
 
 function errorInfo(error) {
   return { name: error.name, code: error.code, message: error.message, processUuid: error.processUuid ?? null };
@@ -122,6 +129,9 @@ async function main() {
   }
   if (request.mode === "provider") {
     return runProvider(request);
+  }
+  if (request.mode === "flags") {
+    return { settingFlags: SETTING_FLAGS, reservedFlags: RESERVED_FLAGS };
   }
   const calls = [];
   try {

@@ -142,6 +142,37 @@ def test_extra_arguments_may_not_override_the_runtime_address_or_token() -> None
         assert answer["calls"] == [], "refused before any runtime call"
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [["--tok", "other"], ["--runtime-a=ws://10.0.0.1:9696"], ["--uui", "x"], ["--chan", "c"], ["--br", "p"]],
+)
+def test_abbreviations_of_reserved_flags_are_refused_too(extra: list[str]) -> None:
+    answer = launch({"channel": "connect"}, extraArgs=extra)
+
+    assert answer["error"]["code"] == "invalid-argument", answer
+    assert "may not set --" in answer["error"]["message"]
+    assert answer["calls"] == []
+
+
+def test_a_setting_flag_that_is_no_abbreviation_of_a_reserved_one_passes_positive_control() -> None:
+    answer = launch({"channel": "connect"}, extraArgs=["--poll-interval", "5", "--client-id", "c"])
+
+    assert "error" not in answer, answer
+
+
+def test_the_launchers_flags_are_flags_of_the_settings_model_that_take_a_value() -> None:
+    from adapter.settings import setting_flags
+
+    model = {setting.flag: setting for setting in setting_flags()}
+    flags = drive({"mode": "flags"})
+    for key, flag in flags["settingFlags"].items():
+        assert flag in model, f"SETTING_FLAGS.{key} is {flag}, which servicenow-adapter run does not have"
+        # argumentsFromSettings always passes a value after the flag: a switch would take it as a stray word.
+        assert model[flag].kind != "switch", f"SETTING_FLAGS.{key}: {flag} takes no value"
+    for flag in flags["reservedFlags"]:
+        assert flag in model, f"RESERVED_FLAGS has {flag}, which servicenow-adapter run does not have"
+
+
 def test_setting_value_the_runtime_would_expand_stops_the_launch_before_any_runtime_call() -> None:
     answer = launch(
         {"channel": "connect"}, extraArgs=["--instance-url", "https://%USERDOMAIN%.service-now.com"]

@@ -22,7 +22,7 @@ from tests.unit.manifests.support import (
     load_json,
 )
 
-# The intents of shared/DESIGN.md and issue 6 (name -> contexts, result type), used where
+# The intents of docs/channel-api.md and issue 6 (name -> contexts, result type), used where
 # adapter.bridge.intents (HANDLED_INTENTS) is not there.
 DESIGN_INTENTS = {
     "ViewInteractions": (["fdc3.contact", "fdc3.organization"], "servicenow.caseList"),
@@ -91,6 +91,16 @@ def test_platform_has_a_uuid_and_an_https_provider_page_we_ship() -> None:
     assert provider.scheme == "https"
     assert provider.path.endswith("/provider/provider.html")
     assert (MANIFESTS / "provider" / "provider.html").is_file()
+
+
+def test_the_shortcut_icon_is_a_windows_icon_we_ship_beside_the_provider_page() -> None:
+    icon = urlsplit(platform()["shortcut"]["icon"])
+    provider = urlsplit(platform()["platform"]["providerUrl"])
+    assert icon.path.rsplit("/", 1)[0] == provider.path.rsplit("/", 1)[0]
+    shipped = MANIFESTS / "provider" / icon.path.rsplit("/", 1)[1]
+    header = shipped.read_bytes()[:6]
+    assert header[:4] == b"\x00\x00\x01\x00", "an .ico file starts with reserved 0 and type 1"
+    assert int.from_bytes(header[4:6], "little") >= 1
 
 
 def test_platform_survives_its_last_window_closing_so_the_adapter_keeps_running() -> None:

@@ -186,3 +186,38 @@ def test_windowed_bundle_logs_to_a_file_under_localappdata(
     stdout.close()
 
     assert (tmp_path / "servicenow-adapter" / "logs" / "adapter.log").read_text() == "log line\n"
+
+
+def test_build_info_lists_the_bundled_packages_against_their_pins(tmp_path: Path) -> None:
+    with zipfile.ZipFile(build_layout_only(tmp_path)) as archive:
+        info = json.loads(archive.read("BUILD-INFO.json"))
+    names = {name.lower() for name in info["packages"]}
+    # What the bundle holds: the adapter's dependencies with the emulators and keyring extras...
+    assert {"websockets", "httpx", "pydantic", "starlette", "uvicorn", "keyring"} <= names
+    # ...not the developer tools of the venv that built it.
+    assert not names & {"pytest", "mypy", "ruff", "matplotlib", "hypothesis", "pip"}
+    assert info["constraints"] == {"file": "constraints.txt", "mismatched": {}, "unpinned": []}
+
+
+def test_a_package_that_differs_from_its_pin_is_reported(tmp_path: Path) -> None:
+    build = load_module(BUILD_SCRIPT, "build_script")
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("# pins\nwebsockets==1.0\nHTTPX==0.28.1\n", encoding="utf-8")
+    pins = build.pinned_versions(constraints)
+
+    check = build.constraint_check({"websockets": "17.4", "httpx": "0.28.1", "extra-thing": "2"}, pins)
+
+    assert check["mismatched"] == {"websockets": {"installed": "17.4", "pinned": "1.0"}}
+    assert check["unpinned"] == ["extra-thing"]
+
+
+def test_the_bundled_demo_starts_its_processes_through_the_bundle_executable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from adapter.demo import child_command
+
+    # Not frozen: the interpreter runs the package.
+    assert child_command("emulate", "runtime") == [sys.executable, "-m", "adapter", "emulate", "runtime"]
+    # In a PyInstaller bundle sys.executable is servicenow-adapter(-console).exe: it takes the command itself.
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert child_command("emulate", "runtime") == [sys.executable, "emulate", "runtime"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from structlog.testing import capture_logs
+
 from adapter.emulators.runtime.auth import TokenFiles
 from adapter.emulators.runtime.runtime import Runtime, RuntimeSettings
 from tests.unit.runtime_emulator.conftest import Party, file_token_handshake
@@ -351,3 +353,43 @@ def test_closed_connections_leave_no_state_behind(runtime: Runtime) -> None:
     assert runtime.channels.pending_relays == 0
     assert runtime.channels.all_channels() == []
     assert runtime.events.count(client.connection) == 0
+
+
+def _publish_to_client_then_client_leaves(runtime: Runtime) -> tuple[Party, dict[str, Any]]:
+    provider, client, routing = _channel(runtime)
+    channel = runtime.channels.get("svc")
+    assert channel is not None
+    [endpoint] = channel.clients.values()
+    message_id = provider.send(
+        "send-channel-message",
+        {**endpoint.identity, "providerIdentity": channel.provider_identity, "action": "news", "payload": {}},
+    )
+    answer = client.sink.pushes("process-channel-message")[-1]["ackToSender"]
+    client.request(
+        "disconnect-from-channel",
+        {"channelName": "svc", "uuid": "prov", "name": "prov", "endpointId": routing["endpointId"]},
+    )
+    assert provider.sink.reply_to(message_id)["payload"]["success"] is False
+    return client, answer
+
+
+def test_an_answer_sent_while_leaving_the_channel_is_expected_not_a_warning(runtime: Runtime) -> None:
+    client, answer = _publish_to_client_then_client_leaves(runtime)
+
+    with capture_logs() as logs:
+        client.send_raw(answer)
+
+    assert [entry["event"] for entry in logs] == ["channel.result.late"]
+    assert logs[0]["log_level"] == "debug"
+
+
+def test_an_answer_nobody_asked_for_is_still_a_warning_positive_control(runtime: Runtime) -> None:
+    client, answer = _publish_to_client_then_client_leaves(runtime)
+    client.send_raw(answer)
+
+    with capture_logs() as logs:
+        client.send_raw(answer)
+
+    assert [(entry["event"], entry["log_level"]) for entry in logs] == [
+        ("channel.result.unmatched", "warning")
+    ]

@@ -15,6 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from adapter.emulators.runtime.auth import TokenFiles
 from adapter.emulators.runtime.runtime import Runtime, RuntimeSettings
 from adapter.emulators.runtime.server import RuntimeServer, serve
+from adapter.lifecycle import StartupError
 
 WAIT = 5.0
 
@@ -141,9 +142,10 @@ async def test_serve_announces_the_bound_port_and_stops_when_asked(
 
 async def test_serve_reports_an_unusable_port() -> None:
     async with RuntimeServer(Runtime()) as busy:
-        result = await serve(asyncio.Event(), host="127.0.0.1", port=busy.port, broker=None, assets={})
+        with pytest.raises(StartupError, match=f"cannot listen on 127.0.0.1:{busy.port}") as raised:
+            await serve(asyncio.Event(), host="127.0.0.1", port=busy.port, broker=None, assets={})
 
-    assert result == 1
+    assert raised.value.exit_code == 1
 
 
 async def test_a_fragmented_request_is_answered_once_reassembled(server: RuntimeServer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -57,3 +58,16 @@ def test_request_lines_are_read_strictly() -> None:
     assert request_target(b"GET http://evil/ HTTP/1.1\r\n\r\n") is None
     assert request_target(b"garbage\r\n\r\n") is None
     assert request_target(b"GET / HTTP/2\r\n\r\n") is None
+
+
+async def test_a_taken_redirect_port_is_an_authorization_error_in_words_not_a_bare_os_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        authorizer = BrowserAuthorizer(open_url=lambda _url: True, port=port, timeout=5)
+        with pytest.raises(AuthorizationError) as raised:
+            async with authorizer.attempt(INSTANCE_REDIRECT):
+                pass
+    assert raised.value.detail is not None
+    assert f"127.0.0.1:{port} is not free" in str(raised.value.detail)
