@@ -52,6 +52,17 @@ def _run_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--allow-app", metavar="UUID", action="append", help="app allowed on the channel (repeatable)"
     )
+    run.add_argument(
+        "--intents",
+        choices=["off", "read-only", "all"],
+        help="what intents from an unidentified raiser may do (default: all; off with --allow-app)",
+    )
+    run.add_argument(
+        "--trust-intent-source",
+        action="store_const",
+        const=True,
+        help="the broker sets contextMetadata.source to the raiser: --allow-app applies to intents",
+    )
     run.add_argument("--poll-interval", type=float, metavar="SECONDS", help="change polling (default: 15)")
     run.add_argument(
         "--watch-table", metavar="TABLE", action="append", help="table to broadcast (repeatable)"

@@ -105,6 +105,9 @@ async def desktop(narrator: Narrator) -> AsyncIterator[tuple[str, str]]:
             "2",
             "--allow-app",
             APP,
+            # The built-in broker does not say who raised an intent: let such raisers read, not write.
+            "--intents",
+            "read-only",
         )
         processes.append(adapter)
         narrator.detail(f"adapter: {ready}")

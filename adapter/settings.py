@@ -29,6 +29,8 @@ DEFAULT_WATCH_TABLE = "sn_customerservice_case"
 
 Authorizer = Literal["openfin-window", "browser", "http"]
 TokenEndpoint = Literal["standard", "scripted"]
+IntentAccess = Literal["off", "read-only", "all"]
+"""What an intent may do: nothing, only the intents that read (and show), or everything."""
 
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("servicenow_adapter_config_file", default=None)
@@ -82,6 +84,20 @@ class AdapterSettings(BaseSettings):
     client_id: str | None = Field(default=None, description="OAuth client id used when an app names none")
     allow_app: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="app uuids allowed on the channel (empty: every app)"
+    )
+    intents: IntentAccess | None = Field(
+        default=None,
+        description=(
+            "what intents whose raiser cannot be identified may do: off, read-only or all "
+            "(unset: all without --allow-app, off with it)"
+        ),
+    )
+    trust_intent_source: bool = Field(
+        default=False,
+        description=(
+            "the platform's broker sets each intent's contextMetadata.source to the raiser, so "
+            "--allow-app applies to intents by source.appId"
+        ),
     )
     poll_interval: float = Field(default=15.0, gt=0, le=3600, description="seconds between change polls")
     watch_table: Annotated[list[str], NoDecode] = Field(
