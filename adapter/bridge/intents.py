@@ -33,7 +33,7 @@ from adapter.bridge.contexts import case_context, case_list_context, display_of,
 from adapter.openfin import Intent, OpenFinError
 from adapter.servicenow import query_values
 from adapter.servicenow.connection import Connection
-from adapter.servicenow.errors import ApiError, NotConnectedError, ParameterError
+from adapter.servicenow.errors import ApiError, ApiRequestError, NotConnectedError, ParameterError
 from adapter.servicenow.response import ApiResponse
 from adapter.servicenow.validation import parse_instance_url
 
@@ -382,7 +382,12 @@ class IntentHandlers:
         if ids.get("sys_id") is not None:
             sys_id = query_values.sys_id(ids["sys_id"], "case id (id.sys_id)")
             connection = self.connection()
-            response = await connection.execute(record_endpoint(self._table, sys_id))
+            try:
+                response = await connection.execute(record_endpoint(self._table, sys_id))
+            except ApiRequestError as error:
+                if error.status != 404:
+                    raise
+                raise ParameterError("No such case") from None
             record = response.data if isinstance(response.data, Mapping) else None
         else:
             number = query_values.case_number(ids.get("number"), "case number (id.sys_id or id.number)")
