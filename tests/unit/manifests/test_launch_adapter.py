@@ -240,6 +240,22 @@ def test_adapter_settings_become_run_flags_with_lists_repeated() -> None:
     ]
 
 
+@pytest.mark.parametrize(("trust", "flags"), [(True, ["--trust-intent-source"]), (False, [])])
+def test_intent_settings_become_run_flags_and_a_switch_is_the_flag_alone(
+    trust: bool, flags: list[str]
+) -> None:
+    answer = drive({"mode": "settings", "settings": {"intents": "read-only", "trustIntentSource": trust}})
+
+    assert answer["args"] == ["--intents", "read-only", *flags]
+
+
+def test_a_switch_setting_must_be_a_boolean() -> None:
+    answer = drive({"mode": "settings", "settings": {"trustIntentSource": "yes"}})
+
+    assert answer["error"]["code"] == "invalid-argument"
+    assert "trustIntentSource must be true or false" in answer["error"]["message"]
+
+
 def test_unknown_adapter_setting_is_rejected_with_the_known_ones_listed() -> None:
     answer = drive({"mode": "settings", "settings": {"instanceURL": "https://acme.service-now.com"}})
 
