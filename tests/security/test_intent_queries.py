@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from adapter.bridge.intents import MAX_PARTICIPANTS
 from tests.conformance.adapter.conftest import AppError
@@ -158,3 +160,54 @@ def test_more_participants_than_the_cap_are_refused_before_any_request(
         f"ParameterError: An interaction may list at most {MAX_PARTICIPANTS} contacts, not 1500"
     )
     assert instance_requests(desktop) == before
+
+
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+HOSTILE_TEXT = st.one_of(
+    st.text(alphabet="^,=@.:!<>%\\/ \r\n\x00javscriptORNQEQ0123456789abcdefCS", max_size=40),
+    st.sampled_from([SCRIPT, "a@b.com", "CS0001002", "6816f79cc0a8016401c5a33be04be441", "AAPL"]),
+)
+ANY_VALUE = st.one_of(HOSTILE_TEXT, st.integers(), st.none(), st.lists(HOSTILE_TEXT, max_size=2))
+IDS = st.dictionaries(st.sampled_from(["email", "sys_id", "number", "table", "ticker", "ISIN"]), ANY_VALUE)
+PARTY = st.fixed_dictionaries({"type": st.just("fdc3.contact"), "id": IDS})
+CONTEXTS = st.one_of(
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["fdc3.contact", "fdc3.organization", "fdc3.instrument"]), "id": IDS},
+        optional={"name": ANY_VALUE},
+    ).map(lambda context: ("ViewInteractions", context)),
+    st.fixed_dictionaries({"type": st.just("servicenow.case"), "id": IDS}).map(
+        lambda context: ("servicenow.ViewCase", context)
+    ),
+    st.fixed_dictionaries(
+        {"type": st.just("servicenow.case"), "shortDescription": st.just("Fuzzed"), "contact": PARTY}
+    ).map(lambda context: ("servicenow.CreateCase", context)),
+    st.fixed_dictionaries({"type": st.just("fdc3.contactList"), "contacts": st.lists(PARTY, max_size=3)}).map(
+        lambda context: ("CreateInteraction", context)
+    ),
+)
+NAMED_ERRORS = ("ParameterError: ", "NotConnectedError: ", "ApiRequestError: ")
+
+
+@FUZZ
+@given(raised=CONTEXTS)
+def test_any_context_gets_a_result_or_a_named_error_and_the_adapter_stays_up(
+    desktop: IntentDesktop, raiser: Raiser, raised: tuple[str, dict[str, Any]]
+) -> None:
+    intent, context = raised
+    outcome: Any
+    try:
+        outcome = raiser.result(intent, context)
+    except AppError as error:
+        outcome = error
+    event(f"{intent}: {outcome.reason.split(':')[0] if isinstance(outcome, AppError) else outcome['type']}")
+    if isinstance(outcome, AppError):
+        assert outcome.reason.startswith(NAMED_ERRORS), outcome.reason
+    else:
+        assert outcome["type"] in ("servicenow.caseList", "servicenow.case", "fdc3.transactionResult"), (
+            outcome
+        )
+    assert desktop.adapter.process.poll() is None
