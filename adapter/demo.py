@@ -164,6 +164,9 @@ async def desktop(
             YOUR_APP,
             "--allow-app",
             DOCTOR_UUID,
+            # The built-in broker does not say who raised an intent: let such raisers read, not write.
+            "--intents",
+            "read-only",
             log_flags=log_flags,
         )
         processes.append(adapter)

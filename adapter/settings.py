@@ -53,6 +53,8 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 LOG_LEVELS: tuple[str, ...] = typing.get_args(LogLevel)
 Authorizer = Literal["openfin-window", "browser", "http"]
 TokenEndpoint = Literal["standard", "scripted"]
+IntentAccess = Literal["off", "read-only", "all"]
+"""What an intent may do: nothing, only the intents that read (and show), or everything."""
 
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("servicenow_adapter_config_file", default=None)
@@ -140,6 +142,18 @@ class AdapterSettings(BaseSettings):
         le=3600,
         description="seconds between change polls",
         json_schema_extra={"metavar": "SECONDS"},
+    )
+    intents: IntentAccess | None = Field(
+        default=None,
+        description=("what intents whose raiser cannot be identified may do: off, read-only or all"),
+        json_schema_extra={"default_doc": "`all` without `--allow-app`, `off` with it"},
+    )
+    trust_intent_source: bool = Field(
+        default=False,
+        description=(
+            "the platform's broker sets each intent's contextMetadata.source to the raiser, so "
+            "--allow-app applies to intents by source.appId"
+        ),
     )
     watch_table: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [DEFAULT_WATCH_TABLE],

@@ -117,7 +117,7 @@ class ServiceNowActions:
     @reported
     async def connect(self, payload: ConnectPayload, caller: ClientIdentity) -> ConnectResult:
         """``servicenow.connect``: share the login for (instance origin, client id), signing in if needed."""
-        self._policy.check(caller)
+        self._policy.check(caller, CONNECT)
         instance_url = payload.instanceUrl or self._default_instance_url
         client_id = payload.clientId or self._default_client_id
         if not instance_url:
@@ -157,7 +157,7 @@ class ServiceNowActions:
     @reported
     async def request(self, payload: RequestPayload, caller: ClientIdentity) -> dict[str, Any]:
         """``servicenow.request``: the official ``executeApiRequest`` on the caller's connection."""
-        self._policy.check(caller)
+        self._policy.check(caller, REQUEST)
         connection = self._manager.connection(app_id(caller), payload.instanceUrl)
         response = await connection.execute(
             payload.apiEndpoint,
@@ -174,7 +174,7 @@ class ServiceNowActions:
     @reported
     async def disconnect(self, payload: DisconnectPayload, caller: ClientIdentity) -> DisconnectResult:
         """``servicenow.disconnect``: release the caller's share; the last share out revokes the tokens."""
-        self._policy.check(caller)
+        self._policy.check(caller, DISCONNECT)
         connection = self._manager.connection(app_id(caller), payload.instanceUrl)
         released = await self._manager.release(app_id(caller), connection.key)
         if released.apps == 0:
@@ -186,7 +186,7 @@ class ServiceNowActions:
     async def status(self, _payload: StatusPayload, caller: ClientIdentity) -> StatusResult:
         """``servicenow.status``: every connection's state, user, share count and expiry, and the adapter's
         own health (version, runtime, broker, watchers, apps, last error); never a token."""
-        self._policy.check(caller)
+        self._policy.check(caller, STATUS)
         return StatusResult(
             connections=[
                 ConnectionStatus.model_validate(

@@ -20,7 +20,7 @@ import structlog
 from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
 from adapter import __version__
-from adapter.bridge.access import AccessPolicy, app_id
+from adapter.bridge.access import AccessDeniedError, AccessPolicy, ChannelConnect, app_id
 from adapter.bridge.actions import ServiceNowActions
 from adapter.bridge.broadcast import ChangeBroadcaster, poll_table
 from adapter.bridge.changes import RecordChange
@@ -54,7 +54,6 @@ from adapter.openfin.discovery import (
 from adapter.servicenow.authorizers import Authorizer, BrowserAuthorizer, HttpAuthorizer, WindowAuthorizer
 from adapter.servicenow.connection import Connection, ConnectionOptions
 from adapter.servicenow.connection import ConnectionState as ServiceNowState
-from adapter.servicenow.errors import NotConnectedError
 from adapter.servicenow.manager import ConnectionManager
 from adapter.servicenow.token_store import KeyringTokenStore
 from adapter.settings import AdapterSettings
@@ -156,7 +155,9 @@ class AdapterService:
             settings.runtime_address or DEFAULT_RUNTIME_ADDRESS, settings.uuid, token=token
         )
         self.calls = RuntimeCalls(self.runtime)
-        self.policy = AccessPolicy(settings.allow_app)
+        self.policy = AccessPolicy(
+            settings.allow_app, intents=settings.intents, trust_intent_source=settings.trust_intent_source
+        )
         self.manager = ConnectionManager(
             self._authorizer(),
             options=ConnectionOptions(
@@ -190,9 +191,12 @@ class AdapterService:
         )
         self.actions.register(self.provider)
         self.intents = IntentHandlers(
-            self._pick_connection,
+            self.actions.live_connections,
+            self.policy,
             observe_write=self.broadcaster.own_write,
             open_in_browser=self.calls.open_url_with_browser,
+            instance_url=settings.instance_url,
+            client_id=settings.client_id,
         )
         self.interop: InteropClient | None = None
         self.session: SessionContextGroup | None = None
@@ -319,11 +323,10 @@ class AdapterService:
     # ------------------------------------------------------------------------------------- channel hooks
 
     def _client_connecting(self, client: ClientIdentity, _payload: Any) -> None:
-        if not self.policy.permits(client):
-            log.warning("access.refused_connection", app=client.uuid)
-            raise ChannelConnectionRejected(
-                f"AccessDeniedError: App {client.uuid!r} is not allowed to use the ServiceNow channel"
-            )
+        try:
+            self.policy.decide(ChannelConnect(client))
+        except AccessDeniedError as denied:
+            raise ChannelConnectionRejected(denied.reason) from None
 
     async def _client_gone(self, client: ClientIdentity) -> None:
         # The same app may hold several channel connections; its share goes with the last of them.
@@ -332,14 +335,6 @@ class AdapterService:
         await self.actions.release_app(client)
 
     # --------------------------------------------------------------------------------------- broadcasts
-
-    def _pick_connection(self) -> Connection:
-        # Intents come from the broker, not from an app with a share: use the login the desktop holds.
-        preferred = self.settings.instance_url
-        live = [c for c in self.actions.live_connections() if preferred is None or c.key.origin == preferred]
-        if not live:
-            raise NotConnectedError("No ServiceNow connection: an app must call servicenow.connect first")
-        return live[0]
 
     async def _deliver(self, connection: Connection, change: RecordChange) -> None:
         origin = connection.key.origin

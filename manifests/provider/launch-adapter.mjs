@@ -24,7 +24,8 @@ export const RESERVED_FLAGS = Object.freeze([
 
 /**
  * How each `customSettings.servicenowAdapter` key maps to a `servicenow-adapter run` flag. Every flag takes a
- * value; tests/unit/manifests/test_launch_adapter.py checks each against the adapter's settings model.
+ * value but those of SWITCH_SETTINGS; tests/unit/manifests/test_launch_adapter.py checks each against the
+ * adapter's settings model.
  */
 export const SETTING_FLAGS = Object.freeze({
   instanceUrl: "--instance-url",
@@ -35,8 +36,14 @@ export const SETTING_FLAGS = Object.freeze({
   pollInterval: "--poll-interval",
   watchTables: "--watch-table",
   contextGroup: "--context-group",
+  intents: "--intents",
+  trustIntentSource: "--trust-intent-source",
   logLevel: "--log-level",
 });
+
+/** Settings that are switches: `true` passes the flag alone, `false` leaves it out. */
+export const SWITCH_SETTINGS = Object.freeze(["trustIntentSource"]);
+const SWITCHES = new Set(SWITCH_SETTINGS);
 
 /**
  * Why launchAdapter failed. `code` is one of: "invalid-argument", "runtime-info", "register-connection",
@@ -133,8 +140,9 @@ export function buildArguments({ runtimeAddress, uuid, token, brokerUuid, channe
 /**
  * Turn the manifest's `customSettings.servicenowAdapter` object into `run` flags.
  *
- * Lists (`allowedApps`, `watchTables`) repeat their flag; unknown keys are an error so that a typo in the
- * manifest is found at launch rather than silently ignored.
+ * Lists (`allowedApps`, `watchTables`) repeat their flag, switches (`trustIntentSource`) are the flag alone
+ * when true; unknown keys are an error so that a typo in the manifest is found at launch rather than
+ * silently ignored.
  */
 export function argumentsFromSettings(settings = {}) {
   if (settings === null || typeof settings !== "object" || Array.isArray(settings)) {
@@ -146,6 +154,15 @@ export function argumentsFromSettings(settings = {}) {
     if (flag === undefined) {
       const known = Object.keys(SETTING_FLAGS).join(", ");
       throw new AdapterLaunchError("invalid-argument", `unknown adapter setting ${key}; known: ${known}`);
+    }
+    if (SWITCHES.has(key)) {
+      if (typeof value !== "boolean") {
+        throw new AdapterLaunchError("invalid-argument", `adapter setting ${key} must be true or false`);
+      }
+      if (value) {
+        args.push(flag);
+      }
+      continue;
     }
     const values = Array.isArray(value) ? value : [value];
     for (const item of values) {

@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from adapter import jsoncodec
 
+# Integers past 64 bits are read as floats, as JavaScript reads them (the test below): here, exact ones only.
+exact_integers = st.integers(min_value=-(2**63), max_value=2**64 - 1)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    st.none() | st.booleans() | exact_integers | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
     max_leaves=20,
 )
@@ -24,6 +26,11 @@ def test_whatever_it_writes_reads_back_the_same_and_the_standard_library_agrees(
     assert json.loads(text) == json.loads(json.dumps(value))
     assert jsoncodec.loads(text) == json.loads(text)
     assert jsoncodec.loads(jsoncodec.dumps_bytes(value)) == jsoncodec.loads(text)
+
+
+@pytest.mark.parametrize("text", ["-9223372036854775809", "18446744073709551616"])
+def test_integers_past_64_bits_are_read_as_floats_as_javascript_reads_them(text: str) -> None:
+    assert jsoncodec.loads(text) == float(text)
 
 
 def test_text_is_written_as_utf8_not_escaped_as_javascript_writes_it() -> None:

@@ -77,13 +77,20 @@ def test_create_interaction_creates_a_case_for_the_participant(apps: AdapterStac
     result = signed_in.raise_intent("CreateInteraction", interaction)["result"]
     assert result["type"] == "fdc3.transactionResult"
     assert result["status"] == "Created"
-    case = result["context"]
-    assert case["type"] == "servicenow.case"
-    assert case["shortDescription"] == "Called about a blocked card"
-    assert case["contact"]["id"]["email"] == contact["contact.email"]
+    created = result["context"]
+    assert created["type"] == "fdc3.interaction"
+    assert created["description"] == "Called about a blocked card"
+    assert [c["id"]["email"] for c in created["participants"]["contacts"]] == [contact["contact.email"]]
+    number = created["id"]["SERVICENOW"]
+    assert result["message"] == f"Created {number}"
     with apps.instance_client() as admin:
-        stored = admin.get(f"{CASES}/{case['id']['sys_id']}", params={"sysparm_fields": "contact_type"})
-        assert stored.json()["result"]["contact_type"] == "phone"
+        stored = admin.get(
+            CASES,
+            params={"sysparm_query": f"number={number}", "sysparm_fields": "contact_type,contact.email"},
+        ).json()["result"]
+        assert [(case["contact_type"], case["contact.email"]) for case in stored] == [
+            ("phone", contact["contact.email"])
+        ]
 
 
 def test_view_case_returns_the_case_and_opens_it_in_the_browser(apps: AdapterStack, signed_in: App) -> None:
@@ -98,8 +105,10 @@ def test_create_case_creates_it_and_broadcasts_it(apps: AdapterStack, signed_in:
     result = signed_in.raise_intent(
         "servicenow.CreateCase", {"type": "servicenow.case", "shortDescription": "Raised by intent"}
     )["result"]
-    assert result["shortDescription"] == "Raised by intent"
-    event = signed_in.wait_for("servicenow.recordChanged", lambda e: e["sys_id"] == result["id"]["sys_id"])
+    assert (result["type"], result["status"]) == ("fdc3.transactionResult", "Created")
+    case = result["context"]
+    assert case["shortDescription"] == "Raised by intent"
+    event = signed_in.wait_for("servicenow.recordChanged", lambda e: e["sys_id"] == case["id"]["sys_id"])
     assert event["change"] == "created"
 
 

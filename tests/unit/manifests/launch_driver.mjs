@@ -3,7 +3,7 @@
 // Usage: node launch_driver.mjs '<request JSON>'; prints one JSON line with the outcome.
 //   {"mode": "quote", "values": [...]}            -> {"results": [{"quoted"} | {"error": {...}}]}
 //   {"mode": "settings", "settings": {...}}       -> {"args": [...]} | {"error": {...}}
-//   {"mode": "flags"}                             -> {"settingFlags": {...}, "reservedFlags": [...]}
+//   {"mode": "flags"}                             -> {"settingFlags": {...}, "switchSettings": [...], "reservedFlags": [...]}
 //   {"mode": "launch", "fin": {...}, "options": {...}} -> {"client", "calls"} | {"error", "calls"}
 //   {"mode": "provider", "fin": {...}, "manifest": {...}, "platformUuid"} -> {"calls", "console"}
 // The "fin" scenario configures a fake `fin` object that records every call, so the tests can check what
@@ -15,6 +15,7 @@ import {
   quoteArgument,
   RESERVED_FLAGS,
   SETTING_FLAGS,
+  SWITCH_SETTINGS,
 } from "../../../manifests/provider/launch-adapter.mjs";
 
 function errorInfo(error) {
@@ -131,7 +132,7 @@ async function main() {
     return runProvider(request);
   }
   if (request.mode === "flags") {
-    return { settingFlags: SETTING_FLAGS, reservedFlags: RESERVED_FLAGS };
+    return { settingFlags: SETTING_FLAGS, switchSettings: SWITCH_SETTINGS, reservedFlags: RESERVED_FLAGS };
   }
   const calls = [];
   try {

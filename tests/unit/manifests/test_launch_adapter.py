@@ -167,8 +167,9 @@ def test_the_launchers_flags_are_flags_of_the_settings_model_that_take_a_value()
     flags = drive({"mode": "flags"})
     for key, flag in flags["settingFlags"].items():
         assert flag in model, f"SETTING_FLAGS.{key} is {flag}, which servicenow-adapter run does not have"
-        # argumentsFromSettings always passes a value after the flag: a switch would take it as a stray word.
-        assert model[flag].kind != "switch", f"SETTING_FLAGS.{key}: {flag} takes no value"
+        # argumentsFromSettings passes a value after every flag but a switch's: the two must agree.
+        is_switch = key in flags["switchSettings"]
+        assert (model[flag].kind == "switch") == is_switch, f"SETTING_FLAGS.{key}: {flag} switch={is_switch}"
     for flag in flags["reservedFlags"]:
         assert flag in model, f"RESERVED_FLAGS has {flag}, which servicenow-adapter run does not have"
 
@@ -269,6 +270,22 @@ def test_adapter_settings_become_run_flags_with_lists_repeated() -> None:
         "--poll-interval",
         "5",
     ]
+
+
+@pytest.mark.parametrize(("trust", "flags"), [(True, ["--trust-intent-source"]), (False, [])])
+def test_intent_settings_become_run_flags_and_a_switch_is_the_flag_alone(
+    trust: bool, flags: list[str]
+) -> None:
+    answer = drive({"mode": "settings", "settings": {"intents": "read-only", "trustIntentSource": trust}})
+
+    assert answer["args"] == ["--intents", "read-only", *flags]
+
+
+def test_a_switch_setting_must_be_a_boolean() -> None:
+    answer = drive({"mode": "settings", "settings": {"trustIntentSource": "yes"}})
+
+    assert answer["error"]["code"] == "invalid-argument"
+    assert "trustIntentSource must be true or false" in answer["error"]["message"]
 
 
 def test_unknown_adapter_setting_is_rejected_with_the_known_ones_listed() -> None:
