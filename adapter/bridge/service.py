@@ -21,7 +21,7 @@ from adapter.bridge.access import AccessPolicy, app_id
 from adapter.bridge.actions import ServiceNowActions
 from adapter.bridge.broadcast import ChangeBroadcaster, poll_table
 from adapter.bridge.changes import RecordChange
-from adapter.bridge.contexts import case_context
+from adapter.bridge.contexts import typed_case_context
 from adapter.bridge.intents import IntentHandlers
 from adapter.bridge.messages import ConnectionChangedEvent, RecordChangedEvent
 from adapter.bridge.windows import RuntimeAuthWindowHost
@@ -266,7 +266,7 @@ class AdapterService:
 
     async def _deliver(self, connection: Connection, change: RecordChange) -> None:
         origin = connection.key.origin
-        context = case_context(change.record, table=change.table, instance_url=origin)
+        context = typed_case_context(change.record, table=change.table, instance_url=origin)
         event = RecordChangedEvent(
             instanceUrl=origin,
             table=change.table,

@@ -128,6 +128,7 @@ class AdapterStack:
         node = start_node(
             "adapter/app.mjs",
             {"address": self.runtime, "uuid": uuid, "channelName": CHANNEL, "broker": PLATFORM},
+            adapter_peer=True,
         )
         app = App(uuid, node)
         self.apps.append(app)
@@ -139,6 +140,7 @@ class AdapterStack:
         node = start_node(
             "adapter/app.mjs",
             {"address": self.runtime, "uuid": uuid, "channelName": CHANNEL, "broker": PLATFORM},
+            adapter_peer=True,
         )
         self.apps.append(App(uuid, node))
         refused: dict[str, Any] = node.wait_for_event("refused", timeout=WAIT)

@@ -33,8 +33,9 @@ def a_contact(stack: AdapterStack) -> dict[str, Any]:
             CASES,
             params={
                 "sysparm_query": "contactISNOTEMPTY",
-                "sysparm_fields": "contact.email,contact.name,account.name",
+                "sysparm_fields": "contact.email,contact.name,account,account.name",
                 "sysparm_limit": "1",
+                "sysparm_exclude_reference_link": "true",
             },
         )
         found: dict[str, Any] = cases.json()["result"][0]
@@ -54,12 +55,22 @@ def test_view_interactions_for_a_contact_returns_their_cases(apps: AdapterStack,
 
 
 def test_view_interactions_for_an_organization_returns_its_cases(apps: AdapterStack, signed_in: App) -> None:
-    account = a_contact(apps)["account.name"]
-    result = signed_in.raise_intent("ViewInteractions", {"type": "fdc3.organization", "name": account})[
-        "result"
-    ]
+    # As an app forwards the account of a case it received: FDC3 requires an organization's id.
+    found = a_contact(apps)
+    account = {"type": "fdc3.organization", "name": found["account.name"], "id": {"sys_id": found["account"]}}
+    result = signed_in.raise_intent("ViewInteractions", account)["result"]
     assert result["cases"]
-    assert {case["account"]["name"] for case in result["cases"]} == {account}
+    assert {case["account"]["name"] for case in result["cases"]} == {found["account.name"]}
+
+
+def test_view_interactions_for_an_organization_known_by_another_id_uses_its_name(
+    apps: AdapterStack, signed_in: App
+) -> None:
+    name = a_contact(apps)["account.name"]
+    organization = {"type": "fdc3.organization", "name": name, "id": {"LEI": "5493001KJTIIGC8Y1R12"}}
+    result = signed_in.raise_intent("ViewInteractions", organization)["result"]
+    assert result["cases"]
+    assert {case["account"]["name"] for case in result["cases"]} == {name}
 
 
 def test_create_interaction_creates_a_case_for_the_participant(apps: AdapterStack, signed_in: App) -> None:
