@@ -9,6 +9,17 @@ intent names in ``metadata.intentResolutionResultId``).
 
 What we registered is remembered and replayed whenever the broker connection is re-established: after a
 runtime reconnect, or when the broker itself went away and came back.
+
+A handler that fails must not leave its intent dead. The stock ``InteropBroker`` delivers through
+``setIntentTarget``, and when a delivery is refused it marks that handler not ready: every later raise of the
+intent is queued until the client announces ``intentHandlerRegistered`` again (which re-delivers the last
+queued intent). So once a refusal's reply has left, we announce the handler again, and once more after the
+broker has answered that announcement: node's websocket may hand the broker our refusal and our first
+announcement in one read, the announcement handled before the refusal's rejection marks the handler not
+ready, while the second is sent only after a round trip through the broker, so it arrives after the
+rejection was handled. A broker that keeps no such state simply records the same handler again. The
+re-delivery of the refused intent that an announcement brings is answered with the same refusal, without
+running the handler again (it may have written already).
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ import asyncio
 import contextlib
 import inspect
 import secrets
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +47,7 @@ from adapter.openfin.errors import (
     RequestTimeoutError,
     RuntimeRequestError,
 )
-from adapter.openfin.frames import ClientIdentity, RoutingInfo, WireModel
+from adapter.openfin.frames import ChannelMessagePayload, ClientIdentity, RoutingInfo, WireModel
 from adapter.openfin.reconnect import Backoff
 
 log = structlog.get_logger(__name__)
@@ -44,6 +56,12 @@ ContextHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
 """Called with each context the broker delivers (a dict with a ``type``); its return value is ignored."""
 
 UNTYPED_HANDLER_ID = "invokeContextHandler"
+RECENT_REFUSALS = 8
+REANNOUNCE_ROUNDS = 4
+"""At most this many announcements per burst of refusals (two per refusal, see above): a payload refused
+before the handler runs cannot be recognised when the broker re-delivers it, and each refusal of it would
+otherwise ask for another round."""
+"""Refused intents remembered per handler, to recognise the broker re-delivering one after a re-announce."""
 
 
 def broker_channel_name(platform_uuid: str) -> str:
@@ -122,6 +140,47 @@ class _ContextEntry:
 class _IntentEntry:
     intent_name: str
     handler: IntentHandler
+    refusals: deque[tuple[str, Exception]] = field(default_factory=lambda: deque(maxlen=RECENT_REFUSALS))
+    reannouncing: asyncio.Task[None] | None = None
+    reannounce_again: bool = False
+    repeats_unsent: int = 0
+
+    def refusal_of(self, intent: Intent) -> Exception | None:
+        """While we re-announce, the refusal of an intent just refused (the broker's re-delivery of it)."""
+        if self.reannouncing is None or self.reannouncing.done():
+            return None
+        key = _intent_key(intent)
+        return next((error for seen, error in reversed(self.refusals) if seen == key), None)
+
+
+def _intent_key(intent: Intent) -> str:
+    return intent.model_dump_json(by_alias=True)
+
+
+class _BrokerChannel(ChannelClient):
+    """Our client of the broker's channel, telling the interop client when a refused intent's reply has left.
+
+    The re-announce must reach the broker after the refusal it answers, and both travel the same socket in
+    order, so it is sent only once the refusal's reply has been sent.
+    """
+
+    def __init__(
+        self,
+        connection: RuntimeConnection,
+        channel_name: str,
+        *,
+        on_disconnection: Callable[[], Awaitable[None] | None],
+        on_refused: Callable[[str], None],
+    ) -> None:
+        super().__init__(connection, channel_name, on_disconnection=on_disconnection)
+        self._on_refused = on_refused
+
+    async def handle_message(self, push: ChannelMessagePayload) -> None:
+        """Serve an action the broker dispatched to us; report a refused one once the reply is sent."""
+        reply = await self.actions.reply(push.ack_to_sender, push.action, push.payload, push.sender_identity)
+        await self.connection.send(reply)
+        if reply.get("payload", {}).get("success") is False:
+            self._on_refused(push.action)
 
 
 @dataclass
@@ -155,8 +214,11 @@ class InteropClient:
         self.platform_uuid = platform_uuid
         self.connect_timeout = connect_timeout
         self.backoff = backoff or Backoff(initial=0.5, cap=10.0)
-        self._channel = ChannelClient(
-            connection, broker_channel_name(platform_uuid), on_disconnection=self._broker_gone
+        self._channel = _BrokerChannel(
+            connection,
+            broker_channel_name(platform_uuid),
+            on_disconnection=self._broker_gone,
+            on_refused=self._refused,
         )
         self._current_group = context_group
         self._context_handlers: dict[str, _ContextEntry] = {}
@@ -321,8 +383,10 @@ class InteropClient:
             raise
 
         async def remove() -> None:
-            self._intent_handlers.pop(handler_id, None)
+            removed = self._intent_handlers.pop(handler_id, None)
             self._channel.actions.remove(handler_id)
+            if removed is not None and removed.reannouncing is not None:
+                removed.reannouncing.cancel()
 
         return HandlerRegistration(handler_id, remove)
 
@@ -330,17 +394,58 @@ class InteropClient:
         await self._dispatch("intentHandlerRegistered", {"handlerId": handler_id, "fdc3Version": "2.0"})
 
     async def _run_intent(self, entry: _IntentEntry, intent: Intent) -> Any:
+        repeated = entry.refusal_of(intent)
+        if repeated is not None:
+            # The broker re-delivered it in answer to our announcement; refusing it there leaves the handler
+            # ready, so this refusal needs no announcement of its own (else each would bring another).
+            entry.repeats_unsent += 1
+            log.info("interop.intent_redelivery_refused_again", intent=entry.intent_name)
+            raise repeated
         topic = intent.result_topic
         try:
             outcome = entry.handler(intent)
             result = await outcome if inspect.isawaitable(outcome) else outcome
-        except Exception:
+        except Exception as exc:
+            entry.refusals.append((_intent_key(intent), exc))
             if topic is not None:
                 await self._publish_result(topic, {"error": True})
             raise
         if topic is not None:
             await self._publish_result(topic, result)
         return result
+
+    def _refused(self, action: str) -> None:
+        """A dispatch of ``action`` was refused and the refusal sent: re-announce it if it is an intent's."""
+        entry = self._intent_handlers.get(action)
+        if entry is None or self._closed:
+            return
+        if entry.repeats_unsent > 0:
+            entry.repeats_unsent -= 1
+            return
+        if entry.reannouncing is not None and not entry.reannouncing.done():
+            # The announcement in flight may reach the broker before this refusal did: announce once more.
+            entry.reannounce_again = True
+            return
+        entry.reannouncing = self.connection.spawn(
+            self._reannounce(action, entry), name=f"openfin-intent-reannounce-{entry.intent_name}"
+        )
+
+    async def _reannounce(self, handler_id: str, entry: _IntentEntry) -> None:
+        confirmed = False
+        for _round in range(REANNOUNCE_ROUNDS):
+            if self._intent_handlers.get(handler_id) is not entry or not self._channel.is_connected:
+                return
+            entry.reannounce_again = False
+            try:
+                await self._announce_intent_handler(handler_id)
+            except (OpenFinError, TimeoutError) as exc:
+                # A broker that is gone gets every handler announced again when it comes back (_replay).
+                log.warning("interop.intent_reannounce_failed", intent=entry.intent_name, error=str(exc))
+                return
+            if confirmed and not entry.reannounce_again:
+                log.info("interop.intent_reannounced", intent=entry.intent_name)
+                return
+            confirmed = not entry.reannounce_again
 
     async def _publish_result(self, topic: str, message: Any) -> None:
         try:

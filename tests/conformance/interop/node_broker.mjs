@@ -4,11 +4,16 @@
 // lists those clients as an FDC3 AppIntent. This is the peer
 // our built-in broker is compared against.
 //
-// params: {address, platformUuid}. Emits the event "ready" once the broker channel accepts clients, then runs
-// until it is killed.
+// With routing "setIntentTarget" it routes as the stock broker's own queueing does instead: handleFiredIntent
+// hands the intent to setIntentTarget (which delivers it when the handler is ready, and marks the handler not
+// ready when a delivery is refused) and returns {source, intent, version}; FDC3 2.0 raisers get the result
+// from getResult().
+//
+// params: {address, platformUuid, routing?: "dispatch" | "setIntentTarget"}. Emits the event "ready" once the
+// broker channel accepts clients, then runs until it is killed.
 import { connectAs, emit, params } from '../harness.mjs';
 
-const { address, platformUuid } = params();
+const { address, platformUuid, routing = 'dispatch' } = params();
 const HANDLER_PREFIX = 'intent-handler-';
 
 const fin = await connectAs(address, platformUuid);
@@ -53,9 +58,14 @@ await fin.Interop.init(platformUuid, async (InteropBroker) => {
         throw new Error('NoAppsFound');
       }
       const { identity, version } = handlers[handlers.length - 1];
+      const source = { appId: identity.uuid, instanceId: identity.endpointId };
+      if (routing === 'setIntentTarget') {
+        await this.setIntentTarget(intent, identity);
+        return { source, intent: intent.name, version };
+      }
       const provider = await this.getProvider();
       const result = await provider.dispatch(identity, `${HANDLER_PREFIX}${intent.name}`, intent);
-      return { source: { appId: identity.uuid, instanceId: identity.endpointId }, intent: intent.name, version, result };
+      return { source, intent: intent.name, version, result };
     }
   }
   return new RoutingBroker();
