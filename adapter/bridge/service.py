@@ -22,7 +22,7 @@ from adapter.bridge.actions import ServiceNowActions
 from adapter.bridge.broadcast import ChangeBroadcaster, poll_table
 from adapter.bridge.changes import RecordChange
 from adapter.bridge.contexts import typed_case_context
-from adapter.bridge.intents import IntentHandlers
+from adapter.bridge.intents import HANDLED_INTENTS, IntentHandlers
 from adapter.bridge.messages import ConnectionChangedEvent, RecordChangedEvent
 from adapter.bridge.windows import RuntimeAuthWindowHost
 from adapter.lifecycle import announce_ready
@@ -187,7 +187,9 @@ class AdapterService:
             await interop.connect()
             self.session = await interop.join_session_context_group(SESSION_CONTEXT_GROUP)
             for name, handler in self.intents.handlers.items():
-                await interop.register_intent_handler(name, handler)
+                spec = HANDLED_INTENTS.get(name)
+                contexts = spec.contexts if spec is not None else None
+                await interop.register_intent_handler(name, handler, contexts=contexts)
         except OpenFinError as error:
             log.error("interop.unavailable", platform=platform_uuid, error=str(error))
             await interop.close()

@@ -29,7 +29,7 @@ import contextlib
 import inspect
 import secrets
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,6 +140,7 @@ class _ContextEntry:
 class _IntentEntry:
     intent_name: str
     handler: IntentHandler
+    contexts: tuple[str, ...] | None = None
     refusals: deque[tuple[str, Exception]] = field(default_factory=lambda: deque(maxlen=RECENT_REFUSALS))
     reannouncing: asyncio.Task[None] | None = None
     reannounce_again: bool = False
@@ -362,13 +363,18 @@ class InteropClient:
 
     # --------------------------------------------------------------------------- intent handlers
 
-    async def register_intent_handler(self, intent_name: str, handler: IntentHandler) -> HandlerRegistration:
+    async def register_intent_handler(
+        self, intent_name: str, handler: IntentHandler, *, contexts: Iterable[str] | None = None
+    ) -> HandlerRegistration:
         """Handle intent ``intent_name``: ``handler(intent)`` returns the intent's result.
 
-        Raises ``DuplicateActionError`` if the intent already has a handler here.
+        ``contexts``, the context types the handler takes, travel in the registration (``contexts``, beside
+        ``handlerId``) for brokers that answer ``findIntent``/``findIntentsByContext`` by context, as the
+        built-in one does; the stock broker ignores what it does not know. Raises ``DuplicateActionError``
+        if the intent already has a handler here.
         """
         handler_id = intent_handler_id(intent_name)
-        entry = _IntentEntry(intent_name, handler)
+        entry = _IntentEntry(intent_name, handler, tuple(contexts) if contexts is not None else None)
 
         async def deliver(intent: Intent, _caller: ClientIdentity) -> Any:
             return await self._run_intent(entry, intent)
@@ -391,7 +397,11 @@ class InteropClient:
         return HandlerRegistration(handler_id, remove)
 
     async def _announce_intent_handler(self, handler_id: str) -> None:
-        await self._dispatch("intentHandlerRegistered", {"handlerId": handler_id, "fdc3Version": "2.0"})
+        payload: dict[str, Any] = {"handlerId": handler_id, "fdc3Version": "2.0"}
+        entry = self._intent_handlers.get(handler_id)
+        if entry is not None and entry.contexts is not None:
+            payload["contexts"] = list(entry.contexts)
+        await self._dispatch("intentHandlerRegistered", payload)
 
     async def _run_intent(self, entry: _IntentEntry, intent: Intent) -> Any:
         repeated = entry.refusal_of(intent)

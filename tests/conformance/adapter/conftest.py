@@ -41,6 +41,14 @@ class AppError(AssertionError):
         return str(self.error.get("message", ""))
 
     @property
+    def detail(self) -> str:
+        """The innermost cause's message: the adapter's own reason when a broker reports its refusal."""
+        error: Any = self.error
+        while isinstance(error.get("cause"), dict):
+            error = error["cause"]
+        return str(error.get("message", ""))
+
+    @property
     def name(self) -> str | None:
         """The adapter's error name, as node-adapter rebuilt it in ``cause``."""
         cause = self.error.get("cause") or {}
