@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -9,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapter.bridge.contexts import case_context, case_list_context
-from tests.support.fdc3_schemas import Fdc3SchemaError, check_context, check_emitted, finos_types, problems
+from tests.support.fdc3_schemas import (
+    OUR_SCHEMAS,
+    ROOT,
+    Fdc3SchemaError,
+    check_context,
+    check_emitted,
+    finos_types,
+    problems,
+)
 from tests.unit.bridge.test_contexts import CASE_ALL, INSTANCE
 
 TABLE = "sn_customerservice_case"
@@ -88,3 +97,21 @@ _field = st.one_of(_text, st.fixed_dictionaries({"value": _text, "display_value"
 def test_any_record_becomes_a_valid_case_context(record: dict[str, Any], email: str) -> None:
     record = {**record, "contact.email": email}
     assert problems(case_context(record, table=TABLE, instance_url=INSTANCE)) == []
+
+
+def test_every_context_type_the_app_directory_record_names_has_a_published_schema() -> None:
+    # The App Directory schema itself is not in the @finos npm packages (see docs/deployment.md); what the
+    # record says about contexts is checked here: each type is FDC3's own or one of ours with a schema.
+    record = json.loads((ROOT / "manifests" / "appd.json").read_text(encoding="utf-8"))["applications"][0]
+    interop = record["interop"]
+    named = {t for intent in interop["intents"]["listensFor"].values() for t in intent["contexts"]}
+    named |= {intent["resultType"] for intent in interop["intents"]["listensFor"].values()}
+    named |= set(interop["userChannels"]["broadcasts"]) | set(interop["userChannels"]["listensFor"])
+    for channel in interop["appChannels"]:
+        named |= set(channel["broadcasts"]) | set(channel["listensFor"])
+    ours = {
+        path.name.removesuffix(".context.schema.json") for path in OUR_SCHEMAS.glob("*.context.schema.json")
+    }
+    unknown = {t for t in named if t not in finos_types() and t not in ours}
+    assert named
+    assert not unknown, f"context types with no FINOS schema and none in docs/schemas: {sorted(unknown)}"
