@@ -54,8 +54,12 @@ EMITTED: Counter[str] = Counter()
 """How many contexts of each type were checked in this test session."""
 
 
-class Fdc3SchemaError(AssertionError):
-    """A context the adapter emitted breaks a FINOS schema (or our published one)."""
+class Fdc3SchemaError(Exception):
+    """A context the adapter emitted breaks a FINOS schema (or our published one).
+
+    Not an ``AssertionError``: harnesses that retry on assertion errors (waiting for an event) must not
+    swallow it.
+    """
 
 
 @functools.cache
