@@ -19,14 +19,18 @@ announcement in one read, the announcement handled before the refusal's rejectio
 ready, while the second is sent only after a round trip through the broker, so it arrives after the
 rejection was handled. A broker that keeps no such state simply records the same handler again. The
 re-delivery of the refused intent that an announcement brings is answered with the same refusal, without
-running the handler again (it may have written already).
+running the handler again (it may have written already) and without asking for another announcement (a
+refused re-delivery leaves the stock broker's handler ready), so announcements stop: each raise refused
+costs at most two.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import inspect
+import json
 import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -47,7 +51,13 @@ from adapter.openfin.errors import (
     RequestTimeoutError,
     RuntimeRequestError,
 )
-from adapter.openfin.frames import ChannelMessagePayload, ClientIdentity, RoutingInfo, WireModel
+from adapter.openfin.frames import (
+    ChannelMessagePayload,
+    ClientIdentity,
+    RoutingInfo,
+    WireModel,
+    failure_reply,
+)
 from adapter.openfin.reconnect import Backoff
 
 log = structlog.get_logger(__name__)
@@ -57,11 +67,8 @@ ContextHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
 
 UNTYPED_HANDLER_ID = "invokeContextHandler"
 RECENT_REFUSALS = 8
-REANNOUNCE_ROUNDS = 4
-"""At most this many announcements per burst of refusals (two per refusal, see above): a payload refused
-before the handler runs cannot be recognised when the broker re-delivers it, and each refusal of it would
-otherwise ask for another round."""
-"""Refused intents remembered per handler, to recognise the broker re-delivering one after a re-announce."""
+"""Refused deliveries remembered per handler (by digest), to recognise the broker re-delivering one."""
+ANNOUNCEMENTS_PER_REFUSAL = 2
 
 
 def broker_channel_name(platform_uuid: str) -> str:
@@ -136,33 +143,43 @@ class _ContextEntry:
     handler: ContextHandler
 
 
+@dataclass(frozen=True)
+class _Refusal:
+    """A refused delivery: the digest of its payload as received and the failure fields of its reply."""
+
+    payload: str
+    reason: str
+    error: dict[str, Any] | None
+
+
 @dataclass
 class _IntentEntry:
     intent_name: str
     handler: IntentHandler
     contexts: tuple[str, ...] | None = None
-    refusals: deque[tuple[str, Exception]] = field(default_factory=lambda: deque(maxlen=RECENT_REFUSALS))
+    refusals: deque[_Refusal] = field(default_factory=lambda: deque(maxlen=RECENT_REFUSALS))
     reannouncing: asyncio.Task[None] | None = None
-    reannounce_again: bool = False
-    repeats_unsent: int = 0
+    announcements_owed: int = 0
 
-    def refusal_of(self, intent: Intent) -> Exception | None:
-        """While we re-announce, the refusal of an intent just refused (the broker's re-delivery of it)."""
+    def repeat_of(self, payload: str) -> _Refusal | None:
+        """While we re-announce, the refusal of a payload just refused: the broker's re-delivery of it."""
         if self.reannouncing is None or self.reannouncing.done():
             return None
-        key = _intent_key(intent)
-        return next((error for seen, error in reversed(self.refusals) if seen == key), None)
+        return next((r for r in reversed(self.refusals) if r.payload == payload), None)
 
 
-def _intent_key(intent: Intent) -> str:
-    return intent.model_dump_json(by_alias=True)
+def _payload_key(payload: Any) -> str:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class _BrokerChannel(ChannelClient):
-    """Our client of the broker's channel, telling the interop client when a refused intent's reply has left.
+    """Our client of the broker's channel, with the refusal bookkeeping of intent handlers.
 
     The re-announce must reach the broker after the refusal it answers, and both travel the same socket in
-    order, so it is sent only once the refusal's reply has been sent.
+    order, so a refusal is reported (``on_refused``) only once its reply has been sent. A re-delivery of a
+    payload just refused is answered with the same refusal at once (``repeat_of``), whatever made it fail
+    (the handler, or a payload the ``Intent`` model refused before any handler ran).
     """
 
     def __init__(
@@ -171,17 +188,26 @@ class _BrokerChannel(ChannelClient):
         channel_name: str,
         *,
         on_disconnection: Callable[[], Awaitable[None] | None],
-        on_refused: Callable[[str], None],
+        repeat_of: Callable[[str, str], _Refusal | None],
+        on_refused: Callable[[str, _Refusal], None],
     ) -> None:
         super().__init__(connection, channel_name, on_disconnection=on_disconnection)
+        self._repeat_of = repeat_of
         self._on_refused = on_refused
 
     async def handle_message(self, push: ChannelMessagePayload) -> None:
         """Serve an action the broker dispatched to us; report a refused one once the reply is sent."""
+        key = _payload_key(push.payload)
+        repeated = self._repeat_of(push.action, key)
+        if repeated is not None:
+            log.info("interop.intent_redelivery_refused_again", action=push.action)
+            await self.connection.send(failure_reply(push.ack_to_sender, repeated.reason, repeated.error))
+            return
         reply = await self.actions.reply(push.ack_to_sender, push.action, push.payload, push.sender_identity)
         await self.connection.send(reply)
-        if reply.get("payload", {}).get("success") is False:
-            self._on_refused(push.action)
+        body = reply.get("payload", {})
+        if body.get("success") is False:
+            self._on_refused(push.action, _Refusal(key, str(body.get("reason", "")), body.get("error")))
 
 
 @dataclass
@@ -219,6 +245,7 @@ class InteropClient:
             connection,
             broker_channel_name(platform_uuid),
             on_disconnection=self._broker_gone,
+            repeat_of=self._repeat_of,
             on_refused=self._refused,
         )
         self._current_group = context_group
@@ -404,19 +431,11 @@ class InteropClient:
         await self._dispatch("intentHandlerRegistered", payload)
 
     async def _run_intent(self, entry: _IntentEntry, intent: Intent) -> Any:
-        repeated = entry.refusal_of(intent)
-        if repeated is not None:
-            # The broker re-delivered it in answer to our announcement; refusing it there leaves the handler
-            # ready, so this refusal needs no announcement of its own (else each would bring another).
-            entry.repeats_unsent += 1
-            log.info("interop.intent_redelivery_refused_again", intent=entry.intent_name)
-            raise repeated
         topic = intent.result_topic
         try:
             outcome = entry.handler(intent)
             result = await outcome if inspect.isawaitable(outcome) else outcome
-        except Exception as exc:
-            entry.refusals.append((_intent_key(intent), exc))
+        except Exception:
             if topic is not None:
                 await self._publish_result(topic, {"error": True})
             raise
@@ -424,38 +443,36 @@ class InteropClient:
             await self._publish_result(topic, result)
         return result
 
-    def _refused(self, action: str) -> None:
-        """A dispatch of ``action`` was refused and the refusal sent: re-announce it if it is an intent's."""
+    def _repeat_of(self, action: str, payload: str) -> _Refusal | None:
+        entry = self._intent_handlers.get(action)
+        return entry.repeat_of(payload) if entry is not None else None
+
+    def _refused(self, action: str, refusal: _Refusal) -> None:
+        """A delivery of ``action`` was refused and the refusal sent: re-announce it if it is an intent's."""
         entry = self._intent_handlers.get(action)
         if entry is None or self._closed:
             return
-        if entry.repeats_unsent > 0:
-            entry.repeats_unsent -= 1
-            return
-        if entry.reannouncing is not None and not entry.reannouncing.done():
-            # The announcement in flight may reach the broker before this refusal did: announce once more.
-            entry.reannounce_again = True
-            return
-        entry.reannouncing = self.connection.spawn(
-            self._reannounce(action, entry), name=f"openfin-intent-reannounce-{entry.intent_name}"
-        )
+        entry.refusals.append(refusal)
+        # Owed from now on, whatever was sent before: an announcement in flight may reach the broker before
+        # this refusal did.
+        entry.announcements_owed = ANNOUNCEMENTS_PER_REFUSAL
+        if entry.reannouncing is None or entry.reannouncing.done():
+            entry.reannouncing = self.connection.spawn(
+                self._reannounce(action, entry), name=f"openfin-intent-reannounce-{entry.intent_name}"
+            )
 
     async def _reannounce(self, handler_id: str, entry: _IntentEntry) -> None:
-        confirmed = False
-        for _round in range(REANNOUNCE_ROUNDS):
+        while entry.announcements_owed > 0:
             if self._intent_handlers.get(handler_id) is not entry or not self._channel.is_connected:
                 return
-            entry.reannounce_again = False
+            entry.announcements_owed -= 1
             try:
                 await self._announce_intent_handler(handler_id)
             except (OpenFinError, TimeoutError) as exc:
                 # A broker that is gone gets every handler announced again when it comes back (_replay).
                 log.warning("interop.intent_reannounce_failed", intent=entry.intent_name, error=str(exc))
                 return
-            if confirmed and not entry.reannounce_again:
-                log.info("interop.intent_reannounced", intent=entry.intent_name)
-                return
-            confirmed = not entry.reannounce_again
+        log.info("interop.intent_reannounced", intent=entry.intent_name)
 
     async def _publish_result(self, topic: str, message: Any) -> None:
         try:

@@ -20,7 +20,7 @@ import pytest
 from adapter.openfin import Intent, InteropClient, RuntimeConnection
 from adapter.openfin.errors import ParameterError
 from adapter.openfin.frames import ChannelMessagePayload
-from adapter.openfin.interop import REANNOUNCE_ROUNDS, intent_handler_id
+from adapter.openfin.interop import ANNOUNCEMENTS_PER_REFUSAL, intent_handler_id
 
 PLATFORM = "platform"
 HANDLER_ID = intent_handler_id("ViewInteractions")
@@ -161,11 +161,24 @@ async def test_refusals_in_a_row_each_leave_the_handler_ready(
         await broker.set_intent_target(raised(BAD, number))
         await connection.settle()
         assert broker.ready
+    assert broker.announcements == 3 * ANNOUNCEMENTS_PER_REFUSAL
     await broker.set_intent_target(raised(GOOD, 9))
     assert [i.context for i in handled] == [BAD, BAD, BAD, GOOD]
 
 
-async def test_a_payload_refused_before_the_handler_runs_is_announced_a_bounded_number_of_times(
+async def test_raises_refused_while_announcing_are_each_announced_after(desk: Desk) -> None:
+    broker, handled, connection = desk.broker, desk.handled, desk.connection
+    # Three refused raises before any announcement has run: the announcements still follow the last one.
+    for number in range(3):
+        broker.ready = True
+        await broker.set_intent_target(raised(BAD, number))
+    await connection.settle()
+    assert broker.ready
+    await broker.set_intent_target(raised(GOOD, 9))
+    assert [i.context for i in handled] == [BAD, BAD, BAD, GOOD]
+
+
+async def test_a_payload_refused_before_the_handler_runs_is_recognised_when_re_delivered(
     desk: Desk,
 ) -> None:
     broker, handled, connection = desk.broker, desk.handled, desk.connection
@@ -173,7 +186,7 @@ async def test_a_payload_refused_before_the_handler_runs_is_announced_a_bounded_
     await connection.settle()
 
     assert broker.ready
-    assert broker.announcements == REANNOUNCE_ROUNDS
+    assert broker.announcements == ANNOUNCEMENTS_PER_REFUSAL
     assert handled == []
 
 
