@@ -119,7 +119,7 @@ class RecordChangedEvent(_Result):
     change: ChangeKind
     changedFields: list[str]
     context: CaseContext = Field(
-        description="the record as a servicenow.case context (of a deleted record: its ids and number)"
+        description="the record as a servicenow.case context (of a deleted record: ids and number only)"
     )
 
 

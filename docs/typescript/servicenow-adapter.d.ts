@@ -150,7 +150,7 @@ export interface RecordChangedEvent {
   number: string;
   change: 'created' | 'updated' | 'deleted';
   changedFields: string[];
-  /** the record as a servicenow.case context (of a deleted record: its ids and number) */
+  /** the record as a servicenow.case context (of a deleted record: ids and number only) */
   context: CaseContext;
 }
 
