@@ -29,7 +29,15 @@ import structlog
 from adapter.bridge.access import AccessPolicy, IntentRaise
 from adapter.bridge.actions import as_action_error
 from adapter.bridge.broadcast import WATCH_FIELDS, record_endpoint
-from adapter.bridge.contexts import case_context, case_list_context, display_of, value_of
+from adapter.bridge.contexts import (
+    SYS_ID_KEY,
+    case_context,
+    case_list_context,
+    display_of,
+    iso_time,
+    sys_id_of,
+    value_of,
+)
 from adapter.openfin import Intent, OpenFinError
 from adapter.servicenow import query_values
 from adapter.servicenow.connection import Connection
@@ -113,24 +121,19 @@ def _expect(context: Mapping[str, Any], intent: str) -> str:
     return str(context_type)
 
 
-def _iso_utc(stamp: str) -> str:
-    """``YYYY-MM-DD HH:MM:SS`` (a Table API value, in UTC) as ISO 8601 with its timezone."""
-    return f"{stamp.replace(' ', 'T')}Z" if len(stamp) == 19 else stamp
-
-
 def contact_query(context: Mapping[str, Any]) -> str:
     """The case condition for an ``fdc3.contact``: by id.sys_id, else by id.email."""
     ids = _ids(context)
-    if ids.get("sys_id") is not None:
-        return f"contact={query_values.sys_id(ids['sys_id'], 'contact id (id.sys_id)')}"
+    if (sys_id := sys_id_of(ids)) is not None:
+        return f"contact={query_values.sys_id(sys_id, 'contact id (id.sys_id)')}"
     return f"contact.email={query_values.email(ids.get('email'), 'contact e-mail (id.email)')}"
 
 
 def organization_query(context: Mapping[str, Any]) -> str:
     """The case condition for an ``fdc3.organization``: by id.sys_id, else by its name."""
     ids = _ids(context)
-    if ids.get("sys_id") is not None:
-        return f"account={query_values.sys_id(ids['sys_id'], 'organization id (id.sys_id)')}"
+    if (sys_id := sys_id_of(ids)) is not None:
+        return f"account={query_values.sys_id(sys_id, 'organization id (id.sys_id)')}"
     return f"account.name={query_values.name(context.get('name'), 'organization name')}"
 
 
@@ -168,8 +171,8 @@ def participants_of(contacts: object) -> list[Participant]:
     found: list[Participant] = []
     for position, party in enumerate(contacts, start=1):
         ids = _ids(party) if isinstance(party, Mapping) else {}
-        if ids.get("sys_id") is not None:
-            found.append(Participant(None, query_values.sys_id(ids["sys_id"], f"contact {position} id")))
+        if (sys_id := sys_id_of(ids)) is not None:
+            found.append(Participant(None, query_values.sys_id(sys_id, f"contact {position} id")))
         elif ids.get("email") is not None:
             found.append(Participant(query_values.email(ids["email"], f"contact {position} e-mail"), None))
     return found
@@ -341,6 +344,7 @@ class IntentHandlers:
         person: dict[str, Any] = {"type": "fdc3.contact", "name": contact["name"], "id": {}}
         if contact["email"]:
             person["id"]["email"] = contact["email"]
+        person["id"][SYS_ID_KEY] = contact["sys_id"]
         person["id"]["sys_id"] = contact["sys_id"]
         interaction: dict[str, Any] = {
             "type": "fdc3.interaction",
@@ -371,7 +375,7 @@ class IntentHandlers:
             if times:
                 return {"type": "fdc3.timeRange", **times}
         opened = value_of(record, "sys_created_on")
-        return {"type": "fdc3.timeRange", "startTime": _iso_utc(opened)}
+        return {"type": "fdc3.timeRange", "startTime": iso_time(opened)}
 
     async def view_case(self, intent: Intent) -> dict[str, Any]:
         """The full case, opened in the instance's UI. The table is always the case table: a context's

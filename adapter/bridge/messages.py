@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from adapter.bridge.contexts import CaseContext
+
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 ConnectionState = Literal["connected", "refreshed", "expired", "disconnected"]
 ChangeKind = Literal["created", "updated", "deleted"]
@@ -155,7 +157,9 @@ class RecordChangedEvent(_Result):
     number: str
     change: ChangeKind
     changedFields: list[str]
-    context: dict[str, Any]
+    context: CaseContext = Field(
+        description="the record as a servicenow.case context (of a deleted record: ids and number only)"
+    )
 
 
 class ConnectionChangedEvent(_Result):

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
-from adapter.bridge import messages
+from adapter.bridge import contexts, messages
+from adapter.bridge.intents import HANDLED_INTENTS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 SCHEMA_DIR = DOCS / "schemas"
@@ -33,6 +34,13 @@ MODELS: Mapping[str, type[BaseModel]] = {
     "servicenow.recordChanged.event": messages.RecordChangedEvent,
     "servicenow.connectionChanged.event": messages.ConnectionChangedEvent,
     "error": messages.ErrorInfo,
+}
+
+# Every FDC3 context the adapter emits (broadcast, or returned as an intent's result), by context type.
+CONTEXTS: Mapping[str, Any] = {
+    contexts.CASE_CONTEXT: contexts.CaseContext,
+    contexts.CASE_LIST_CONTEXT: contexts.CaseListContext,
+    "fdc3.transactionResult": contexts.TransactionResultContext,
 }
 
 _TS_HEADER = """\
@@ -58,9 +66,16 @@ export interface ServiceNowChannelEvents {
 """
 
 
+def _schema_of(shape: Any) -> dict[str, Any]:
+    return TypeAdapter(shape).json_schema()
+
+
 def json_schemas() -> dict[str, dict[str, Any]]:
-    """File name -> JSON Schema, for every model of the channel API."""
-    return {f"{name}.schema.json": model.model_json_schema() for name, model in MODELS.items()}
+    """File name -> JSON Schema, for every model of the channel API and every context emitted."""
+    schemas = {f"{name}.schema.json": model.model_json_schema() for name, model in MODELS.items()}
+    for context_type, shape in CONTEXTS.items():
+        schemas[f"{context_type}.context.schema.json"] = _schema_of(shape)
+    return schemas
 
 
 def _ts_type(schema: Mapping[str, Any]) -> str:
@@ -102,7 +117,8 @@ def _ts_interface(name: str, schema: Mapping[str, Any]) -> str:
         if spec.get("description"):
             lines.append(f"  /** {spec['description']} */")
         optional = "" if field in required else "?"
-        lines.append(f"  {field}{optional}: {_ts_type(spec)};")
+        key = field if field.isidentifier() else f"'{field}'"
+        lines.append(f"  {key}{optional}: {_ts_type(spec)};")
     lines.append("}")
     return "\n".join(lines)
 
@@ -110,13 +126,28 @@ def _ts_interface(name: str, schema: Mapping[str, Any]) -> str:
 def typescript() -> str:
     """The TypeScript declaration file of the channel API."""
     interfaces: dict[str, Mapping[str, Any]] = {}
-    for model in MODELS.values():
-        schema = model.model_json_schema()
+    shapes: list[tuple[str, dict[str, Any]]] = [(m.__name__, m.model_json_schema()) for m in MODELS.values()]
+    shapes += [(shape.__name__, _schema_of(shape)) for shape in CONTEXTS.values()]
+    for shape_name, schema in shapes:
         for name, nested in schema.get("$defs", {}).items():
             interfaces.setdefault(name, nested)
-        interfaces[model.__name__] = schema
+        interfaces[shape_name] = schema
     body = "\n\n".join(_ts_interface(name, schema) for name, schema in interfaces.items())
-    return f"{_TS_HEADER}{body}\n\n{_TS_FOOTER}"
+    return f"{_TS_HEADER}{body}\n\n{_TS_FOOTER}\n{_ts_intents()}"
+
+
+def _ts_intents() -> str:
+    """The intents the adapter handles: the context types each takes and the interface of its result."""
+    lines = [
+        "/** FDC3 intents the adapter handles: the context types each takes and what its result is. */",
+        "export interface ServiceNowIntents {",
+    ]
+    for name, spec in HANDLED_INTENTS.items():
+        taken = " | ".join(f"'{context_type}'" for context_type in spec.contexts)
+        result = CONTEXTS[spec.result].__name__
+        lines.append(f"  '{name}': {{ contexts: {taken}; result: {result} }};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 def write() -> list[Path]:

@@ -24,9 +24,9 @@ from adapter.bridge.access import AccessDeniedError, AccessPolicy, ChannelConnec
 from adapter.bridge.actions import ServiceNowActions
 from adapter.bridge.broadcast import ChangeBroadcaster, poll_table
 from adapter.bridge.changes import RecordChange
-from adapter.bridge.contexts import case_context
+from adapter.bridge.contexts import typed_case_context
 from adapter.bridge.health import AdapterHealth
-from adapter.bridge.intents import IntentHandlers
+from adapter.bridge.intents import HANDLED_INTENTS, IntentHandlers
 from adapter.bridge.messages import BrokerStatus, ConnectionChangedEvent, RecordChangedEvent, RuntimeStatus
 from adapter.bridge.windows import RuntimeAuthWindowHost
 from adapter.lifecycle import StartupError, announce_ready
@@ -241,7 +241,9 @@ class AdapterService:
             await interop.connect()
             self.session = await interop.join_session_context_group(SESSION_CONTEXT_GROUP)
             for name, handler in self.intents.handlers.items():
-                await interop.register_intent_handler(name, handler)
+                spec = HANDLED_INTENTS.get(name)
+                contexts = spec.contexts if spec is not None else None
+                await interop.register_intent_handler(name, handler, contexts=contexts)
         except OpenFinError as error:
             log.error("interop.unavailable", platform=platform_uuid, error=str(error))
             self.health.record_error("broker", f"could not join {platform_uuid}'s broker: {error}")
@@ -338,7 +340,7 @@ class AdapterService:
 
     async def _deliver(self, connection: Connection, change: RecordChange) -> None:
         origin = connection.key.origin
-        context = case_context(change.record, table=change.table, instance_url=origin)
+        context = typed_case_context(change.record, table=change.table, instance_url=origin)
         event = RecordChangedEvent(
             instanceUrl=origin,
             table=change.table,

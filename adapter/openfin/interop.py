@@ -9,15 +9,31 @@ intent names in ``metadata.intentResolutionResultId``).
 
 What we registered is remembered and replayed whenever the broker connection is re-established: after a
 runtime reconnect, or when the broker itself went away and came back.
+
+A handler that fails must not leave its intent dead. The stock ``InteropBroker`` delivers through
+``setIntentTarget``, and when a delivery is refused it marks that handler not ready: every later raise of the
+intent is queued until the client announces ``intentHandlerRegistered`` again (which re-delivers the last
+queued intent). So once a refusal's reply has left, we announce the handler again, and once more after the
+broker has answered that announcement: node's websocket may hand the broker our refusal and our first
+announcement in one read, the announcement handled before the refusal's rejection marks the handler not
+ready, while the second is sent only after a round trip through the broker, so it arrives after the
+rejection was handled. A broker that keeps no such state simply records the same handler again. The
+re-delivery of the refused intent that an announcement brings is answered with the same refusal, without
+running the handler again (it may have written already) and without asking for another announcement (a
+refused re-delivery leaves the stock broker's handler ready), so announcements stop: each raise refused
+costs at most two.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import inspect
+import json
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +51,13 @@ from adapter.openfin.errors import (
     RequestTimeoutError,
     RuntimeRequestError,
 )
-from adapter.openfin.frames import ClientIdentity, RoutingInfo, WireModel
+from adapter.openfin.frames import (
+    ChannelMessagePayload,
+    ClientIdentity,
+    RoutingInfo,
+    WireModel,
+    failure_reply,
+)
 from adapter.openfin.reconnect import Backoff
 
 log = structlog.get_logger(__name__)
@@ -44,6 +66,9 @@ ContextHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
 """Called with each context the broker delivers (a dict with a ``type``); its return value is ignored."""
 
 UNTYPED_HANDLER_ID = "invokeContextHandler"
+RECENT_REFUSALS = 8
+"""Refused deliveries remembered per handler (by digest), to recognise the broker re-delivering one."""
+ANNOUNCEMENTS_PER_REFUSAL = 2
 
 
 def broker_channel_name(platform_uuid: str) -> str:
@@ -118,10 +143,71 @@ class _ContextEntry:
     handler: ContextHandler
 
 
+@dataclass(frozen=True)
+class _Refusal:
+    """A refused delivery: the digest of its payload as received and the failure fields of its reply."""
+
+    payload: str
+    reason: str
+    error: dict[str, Any] | None
+
+
 @dataclass
 class _IntentEntry:
     intent_name: str
     handler: IntentHandler
+    contexts: tuple[str, ...] | None = None
+    refusals: deque[_Refusal] = field(default_factory=lambda: deque(maxlen=RECENT_REFUSALS))
+    reannouncing: asyncio.Task[None] | None = None
+    announcements_owed: int = 0
+
+    def repeat_of(self, payload: str) -> _Refusal | None:
+        """While we re-announce, the refusal of a payload just refused: the broker's re-delivery of it."""
+        if self.reannouncing is None or self.reannouncing.done():
+            return None
+        return next((r for r in reversed(self.refusals) if r.payload == payload), None)
+
+
+def _payload_key(payload: Any) -> str:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class _BrokerChannel(ChannelClient):
+    """Our client of the broker's channel, with the refusal bookkeeping of intent handlers.
+
+    The re-announce must reach the broker after the refusal it answers, and both travel the same socket in
+    order, so a refusal is reported (``on_refused``) only once its reply has been sent. A re-delivery of a
+    payload just refused is answered with the same refusal at once (``repeat_of``), whatever made it fail
+    (the handler, or a payload the ``Intent`` model refused before any handler ran).
+    """
+
+    def __init__(
+        self,
+        connection: RuntimeConnection,
+        channel_name: str,
+        *,
+        on_disconnection: Callable[[], Awaitable[None] | None],
+        repeat_of: Callable[[str, str], _Refusal | None],
+        on_refused: Callable[[str, _Refusal], None],
+    ) -> None:
+        super().__init__(connection, channel_name, on_disconnection=on_disconnection)
+        self._repeat_of = repeat_of
+        self._on_refused = on_refused
+
+    async def handle_message(self, push: ChannelMessagePayload) -> None:
+        """Serve an action the broker dispatched to us; report a refused one once the reply is sent."""
+        key = _payload_key(push.payload)
+        repeated = self._repeat_of(push.action, key)
+        if repeated is not None:
+            log.info("interop.intent_redelivery_refused_again", action=push.action)
+            await self.connection.send(failure_reply(push.ack_to_sender, repeated.reason, repeated.error))
+            return
+        reply = await self.actions.reply(push.ack_to_sender, push.action, push.payload, push.sender_identity)
+        await self.connection.send(reply)
+        body = reply.get("payload", {})
+        if body.get("success") is False:
+            self._on_refused(push.action, _Refusal(key, str(body.get("reason", "")), body.get("error")))
 
 
 @dataclass
@@ -155,8 +241,12 @@ class InteropClient:
         self.platform_uuid = platform_uuid
         self.connect_timeout = connect_timeout
         self.backoff = backoff or Backoff(initial=0.5, cap=10.0)
-        self._channel = ChannelClient(
-            connection, broker_channel_name(platform_uuid), on_disconnection=self._broker_gone
+        self._channel = _BrokerChannel(
+            connection,
+            broker_channel_name(platform_uuid),
+            on_disconnection=self._broker_gone,
+            repeat_of=self._repeat_of,
+            on_refused=self._refused,
         )
         self._current_group = context_group
         self._context_handlers: dict[str, _ContextEntry] = {}
@@ -300,13 +390,18 @@ class InteropClient:
 
     # --------------------------------------------------------------------------- intent handlers
 
-    async def register_intent_handler(self, intent_name: str, handler: IntentHandler) -> HandlerRegistration:
+    async def register_intent_handler(
+        self, intent_name: str, handler: IntentHandler, *, contexts: Iterable[str] | None = None
+    ) -> HandlerRegistration:
         """Handle intent ``intent_name``: ``handler(intent)`` returns the intent's result.
 
-        Raises ``DuplicateActionError`` if the intent already has a handler here.
+        ``contexts``, the context types the handler takes, travel in the registration (``contexts``, beside
+        ``handlerId``) for brokers that answer ``findIntent``/``findIntentsByContext`` by context, as the
+        built-in one does; the stock broker ignores what it does not know. Raises ``DuplicateActionError``
+        if the intent already has a handler here.
         """
         handler_id = intent_handler_id(intent_name)
-        entry = _IntentEntry(intent_name, handler)
+        entry = _IntentEntry(intent_name, handler, tuple(contexts) if contexts is not None else None)
 
         async def deliver(intent: Intent, _caller: ClientIdentity) -> Any:
             return await self._run_intent(entry, intent)
@@ -321,13 +416,19 @@ class InteropClient:
             raise
 
         async def remove() -> None:
-            self._intent_handlers.pop(handler_id, None)
+            removed = self._intent_handlers.pop(handler_id, None)
             self._channel.actions.remove(handler_id)
+            if removed is not None and removed.reannouncing is not None:
+                removed.reannouncing.cancel()
 
         return HandlerRegistration(handler_id, remove)
 
     async def _announce_intent_handler(self, handler_id: str) -> None:
-        await self._dispatch("intentHandlerRegistered", {"handlerId": handler_id, "fdc3Version": "2.0"})
+        payload: dict[str, Any] = {"handlerId": handler_id, "fdc3Version": "2.0"}
+        entry = self._intent_handlers.get(handler_id)
+        if entry is not None and entry.contexts is not None:
+            payload["contexts"] = list(entry.contexts)
+        await self._dispatch("intentHandlerRegistered", payload)
 
     async def _run_intent(self, entry: _IntentEntry, intent: Intent) -> Any:
         topic = intent.result_topic
@@ -341,6 +442,37 @@ class InteropClient:
         if topic is not None:
             await self._publish_result(topic, result)
         return result
+
+    def _repeat_of(self, action: str, payload: str) -> _Refusal | None:
+        entry = self._intent_handlers.get(action)
+        return entry.repeat_of(payload) if entry is not None else None
+
+    def _refused(self, action: str, refusal: _Refusal) -> None:
+        """A delivery of ``action`` was refused and the refusal sent: re-announce it if it is an intent's."""
+        entry = self._intent_handlers.get(action)
+        if entry is None or self._closed:
+            return
+        entry.refusals.append(refusal)
+        # Owed from now on, whatever was sent before: an announcement in flight may reach the broker before
+        # this refusal did.
+        entry.announcements_owed = ANNOUNCEMENTS_PER_REFUSAL
+        if entry.reannouncing is None or entry.reannouncing.done():
+            entry.reannouncing = self.connection.spawn(
+                self._reannounce(action, entry), name=f"openfin-intent-reannounce-{entry.intent_name}"
+            )
+
+    async def _reannounce(self, handler_id: str, entry: _IntentEntry) -> None:
+        while entry.announcements_owed > 0:
+            if self._intent_handlers.get(handler_id) is not entry or not self._channel.is_connected:
+                return
+            entry.announcements_owed -= 1
+            try:
+                await self._announce_intent_handler(handler_id)
+            except (OpenFinError, TimeoutError) as exc:
+                # A broker that is gone gets every handler announced again when it comes back (_replay).
+                log.warning("interop.intent_reannounce_failed", intent=entry.intent_name, error=str(exc))
+                return
+        log.info("interop.intent_reannounced", intent=entry.intent_name)
 
     async def _publish_result(self, topic: str, message: Any) -> None:
         try:

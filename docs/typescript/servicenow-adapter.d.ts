@@ -127,6 +127,66 @@ export interface StatusResult {
   lastError?: AdapterError | null;
 }
 
+/** A ServiceNow case as the FDC3 context ``servicenow.case``. */
+export interface CaseContext {
+  type: "servicenow.case";
+  /** '<number>: <short description>', or the number */
+  name: string;
+  id: CaseIds;
+  shortDescription: string;
+  /** the state's label, e.g. 'Open' */
+  state: string;
+  /** the priority's label, e.g. '2 - High' */
+  priority: string;
+  active: boolean;
+  /** last update, ISO 8601 in UTC with its zone, e.g. '2026-11-29T09:15:02Z' */
+  updatedOn?: string;
+  /** the assignee's name */
+  assignedTo?: string;
+  contact?: ContactContext;
+  account?: OrganizationContext;
+}
+
+/** Identifiers of a case (our own type, so plain keys). */
+export interface CaseIds {
+  sys_id: string;
+  number: string;
+  /** the record's own table (a subclass of the case table) */
+  table: string;
+  /** origin of the instance the case lives on */
+  instance: string;
+}
+
+/** The case's contact, an ``fdc3.contact``. */
+export interface ContactContext {
+  type: "fdc3.contact";
+  name: string;
+  id: ContactIds;
+}
+
+/** Identifiers of a case's contact: its sys_id, and its e-mail when it has one. */
+export interface ContactIds {
+  /** the record's sys_id (namespaced key) */
+  'servicenow.sys_id': string;
+  /** the same sys_id under its legacy key (deprecated) */
+  sys_id: string;
+  email?: string;
+}
+
+/** The case's account, an ``fdc3.organization``. */
+export interface OrganizationContext {
+  type: "fdc3.organization";
+  name: string;
+  id: PartyIds;
+}
+
+export interface PartyIds {
+  /** the record's sys_id (namespaced key) */
+  'servicenow.sys_id': string;
+  /** the same sys_id under its legacy key (deprecated) */
+  sys_id: string;
+}
+
 /** ``servicenow.recordChanged``, dispatched to every connected app. */
 export interface RecordChangedEvent {
   instanceUrl: string;
@@ -135,7 +195,8 @@ export interface RecordChangedEvent {
   number: string;
   change: 'created' | 'updated' | 'deleted';
   changedFields: string[];
-  context: Record<string, unknown>;
+  /** the record as a servicenow.case context (of a deleted record: ids and number only) */
+  context: CaseContext;
 }
 
 /** ``servicenow.connectionChanged``, dispatched to every connected app. */
@@ -153,6 +214,22 @@ export interface ErrorInfo {
   detail?: unknown;
 }
 
+/** Cases as the FDC3 context ``servicenow.caseList`` (the result of ``ViewInteractions``). */
+export interface CaseListContext {
+  type: "servicenow.caseList";
+  cases: CaseContext[];
+}
+
+/** An ``fdc3.transactionResult``: what a create or update intent did. */
+export interface TransactionResultContext {
+  type: "fdc3.transactionResult";
+  status: 'Created' | 'Deleted' | 'Updated' | 'Failed';
+  /** the context of the record the transaction created or changed */
+  context?: Record<string, unknown>;
+  /** what happened, for people */
+  message?: string;
+}
+
 /** Actions apps dispatch on the channel, with their payloads and results. */
 export interface ServiceNowChannelActions {
   'servicenow.connect': { payload: ConnectPayload; result: ConnectResult };
@@ -165,4 +242,12 @@ export interface ServiceNowChannelActions {
 export interface ServiceNowChannelEvents {
   'servicenow.recordChanged': RecordChangedEvent;
   'servicenow.connectionChanged': ConnectionChangedEvent;
+}
+
+/** FDC3 intents the adapter handles: the context types each takes and what its result is. */
+export interface ServiceNowIntents {
+  'ViewInteractions': { contexts: 'fdc3.contact' | 'fdc3.instrument' | 'fdc3.organization'; result: CaseListContext };
+  'CreateInteraction': { contexts: 'fdc3.contactList' | 'fdc3.interaction'; result: TransactionResultContext };
+  'servicenow.ViewCase': { contexts: 'servicenow.case'; result: CaseContext };
+  'servicenow.CreateCase': { contexts: 'servicenow.case'; result: TransactionResultContext };
 }

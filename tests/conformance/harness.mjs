@@ -25,8 +25,11 @@ export function describe(err) {
     return { name: typeof err, message: String(err) };
   }
   const out = { name: err.name, className: err.constructor?.name, message: err.message };
-  if (err.cause && typeof err.cause === 'object') {
-    out.cause = { name: err.cause.name, message: err.cause.message };
+  // A broker's refusal nests the handler's error one level deeper: keep a short chain.
+  let into = out;
+  for (let cause = err.cause, depth = 0; cause && typeof cause === 'object' && depth < 3; cause = cause.cause, depth += 1) {
+    into.cause = { name: cause.name, message: cause.message };
+    into = into.cause;
   }
   return out;
 }

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.support.fdc3_schemas import check_emitted
+
 CONFORMANCE_DIR = Path(__file__).resolve().parent
 NODE_MODULES = CONFORMANCE_DIR / "node_modules"
 DEFAULT_TIMEOUT = 30.0
@@ -56,6 +58,8 @@ class NodeProcess:
     _lines: queue.Queue[str | None] = field(default_factory=queue.Queue)
     _stderr: list[str] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    adapter_peer: bool = False
+    """Everything this script prints came from the adapter: each FDC3 context in it is schema-checked."""
 
     def start_pumps(self) -> None:
         """Read stdout and stderr on daemon threads so that the pipes never fill up."""
@@ -101,6 +105,8 @@ class NodeProcess:
                 self._stderr.append(f"[stdout] {line}")
                 continue
             if isinstance(message, dict):
+                if self.adapter_peer:
+                    check_emitted(message)
                 return message
 
     def wait_for_event(self, name: str, timeout: float = DEFAULT_TIMEOUT) -> Any:
@@ -155,9 +161,17 @@ class NodeProcess:
 
 
 def start_node(
-    script: str | Path, params: Mapping[str, Any] | None = None, *, env: Mapping[str, str] | None = None
+    script: str | Path,
+    params: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    adapter_peer: bool = False,
 ) -> NodeProcess:
-    """Start ``script`` (relative to tests/conformance, or absolute); the caller must end it."""
+    """Start ``script`` (relative to tests/conformance, or absolute); the caller must end it.
+
+    ``adapter_peer``: the script is an app of the adapter, so every FDC3 context it reports was emitted by the
+    adapter and is checked against the FINOS schemas (see ``tests/support/fdc3_schemas.py``).
+    """
     path = Path(script)
     if not path.is_absolute():
         path = CONFORMANCE_DIR / path
@@ -170,7 +184,7 @@ def start_node(
         cwd=CONFORMANCE_DIR,
         env={**os.environ, **(env or {})},
     )
-    running = NodeProcess(script=str(script), process=process)
+    running = NodeProcess(script=str(script), process=process, adapter_peer=adapter_peer)
     running.start_pumps()
     return running
 

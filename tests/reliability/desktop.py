@@ -128,6 +128,7 @@ def start_fleet(address: str, uuids: list[str], *, reply_timeout: float = WAIT) 
             "apps": uuids,
             "replyTimeoutMs": int(reply_timeout * 1000),
         },
+        adapter_peer=True,
     )
     fleet = Fleet(node)
     node.wait_for_event("ready", timeout=WAIT + len(uuids))

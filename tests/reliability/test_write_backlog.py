@@ -53,4 +53,4 @@ async def test_read_backs_of_a_hot_record_do_not_pile_up_and_the_last_version_is
         if event["event"] == "servicenow.recordChanged" and event["data"]["sys_id"] == sys_id
     ]
     assert updates
-    assert updates[-1]["context"]["updatedOn"] == final["sys_updated_on"]
+    assert updates[-1]["context"]["updatedOn"] == final["sys_updated_on"].replace(" ", "T") + "Z"

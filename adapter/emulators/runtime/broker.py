@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from adapter.emulators.runtime.broker_state import (
+    INTENT_DELIVERY_FAILED,
+    INTENT_HANDLER_REJECTED,
     BrokerError,
     BrokerState,
     Dispatch,
@@ -61,17 +63,25 @@ def _reply(ack_to_sender: Any, *, result: Any = None, has_result: bool = False) 
     return frame
 
 
-def _refusal(ack_to_sender: Any, reason: str, *, with_error: bool = True) -> JsonObject:
+def _refusal(
+    ack_to_sender: Any, reason: str, *, with_error: bool = True, detail: str | None = None
+) -> JsonObject:
     """The echoed ackToSender of a failure with ``reason``, plus an ``error`` as a node action handler's.
 
-    A refused connection carries no ``error``, as node's providers refuse connections.
+    A refused connection carries no ``error``, as node's providers refuse connections. ``detail`` (a
+    handler's own reason) becomes the error's ``cause``, as a node provider serialises an ``Error`` thrown
+    with a cause: the caller is rejected with ``reason`` (the FDC3 error name a raiser compares) and finds
+    the handler's reason at ``error.cause.cause``.
     """
     frame: JsonObject = copy.deepcopy(ack_to_sender) if isinstance(ack_to_sender, dict) else {}
     body = frame.setdefault("payload", {})
     body["success"] = False
     body["reason"] = reason
     if with_error:
-        body["error"] = {"name": "Error", "message": reason, "stack": f"Error: {reason}"}
+        error: JsonObject = {"name": "Error", "message": reason, "stack": f"Error: {reason}"}
+        if detail is not None:
+            error["cause"] = {"name": "Error", "message": detail, "stack": f"Error: {detail}"}
+        body["error"] = error
     return frame
 
 
@@ -240,14 +250,18 @@ class Broker:
         try:
             data = await self._send_to_client(route.target, route.handler_id, route.intent)
         except (RuntimeRequestError, TimeoutError) as exc:
-            reason = exc.reason if isinstance(exc, RuntimeRequestError) else "IntentDeliveryFailed"
+            detail = exc.reason if isinstance(exc, RuntimeRequestError) else "no answer"
+            # The runtime's own refusal when the handler's connection went away, else the handler's.
+            gone = not isinstance(exc, RuntimeRequestError) or detail.endswith("no longer connected.")
+            reason = INTENT_DELIVERY_FAILED if gone else INTENT_HANDLER_REJECTED
             log.info(
                 "broker.intent_failed",
                 intent=route.intent_name,
                 handler=route.target.get("uuid"),
                 reason=reason,
+                detail=detail,
             )
-            await self._connection.send_raw(_refusal(ack_to_sender, reason))
+            await self._connection.send_raw(_refusal(ack_to_sender, reason, detail=detail))
             return
         has_result = isinstance(data, dict) and "result" in data
         result = data.get("result") if isinstance(data, dict) else None

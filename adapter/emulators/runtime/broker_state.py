@@ -23,6 +23,15 @@ NO_APPS_FOUND = "NoAppsFound"
 TARGET_APP_UNAVAILABLE = "TargetAppUnavailable"
 """FDC3 ``ResolveError.TargetAppUnavailable``: the app named in the intent's target handles no such intent."""
 
+INTENT_HANDLER_REJECTED = "IntentHandlerRejected"
+"""FDC3 ``ResultError.IntentHandlerRejected``: the handler refused the intent (its reason is in ``error``)."""
+
+INTENT_DELIVERY_FAILED = "IntentDeliveryFailed"
+"""FDC3 ``ResolveError.IntentDeliveryFailed``: the handler went away or never answered."""
+
+MAX_DECLARED_CONTEXTS = 64
+"""A registration's ``contexts`` beyond this many are refused: the list is kept per handler."""
+
 DEFAULT_FDC3_VERSION = "2.0"
 
 SESSION_PREFIX = "sessionContextGroup:"
@@ -37,12 +46,6 @@ def _override_error(client_api: str, broker_api: str) -> str:
 
 UNSUPPORTED_ACTIONS: dict[str, str] = {
     "fireIntentForContext": _override_error("fireIntentForContext", "handleFiredIntentForContext"),
-    "getInfoForIntentsByContext": _override_error(
-        "getInfoForIntentsByContext", "handleInfoForIntentsByContext"
-    ),
-    "fdc3v2FindIntentsByContext": _override_error(
-        "getInfoForIntentsByContext", "handleInfoForIntentsByContext"
-    ),
     "fdc3Open": _override_error("fdc3.open", "fdc3HandleOpen"),
     "fdc3FindInstances": _override_error("fdc3.findInstances", "fdc3HandleFindInstances"),
     "fdc3GetAppMetadata": _override_error("fdc3.getAppMetadata", "fdc3HandleGetAppMetadata"),
@@ -158,6 +161,25 @@ class _IntentHandler:
     handler_id: str
     fdc3_version: str
     order: int
+    contexts: frozenset[str] | None = None
+    """The context types it declared at registration; ``None``: it declared none, so it takes any."""
+
+    def accepts(self, context: Any) -> bool:
+        """Whether it takes ``context`` (no context, or one without a type, is taken by every handler)."""
+        context_type = context.get("type") if isinstance(context, dict) else None
+        return self.contexts is None or not isinstance(context_type, str) or context_type in self.contexts
+
+
+def _declared_contexts(value: Any) -> frozenset[str] | None:
+    """The ``contexts`` a handler declared at registration, or ``None`` when it declared none."""
+    if not isinstance(value, list) or not value:
+        return None
+    if len(value) > MAX_DECLARED_CONTEXTS or not all(isinstance(v, str) and v for v in value):
+        raise BrokerError(
+            f"Failed to register intent handler: contexts must be at most {MAX_DECLARED_CONTEXTS} "
+            "non-empty context types."
+        )
+    return frozenset(value)
 
 
 @dataclass
@@ -208,6 +230,12 @@ def _optional_str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _app_intent(name: str, handlers: list[_IntentHandler]) -> JsonObject:
+    """The FDC3 AppIntent of ``name``: the intent and the handling clients as ``{appId, instanceId}``."""
+    apps = [{"appId": h.identity.get("uuid"), "instanceId": h.identity.get("endpointId")} for h in handlers]
+    return {"intent": {"name": name, "displayName": name}, "apps": apps}
+
+
 class BrokerState:
     """Interop broker state for one platform, keyed by each client's channel ``endpointId``."""
 
@@ -231,6 +259,8 @@ class BrokerState:
             "getCurrentContext": self._get_current_context,
             "fireIntent": self._fire_intent,
             "getInfoForIntent": self._get_info_for_intent,
+            "getInfoForIntentsByContext": self._find_intents_by_context,
+            "fdc3v2FindIntentsByContext": self._find_intents_by_context,
             "getContextGroups": lambda _p, _s: Outcome(self.context_groups()),
             "joinContextGroup": self._join_context_group,
             "removeFromContextGroup": self._remove_from_context_group,
@@ -456,12 +486,13 @@ class BrokerState:
             return Outcome()
         name = handler_id[len(prefix) :]
         version = _optional_str(fields.get("fdc3Version")) or DEFAULT_FDC3_VERSION
+        contexts = _declared_contexts(fields.get("contexts"))
         endpoint_id = sender.get("endpointId")
         handlers = [
             h for h in self._intent_handlers.get(name, []) if h.identity.get("endpointId") != endpoint_id
         ]
         self._intent_order += 1
-        handlers.append(_IntentHandler(dict(sender), handler_id, version, self._intent_order))
+        handlers.append(_IntentHandler(dict(sender), handler_id, version, self._intent_order, contexts))
         self._intent_handlers[name] = handlers
         return Outcome()
 
@@ -470,7 +501,7 @@ class BrokerState:
         name = intent.get("name")
         if not isinstance(name, str) or not name:
             raise BrokerError("Failed to fire intent - an intent needs a name.")
-        handlers = self._intent_handlers.get(name, [])
+        handlers = [h for h in self._intent_handlers.get(name, []) if h.accepts(intent.get("context"))]
         if not handlers:
             raise BrokerError(NO_APPS_FOUND)
         wanted_app = self._target_app(intent.get("metadata"))
@@ -492,14 +523,32 @@ class BrokerState:
         return None
 
     def _get_info_for_intent(self, payload: Any, _sender: JsonObject) -> Outcome:
-        name = _fields(payload).get("name")
+        fields = _fields(payload)
+        name = fields.get("name")
         handlers = self._intent_handlers.get(name, []) if isinstance(name, str) else []
+        handlers = [h for h in handlers if h.accepts(fields.get("context"))]
         if not handlers:
             raise BrokerError(NO_APPS_FOUND)
-        apps = [
-            {"appId": h.identity.get("uuid"), "instanceId": h.identity.get("endpointId")} for h in handlers
-        ]
-        return Outcome({"intent": {"name": name, "displayName": name}, "apps": apps})
+        return Outcome(_app_intent(str(name), handlers))
+
+    def _find_intents_by_context(self, payload: Any, _sender: JsonObject) -> Outcome:
+        """FDC3 ``findIntentsByContext``: an AppIntent for every intent with a handler taking the context.
+
+        The payload is the context itself, or ``{context, metadata}`` when the FDC3 2.0 caller gave a
+        result type (which is not filtered on: handlers declare no result types).
+        """
+        fields = _fields(payload)
+        context = fields if isinstance(fields.get("type"), str) else _fields(fields.get("context"))
+        if not isinstance(context.get("type"), str) or not context["type"]:
+            raise BrokerError("MalformedContext")
+        found = []
+        for name in sorted(self._intent_handlers):
+            handlers = [h for h in self._intent_handlers[name] if h.accepts(context)]
+            if handlers:
+                found.append(_app_intent(name, handlers))
+        if not found:
+            raise BrokerError(NO_APPS_FOUND)
+        return Outcome(found)
 
     def _fdc3_get_info(self, payload: Any, _sender: JsonObject) -> Outcome:
         return Outcome(

@@ -8,6 +8,8 @@
 //   {op: "session", id, group}                 -> joins a session context group; contexts arrive as "context"
 //   {op: "group", id, group}                   -> joins a user channel (context group); contexts arrive as "groupContext"
 //   {op: "intent", id, name, context}          -> raises an intent through the broker; reply as for dispatch
+//   {op: "fdc3Intent", id, name, context}      -> FDC3 2.0 raiseIntent, then getResult() until the result has
+//                                                 arrived; reply {source, intent, result}, or the FDC3 error
 //   {op: "exit"}                               -> ends with the result line
 import readline from 'node:readline';
 import { connectAs, describe, emit, run, within } from '../harness.mjs';
@@ -61,6 +63,21 @@ run(async ({ address, uuid, channelName, broker }) => {
         interop ??= fin.Interop.connectSync(broker, {});
         const resolution = await interop.fireIntent({ name: command.name, context: command.context });
         return resolution;
+      });
+    } else if (command.op === 'fdc3Intent') {
+      await reply(command.id, async () => {
+        interop ??= fin.Interop.connectSync(broker, {});
+        // node-adapter's getIntentResolution reads a global `fin` (it exists in OpenFin windows and views).
+        globalThis.fin = fin;
+        const resolution = await interop.getFDC3Sync('2.0').raiseIntent(command.name, command.context);
+        // getResult() answers undefined until the handler's result has arrived over the bus (bounded by reply).
+        for (;;) {
+          const result = await resolution.getResult();
+          if (result !== undefined) {
+            return { source: resolution.source, intent: resolution.intent, result };
+          }
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
       });
     }
   }

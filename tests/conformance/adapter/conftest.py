@@ -41,6 +41,14 @@ class AppError(AssertionError):
         return str(self.error.get("message", ""))
 
     @property
+    def detail(self) -> str:
+        """The innermost cause's message: the adapter's own reason when a broker reports its refusal."""
+        error: Any = self.error
+        while isinstance(error.get("cause"), dict):
+            error = error["cause"]
+        return str(error.get("message", ""))
+
+    @property
     def name(self) -> str | None:
         """The adapter's error name, as node-adapter rebuilt it in ``cause``."""
         cause = self.error.get("cause") or {}
@@ -93,6 +101,10 @@ class App:
         """``interop.fireIntent({name, context})``: the broker's resolution."""
         return self._command("intent", name=name, context=context)
 
+    def raise_fdc3_intent(self, name: str, context: dict[str, Any]) -> Any:
+        """FDC3 2.0 ``raiseIntent(name, context)`` and its ``getResult()``: ``{source, intent, result}``."""
+        return self._command("fdc3Intent", name=name, context=context)
+
     def wait_for(self, event: str, matching: Callable[[Any], bool] = lambda _data: True) -> Any:
         """The first ``event`` (not returned before) whose data satisfies ``matching``."""
         deadline = time.monotonic() + WAIT
@@ -128,6 +140,7 @@ class AdapterStack:
         node = start_node(
             "adapter/app.mjs",
             {"address": self.runtime, "uuid": uuid, "channelName": CHANNEL, "broker": PLATFORM},
+            adapter_peer=True,
         )
         app = App(uuid, node)
         self.apps.append(app)
@@ -139,6 +152,7 @@ class AdapterStack:
         node = start_node(
             "adapter/app.mjs",
             {"address": self.runtime, "uuid": uuid, "channelName": CHANNEL, "broker": PLATFORM},
+            adapter_peer=True,
         )
         self.apps.append(App(uuid, node))
         refused: dict[str, Any] = node.wait_for_event("refused", timeout=WAIT)
@@ -171,7 +185,8 @@ class AdapterStack:
 def adapter_stack(
     broker: str = "built-in", *adapter_args: str, auto_login: bool = True
 ) -> Iterator[AdapterStack]:
-    """Both emulators and the adapter; ``broker`` is ``built-in`` or ``stock`` (node InteropBroker).
+    """Both emulators and the adapter; ``broker`` is ``built-in``, ``stock`` (node InteropBroker routing by
+    dispatch) or ``stock-queued`` (node InteropBroker routing through its own ``setIntentTarget``).
 
     With ``auto_login`` the instance approves every authorize request as beth.anglin and the adapter follows
     the redirects over plain HTTP; without it the instance shows its login form and the adapter uses its
@@ -188,9 +203,11 @@ def adapter_stack(
         runtime = stack.enter_context(
             running(adapter_command("emulate", "runtime", "--port", "0", *runtime_args))
         )
-        if broker == "stock":
+        if broker in ("stock", "stock-queued"):
+            routing = "setIntentTarget" if broker == "stock-queued" else "dispatch"
             node_broker = start_node(
-                "interop/node_broker.mjs", {"address": runtime.target, "platformUuid": PLATFORM}
+                "interop/node_broker.mjs",
+                {"address": runtime.target, "platformUuid": PLATFORM, "routing": routing},
             )
             stack.callback(node_broker.kill)
             node_broker.wait_for_event("ready", timeout=WAIT)

@@ -33,8 +33,9 @@ def a_contact(stack: AdapterStack) -> dict[str, Any]:
             CASES,
             params={
                 "sysparm_query": "contactISNOTEMPTY",
-                "sysparm_fields": "contact.email,contact.name,account.name",
+                "sysparm_fields": "contact.email,contact.name,account,account.name",
                 "sysparm_limit": "1",
+                "sysparm_exclude_reference_link": "true",
             },
         )
         found: dict[str, Any] = cases.json()["result"][0]
@@ -54,12 +55,22 @@ def test_view_interactions_for_a_contact_returns_their_cases(apps: AdapterStack,
 
 
 def test_view_interactions_for_an_organization_returns_its_cases(apps: AdapterStack, signed_in: App) -> None:
-    account = a_contact(apps)["account.name"]
-    result = signed_in.raise_intent("ViewInteractions", {"type": "fdc3.organization", "name": account})[
-        "result"
-    ]
+    # As an app forwards the account of a case it received: FDC3 requires an organization's id.
+    found = a_contact(apps)
+    account = {"type": "fdc3.organization", "name": found["account.name"], "id": {"sys_id": found["account"]}}
+    result = signed_in.raise_intent("ViewInteractions", account)["result"]
     assert result["cases"]
-    assert {case["account"]["name"] for case in result["cases"]} == {account}
+    assert {case["account"]["name"] for case in result["cases"]} == {found["account.name"]}
+
+
+def test_view_interactions_for_an_organization_known_by_another_id_uses_its_name(
+    apps: AdapterStack, signed_in: App
+) -> None:
+    name = a_contact(apps)["account.name"]
+    organization = {"type": "fdc3.organization", "name": name, "id": {"LEI": "5493001KJTIIGC8Y1R12"}}
+    result = signed_in.raise_intent("ViewInteractions", organization)["result"]
+    assert result["cases"]
+    assert {case["account"]["name"] for case in result["cases"]} == {name}
 
 
 def test_create_interaction_creates_a_case_for_the_participant(apps: AdapterStack, signed_in: App) -> None:
@@ -116,7 +127,8 @@ def test_intents_without_a_servicenow_login_fail_with_a_clear_reason(apps: Adapt
     app = apps.app("not-signed-in")
     with pytest.raises(AppError) as failed:
         app.raise_intent("ViewInteractions", {"type": "fdc3.contact", "id": {"email": "x@example.com"}})
-    assert "NotConnectedError" in failed.value.reason or "servicenow.connect" in failed.value.reason
+    assert failed.value.reason == "IntentHandlerRejected"
+    assert "an app must call servicenow.connect first" in failed.value.detail
 
 
 def test_a_bad_intent_context_is_a_parameter_error(apps: AdapterStack, signed_in: App) -> None:
@@ -124,4 +136,6 @@ def test_a_bad_intent_context_is_a_parameter_error(apps: AdapterStack, signed_in
         signed_in.raise_intent(
             "ViewInteractions", {"type": "fdc3.contact", "id": {"email": "a^ORactive=true"}}
         )
-    assert "Invalid contact e-mail" in failed.value.reason
+    # FDC3's ResultError name for the raiser's code, the adapter's reason for people.
+    assert failed.value.reason == "IntentHandlerRejected"
+    assert "Invalid contact e-mail" in failed.value.detail

@@ -41,6 +41,16 @@ async function failure(promise) {
   }
 }
 
+// The chain of causes' messages: a broker's refusal wraps the handler's error.
+async function failureCause(promise) {
+  try {
+    await promise;
+    return null;
+  } catch (error) {
+    return [error.cause?.message, error.cause?.cause?.message].filter(Boolean).join(' <- ') || null;
+  }
+}
+
 const show = (value) => (value === undefined ? '<undefined>' : value);
 
 async function recorder(interop, contextType) {
@@ -195,13 +205,50 @@ const scenarios = {
     }, 'RefreshChart');
     const fired = { name: 'ViewChart', context: INSTRUMENT, metadata: { requestId: 'r-1' } };
     const resolution = await raiser.interop.fireIntent(fired);
+    const handlerReceived = [...received];
     return {
       resolution,
-      handlerReceived: received,
+      handlerReceived,
       fired,
       handlerUuid: handler.uuid,
       unhandled: await failure(raiser.interop.fireIntent({ name: 'NobodyHandlesThis', context: INSTRUMENT })),
       handlerFailed: await failure(raiser.interop.fireIntent({ name: 'RefreshChart', context: INSTRUMENT })),
+      handlerFailedCause: await failureCause(raiser.interop.fireIntent({ name: 'RefreshChart', context: INSTRUMENT })),
+      afterFailure: (await raiser.interop.fireIntent({ name: 'ViewChart', context: INSTRUMENT })).result,
+    };
+  },
+
+  async intentsByContext() {
+    const [cases, charts, raiser] = [await client('ic-cases'), await client('ic-charts'), await client('ic-raiser')];
+    const name = (intent) => `${intent}-${RUN}`;
+    const seen = [];
+    // `contexts` rides in the registration options, as an App Directory entry would list them.
+    await cases.interop.registerIntentHandler((intent) => {
+      seen.push(intent.context);
+      return { type: 'fdc3.nothing' };
+    }, name('ViewInteractions'), { contexts: ['fdc3.contact', 'fdc3.organization'] });
+    await cases.interop.registerIntentHandler(() => ({ type: 'fdc3.nothing' }), name('CreateInteraction'), {
+      contexts: ['fdc3.interaction'],
+    });
+    await charts.interop.registerIntentHandler(() => ({ type: 'fdc3.nothing' }), name('ViewAnything'));
+    const fdc3 = raiser.interop.getFDC3Sync('2.0');
+    const appsOf = (appIntent) => appIntent.apps.map((app) => app.appId);
+    const ours = (appIntents) =>
+      appIntents
+        .filter((i) => i.intent.name.endsWith(`-${RUN}`))
+        .map((i) => ({ intent: i.intent.name.replace(`-${RUN}`, ''), apps: appsOf(i).map((a) => a.replace(`-${RUN}`, '')) }));
+    return {
+      findWithContact: appsOf(await fdc3.findIntent(name('ViewInteractions'), CONTACT)),
+      findWithInstrument: await failure(fdc3.findIntent(name('ViewInteractions'), INSTRUMENT)),
+      findWithoutContext: appsOf(await fdc3.findIntent(name('ViewInteractions'))),
+      byContact: ours(await fdc3.findIntentsByContext(CONTACT)),
+      byInstrument: ours(await fdc3.findIntentsByContext(INSTRUMENT)),
+      byNothing: ours(await raiser.interop.getInfoForIntentsByContext({ type: 'fdc3.nothing' })),
+      malformed: await failure(fdc3.findIntentsByContext({ id: { ticker: 'AAPL' } })),
+      raiseUndeclared: await failure(raiser.interop.fireIntent({ name: name('ViewInteractions'), context: INSTRUMENT })),
+      raiseDeclared: (await raiser.interop.fireIntent({ name: name('ViewInteractions'), context: CONTACT })).intent.replace(`-${RUN}`, ''),
+      handlerSaw: seen,
+      expected: { cases: cases.uuid, charts: charts.uuid },
     };
   },
 

@@ -189,8 +189,43 @@ def test_intent_nobody_handles_fails_with_no_apps_found(observed: dict[str, Any]
     assert scenario(observed, "intents")["unhandled"] == "NoAppsFound"
 
 
-def test_intent_handler_error_reaches_the_raiser(observed: dict[str, Any]) -> None:
-    assert scenario(observed, "intents")["handlerFailed"] == "chart service down"
+def test_intent_handler_error_is_fdc3s_intent_handler_rejected_with_the_reason_as_cause(
+    observed: dict[str, Any],
+) -> None:
+    seen = scenario(observed, "intents")
+    assert seen["handlerFailed"] == "IntentHandlerRejected"
+    # error.cause is the broker's error, error.cause.cause the handler's.
+    assert seen["handlerFailedCause"] == "IntentHandlerRejected <- chart service down"
+
+
+def test_a_handler_that_refused_still_answers_the_next_raise(observed: dict[str, Any]) -> None:
+    assert scenario(observed, "intents")["afterFailure"] == {"type": "fdc3.chart", "id": {"ticker": "AAPL"}}
+
+
+def test_find_intent_lists_only_handlers_taking_the_context(observed: dict[str, Any]) -> None:
+    seen = scenario(observed, "intentsByContext")
+    assert seen["findWithContact"] == [seen["expected"]["cases"]]
+    assert seen["findWithInstrument"] == "NoAppsFound"
+    assert seen["findWithoutContext"] == [seen["expected"]["cases"]]
+
+
+def test_find_intents_by_context_lists_every_intent_taking_it(observed: dict[str, Any]) -> None:
+    seen = scenario(observed, "intentsByContext")
+    # ViewAnything declared no contexts, so it takes any.
+    assert seen["byContact"] == [
+        {"intent": "ViewAnything", "apps": ["ic-charts"]},
+        {"intent": "ViewInteractions", "apps": ["ic-cases"]},
+    ]
+    assert seen["byInstrument"] == [{"intent": "ViewAnything", "apps": ["ic-charts"]}]
+    assert seen["byNothing"] == [{"intent": "ViewAnything", "apps": ["ic-charts"]}]
+    assert seen["malformed"] == "MalformedContext"
+
+
+def test_a_raise_with_a_context_no_handler_takes_finds_no_apps(observed: dict[str, Any]) -> None:
+    seen = scenario(observed, "intentsByContext")
+    assert seen["raiseUndeclared"] == "NoAppsFound"
+    assert seen["raiseDeclared"] == "ViewInteractions"
+    assert seen["handlerSaw"] == [CONTACT]
 
 
 def test_fdc3_raise_intent_get_result_returns_the_listener_result(observed: dict[str, Any]) -> None:

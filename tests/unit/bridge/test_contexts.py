@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapter.bridge.contexts import case_context, case_list_context, display_of, value_of
+from adapter.bridge.contexts import (
+    case_context,
+    case_list_context,
+    display_of,
+    iso_time,
+    sys_id_of,
+    value_of,
+)
 
 INSTANCE = "https://acme.service-now.com"
 
@@ -47,10 +54,45 @@ def test_contact_and_account_become_fdc3_contact_and_organization() -> None:
     assert context["contact"] == {
         "type": "fdc3.contact",
         "name": "Julie Lewis",
-        "id": {"sys_id": "a1b2c3d4e5f60718293a4b5c6d7e8f90", "email": "julie.lewis@example.com"},
+        "id": {
+            "servicenow.sys_id": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+            "sys_id": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+            "email": "julie.lewis@example.com",
+        },
     }
-    assert context["account"]["type"] == "fdc3.organization"
-    assert context["account"]["name"] == "Boxeo"
+    assert context["account"] == {
+        "type": "fdc3.organization",
+        "name": "Boxeo",
+        "id": {
+            "servicenow.sys_id": "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+            "sys_id": "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        },
+    }
+
+
+def test_updated_on_is_iso_8601_in_utc_with_its_zone() -> None:
+    context = case_context(CASE_ALL, table="sn_customerservice_case", instance_url=INSTANCE)
+    assert context["updatedOn"] == "2026-11-29T09:15:02Z"
+
+
+def test_times_keep_an_offset_and_drop_what_has_no_zone() -> None:
+    assert iso_time("2026-11-29 09:15:02") == "2026-11-29T09:15:02Z"
+    assert iso_time("2026-11-29T10:15:02+01:00") == "2026-11-29T10:15:02+01:00"
+    assert iso_time("2026-11-29T10:15:02") == ""
+    assert iso_time("") == ""
+    assert iso_time("yesterday") == ""
+
+
+def test_a_case_without_an_update_time_has_no_updated_on() -> None:
+    context = case_context({"sys_id": "ab" * 16, "number": "CS1"}, table="t", instance_url=INSTANCE)
+    assert "updatedOn" not in context
+
+
+def test_sys_id_is_read_from_the_namespaced_key_then_the_legacy_one() -> None:
+    assert sys_id_of({"servicenow.sys_id": "new", "sys_id": "old"}) == "new"
+    assert sys_id_of({"sys_id": "old"}) == "old"
+    assert sys_id_of({"servicenow.sys_id": "", "sys_id": "old"}) == "old"
+    assert sys_id_of({"email": "a@example.com"}) is None
 
 
 def test_case_without_parties_has_no_contact_or_account_and_plain_strings_work() -> None:

@@ -166,6 +166,26 @@ async def test_intent_resolution_omits_result_when_the_handler_returned_nothing(
     }
 
 
+async def test_a_refusing_handler_is_an_intent_handler_rejected_with_its_reason_as_cause(
+    runtime: Runtime, broker: Broker
+) -> None:
+    handler = await join_broker(runtime, "handler")
+    raiser = await join_broker(runtime, "raiser")
+    await dispatch(handler, "intentHandlerRegistered", {"handlerId": "intent-handler-X"})
+    raiser_party: Party = raiser["party"]
+    message = {**raiser["routing"], "providerIdentity": raiser["routing"], "action": "fireIntent"}
+    message_id = raiser_party.send(
+        "send-channel-message", {**message, "payload": {"name": "X", "context": INSTRUMENT}}
+    )
+    (push,) = await pushed(handler["party"])
+    push["ackToSender"]["payload"].update(success=False, reason="ParameterError: Invalid ticker")
+    handler["party"].send_raw(push["ackToSender"])
+    refused = await reply(raiser_party, message_id)
+    assert refused["reason"] == "IntentHandlerRejected"
+    assert refused["error"]["message"] == "IntentHandlerRejected"
+    assert refused["error"]["cause"]["message"] == "ParameterError: Invalid ticker"
+
+
 async def test_disconnected_handler_makes_a_later_intent_find_no_apps(
     runtime: Runtime, broker: Broker
 ) -> None:

@@ -396,3 +396,64 @@ def test_fdc3_get_info_names_openfin_and_the_runtime_version() -> None:
     assert info["fdc3Version"] == "2.0"
     assert info["provider"] == "OpenFin"
     assert info["providerVersion"] == "42.103.2"
+
+
+def registered(state: BrokerState, identity: JsonObject, name: str, contexts: list[str] | None) -> None:
+    payload: JsonObject = {"handlerId": f"intent-handler-{name}", "fdc3Version": "2.0"}
+    if contexts is not None:
+        payload["contexts"] = contexts
+    state.handle("intentHandlerRegistered", payload, identity)
+
+
+def test_intents_are_found_and_raised_only_with_a_context_their_handler_declared() -> None:
+    state = BrokerState()
+    raiser, cases, charts = connected(state, "raiser", "cases", "charts")
+    registered(state, cases, "ViewInteractions", ["fdc3.contact", "fdc3.organization"])
+    registered(state, charts, "ViewInteractions", None)
+    both = state.handle("getInfoForIntent", {"name": "ViewInteractions", "context": CONTACT}, raiser)
+    assert [app["appId"] for app in both.result["apps"]] == ["cases", "charts"]
+    undeclared = state.handle("getInfoForIntent", {"name": "ViewInteractions", "context": INSTRUMENT}, raiser)
+    assert [app["appId"] for app in undeclared.result["apps"]] == ["charts"]
+    without_context = state.handle("getInfoForIntent", {"name": "ViewInteractions"}, raiser)
+    assert len(without_context.result["apps"]) == 2
+
+    state.disconnect(charts)
+    with pytest.raises(BrokerError, match=f"^{NO_APPS_FOUND}$"):
+        state.handle("getInfoForIntent", {"name": "ViewInteractions", "context": INSTRUMENT}, raiser)
+    with pytest.raises(BrokerError, match=f"^{NO_APPS_FOUND}$"):
+        state.handle("fireIntent", {"name": "ViewInteractions", "context": INSTRUMENT}, raiser)
+    route = state.handle("fireIntent", {"name": "ViewInteractions", "context": CONTACT}, raiser).intent
+    assert route is not None
+    assert route.target["uuid"] == "cases"
+
+
+def test_find_intents_by_context_lists_every_intent_taking_it_by_name() -> None:
+    state = BrokerState()
+    raiser, cases, charts = connected(state, "raiser", "cases", "charts")
+    registered(state, cases, "ViewInteractions", ["fdc3.contact"])
+    registered(state, cases, "CreateInteraction", ["fdc3.interaction"])
+    registered(state, charts, "ViewChart", ["fdc3.instrument"])
+    for action in ("fdc3v2FindIntentsByContext", "getInfoForIntentsByContext"):
+        assert state.handle(action, CONTACT, raiser).result == [
+            {
+                "intent": {"name": "ViewInteractions", "displayName": "ViewInteractions"},
+                "apps": [{"appId": "cases", "instanceId": "ep-cases"}],
+            }
+        ]
+    with_result_type = {"context": INSTRUMENT, "metadata": {"resultType": "fdc3.chart"}}
+    found = state.handle("fdc3v2FindIntentsByContext", with_result_type, raiser).result
+    assert [i["intent"]["name"] for i in found] == ["ViewChart"]
+    with pytest.raises(BrokerError, match=f"^{NO_APPS_FOUND}$"):
+        state.handle("fdc3v2FindIntentsByContext", {"type": "fdc3.nothing"}, raiser)
+    with pytest.raises(BrokerError, match=r"^MalformedContext$"):
+        state.handle("fdc3v2FindIntentsByContext", {"id": {"ticker": "AAPL"}}, raiser)
+
+
+@pytest.mark.parametrize("contexts", [["fdc3.contact", ""], ["fdc3.contact", 7], ["x"] * 65])
+def test_a_registration_with_bad_declared_contexts_is_refused(contexts: list[Any]) -> None:
+    state = BrokerState()
+    raiser, handler = connected(state, "raiser", "handler")
+    with pytest.raises(BrokerError, match="contexts must be"):
+        registered(state, handler, "X", contexts)
+    with pytest.raises(BrokerError, match=NO_APPS_FOUND):
+        state.handle("fireIntent", {"name": "X", "context": CONTACT}, raiser)
