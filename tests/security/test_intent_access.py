@@ -63,7 +63,7 @@ def table_requests(desktop: IntentDesktop) -> int:
 def refused(raiser: Raiser, name: str, context: dict[str, Any]) -> str:
     with pytest.raises(AppError) as denied:
         raiser.raise_intent(name, context)
-    return denied.value.reason
+    return denied.value.detail
 
 
 @pytest.fixture(scope="module", params=["built-in", "stock"])

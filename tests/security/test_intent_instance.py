@@ -40,7 +40,7 @@ def test_without_instance_url_two_live_connections_make_intents_fail_not_guess(
 
     with pytest.raises(AppError) as refused:
         raiser.raise_intent("servicenow.CreateCase", CARD_CASE)
-    reason = refused.value.reason
+    reason = refused.value.detail
     assert reason.startswith("ParameterError: Intents cannot choose between 2 ServiceNow connections"), reason
     assert legitimate.url in reason
     assert rogue.url in reason
@@ -61,7 +61,7 @@ def test_with_instance_url_intents_ignore_a_connection_made_first_elsewhere(name
     raiser = named.raiser("raiser")
     with pytest.raises(AppError) as refused:
         raiser.raise_intent("servicenow.CreateCase", CARD_CASE)
-    assert refused.value.reason.startswith(f"NotConnectedError: No ServiceNow connection to {legitimate.url}")
+    assert refused.value.detail.startswith(f"NotConnectedError: No ServiceNow connection to {legitimate.url}")
 
     named.app("crm").connect()
     created = raiser.result("servicenow.CreateCase", CARD_CASE)

@@ -99,7 +99,7 @@ def test_a_value_the_instance_would_evaluate_or_split_never_reaches_it(
     before = instance_requests(desktop)
     with pytest.raises(AppError) as refused:
         raiser.raise_intent(intent, context)
-    assert refused.value.reason.startswith("ParameterError: Invalid "), refused.value.reason
+    assert refused.value.detail.startswith("ParameterError: Invalid "), refused.value.detail
     assert instance_requests(desktop) == before
 
 
@@ -123,7 +123,7 @@ def test_view_case_never_reads_the_table_a_context_names(desktop: IntentDesktop,
             "servicenow.ViewCase",
             {"type": "servicenow.case", "id": {"sys_id": user["sys_id"], "table": "sys_user"}},
         )
-    assert refused.value.reason == "ParameterError: No such case"
+    assert refused.value.detail == "ParameterError: No such case"
     after = desktop.instance.stats()
     assert after.get(f"GET /api/now/table/sys_user/{user['sys_id']}", 0) == 0
     assert after.get(f"GET {CASES}/{user['sys_id']}", 0) == stats.get(f"GET {CASES}/{user['sys_id']}", 0) + 1
@@ -156,7 +156,7 @@ def test_more_participants_than_the_cap_are_refused_before_any_request(
     before = instance_requests(desktop)
     with pytest.raises(AppError) as refused:
         raiser.raise_intent("CreateInteraction", participants(emails))
-    assert refused.value.reason == (
+    assert refused.value.detail == (
         f"ParameterError: An interaction may list at most {MAX_PARTICIPANTS} contacts, not 1500"
     )
     assert instance_requests(desktop) == before
@@ -203,9 +203,9 @@ def test_any_context_gets_a_result_or_a_named_error_and_the_adapter_stays_up(
         outcome = raiser.result(intent, context)
     except AppError as error:
         outcome = error
-    event(f"{intent}: {outcome.reason.split(':')[0] if isinstance(outcome, AppError) else outcome['type']}")
+    event(f"{intent}: {outcome.detail.split(':')[0] if isinstance(outcome, AppError) else outcome['type']}")
     if isinstance(outcome, AppError):
-        assert outcome.reason.startswith(NAMED_ERRORS), outcome.reason
+        assert outcome.detail.startswith(NAMED_ERRORS), outcome.detail
     else:
         assert outcome["type"] in ("servicenow.caseList", "servicenow.case", "fdc3.transactionResult"), (
             outcome

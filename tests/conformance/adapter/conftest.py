@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,9 @@ POLL_INTERVAL = "0.5"
 WAIT = 30.0
 
 
+_NAMED_REASON = re.compile(r"^[A-Z][A-Za-z]*Error: ")
+
+
 class AppError(AssertionError):
     """A dispatch the adapter refused: ``error`` is what node-adapter showed the app."""
 
@@ -42,11 +46,16 @@ class AppError(AssertionError):
 
     @property
     def detail(self) -> str:
-        """The innermost cause's message: the adapter's own reason when a broker reports its refusal."""
+        """The adapter's own reason when a broker reports its refusal: the deepest message of the cause
+        chain reading ``"<ErrorName>: <message>"`` (brokers nest it one or two levels deep), else the
+        innermost."""
         error: Any = self.error
+        messages = [str(error.get("message", ""))]
         while isinstance(error.get("cause"), dict):
             error = error["cause"]
-        return str(error.get("message", ""))
+            messages.append(str(error.get("message", "")))
+        named = [message for message in messages if _NAMED_REASON.match(message)]
+        return named[-1] if named else messages[-1]
 
     @property
     def name(self) -> str | None:

@@ -62,7 +62,7 @@ def test_view_interactions_for_an_instrument_are_the_cases_that_mention_it(
     assert sorted(case["id"]["sys_id"] for case in result["cases"]) == sorted(c["sys_id"] for c in mentioning)
     with pytest.raises(AppError) as refused:
         raiser.raise_intent("ViewInteractions", {"type": "fdc3.instrument", "id": {"FOO": "ZXQV"}})
-    assert refused.value.reason.startswith("ParameterError: An fdc3.instrument needs one of id.ticker")
+    assert refused.value.detail.startswith("ParameterError: An fdc3.instrument needs one of id.ticker")
 
 
 def test_view_interactions_shows_the_list_it_returns(desktop: IntentDesktop, raiser: Raiser) -> None:
@@ -133,7 +133,11 @@ def test_create_interaction_returns_the_created_interaction_with_its_new_id(
                 {
                     "type": "fdc3.contact",
                     "name": contact["contact.name"],
-                    "id": {"email": contact["contact.email"], "sys_id": contact["contact"]["value"]},
+                    "id": {
+                        "email": contact["contact.email"],
+                        "servicenow.sys_id": contact["contact"]["value"],
+                        "sys_id": contact["contact"]["value"],
+                    },
                 }
             ],
         },
