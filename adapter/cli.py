@@ -67,6 +67,12 @@ def _run_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--sign-out-grace", type=float, metavar="SECONDS", help="keep a sign-in after its last app went away"
     )
+    run.add_argument(
+        "--search-type", metavar="JSON", action="append", help="a record type servicenow.search looks in"
+    )
+    run.add_argument(
+        "--case-notifications", choices=["true", "false"], help="notify case assignments and comments"
+    )
     run.add_argument("--config", type=Path, metavar="FILE", help="TOML file of settings")
     run.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     run.add_argument("--log-json", action="store_const", const=True, help="log JSON lines")

@@ -24,6 +24,7 @@ from adapter.bridge.changes import RecordChange
 from adapter.bridge.contexts import case_context
 from adapter.bridge.intents import IntentHandlers
 from adapter.bridge.messages import ConnectionChangedEvent, RecordChangedEvent
+from adapter.bridge.search import RecordSearch
 from adapter.bridge.windows import RuntimeAuthWindowHost
 from adapter.lifecycle import announce_ready
 from adapter.openfin import (
@@ -153,6 +154,8 @@ class AdapterService:
             watching=settings.watch_table,
         )
         self.actions.register(self.provider)
+        self.search = RecordSearch(self.manager, self.policy, settings.search_type)
+        self.search.register(self.provider)
         self.intents = IntentHandlers(
             self._pick_connection,
             observe_write=self.broadcaster.own_write,
