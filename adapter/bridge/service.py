@@ -24,6 +24,7 @@ from adapter.bridge.changes import RecordChange
 from adapter.bridge.contexts import case_context
 from adapter.bridge.intents import IntentHandlers
 from adapter.bridge.messages import ConnectionChangedEvent, RecordChangedEvent
+from adapter.bridge.notifications import CASE_NOTIFICATION, CaseNotifier
 from adapter.bridge.search import RecordSearch
 from adapter.bridge.windows import RuntimeAuthWindowHost
 from adapter.lifecycle import announce_ready
@@ -161,6 +162,13 @@ class AdapterService:
             observe_write=self.broadcaster.own_write,
             open_in_browser=self.calls.open_url_with_browser,
         )
+        self.notifier = (
+            CaseNotifier(
+                lambda event: self.provider.publish(CASE_NOTIFICATION, event.model_dump(mode="json"))
+            )
+            if settings.case_notifications
+            else None
+        )
         self.interop: InteropClient | None = None
         self.session: SessionContextGroup | None = None
         self._background: set[asyncio.Task[Any]] = set()
@@ -233,6 +241,8 @@ class AdapterService:
         if self.interop is not None:
             await self.interop.close()
         await self.broadcaster.aclose()
+        if self.notifier is not None:
+            await self.notifier.aclose()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -268,6 +278,8 @@ class AdapterService:
         return live[0]
 
     async def _deliver(self, connection: Connection, change: RecordChange) -> None:
+        if self.notifier is not None:
+            self.notifier.observe(connection, change)
         origin = connection.key.origin
         context = case_context(change.record, table=change.table, instance_url=origin)
         event = RecordChangedEvent(
