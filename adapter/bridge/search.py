@@ -194,10 +194,16 @@ class RecordSearch:
         self, connection: Connection, payload: SearchPayload, chosen: list[SearchType]
     ) -> SearchResult:
         origin = connection.key.origin
-        groups = await asyncio.gather(
-            *(self._one_type(connection, payload, search_type) for search_type in chosen)
-        )
-        log.info("search.done", types=len(chosen), hits=sum(len(group.hits) for group in groups))
+        reads = [asyncio.create_task(self._one_type(connection, payload, t)) for t in chosen]
+        try:
+            groups = await asyncio.gather(*reads)
+        except BaseException:
+            # An expired login (or a cancellation) ends the search: the other types' reads end with it.
+            for read in reads:
+                read.cancel()
+            await asyncio.gather(*reads, return_exceptions=True)
+            raise
+        log.debug("search.done", types=len(chosen), hits=sum(len(group.hits) for group in groups))
         return SearchResult(query=payload.query, instanceUrl=origin, groups=list(groups))
 
     async def _one_type(

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conformance.adapter.conftest import WAIT, AdapterStack, App, AppError
+from tests.conformance.adapter.conftest import WAIT, AdapterStack, App, AppError, adapter_stack
 
 CASES = "/api/now/table/sn_customerservice_case"
 DEFAULT_TYPES = ["Contact", "Account", "Case", "Task", "Incident"]
@@ -197,3 +197,18 @@ def test_a_newer_search_cancels_the_same_apps_older_one_but_not_another_apps(app
             assert group(finished["result"], "Contact")["hits"]
         finally:
             hooks.delete("/__emulator/faults").raise_for_status()
+
+
+def test_a_login_that_expired_for_good_fails_the_whole_search_so_the_app_signs_in_again() -> None:
+    # Its own desktop: moving the instance's clock ends every login on it.
+    with adapter_stack() as stack:
+        app = stack.app("search-expired")
+        app.connect()
+        assert group(search(app, "wire"), "Case")["hits"]
+        with httpx.Client(base_url=stack.instance, timeout=10.0) as hooks:
+            hooks.post("/__emulator/clock", json={"advance": 120 * 86400}).raise_for_status()
+        with pytest.raises(AppError) as expired:
+            search(app, "wire")
+        assert expired.value.name == "AuthTokenExpiredError"
+        app.connect()
+        assert group(search(app, "wire"), "Case")["hits"]

@@ -130,6 +130,11 @@ run(async ({ address, broker, channelName, instance }) => {
   await home.dispatch(first.key, 'user-action', 'Open');
   assert.equal(launched.at(-1), first.data.hit.url);
   assert.ok(launched.at(-1).startsWith(`${instance}/sn_customerservice_case.do?sys_id=`));
+  // A result claiming another site (Home hands back whatever data a result carries) opens nothing.
+  const launchedBefore = launched.length;
+  home.shown.set('forged', { ...caseCard, key: 'forged', data: { ...caseCard.data, url: 'https://evil.example/x', hit: undefined } });
+  await home.dispatch('forged', 'user-action', 'Open');
+  assert.equal(launched.length, launchedBefore);
   emit('step', 'case card');
 
   // 5. The type filter: only contacts; a contact's card calls and e-mails through the platform.
@@ -178,6 +183,11 @@ run(async ({ address, broker, channelName, instance }) => {
   await until('the clicked case on the session group', () => ofCase() > broadcasts);
   assert.equal(launched.at(-1), `${instance}/sn_customerservice_case.do?sys_id=${created.sys_id}`);
   assert.equal(seen.at(-1).type, 'servicenow.case');
+  const forged = { ...notification, buttons: [{ ...notification.buttons[0], onClick: { ...notification.buttons[0].onClick, url: 'https://evil.example/case' } }] };
+  const launchedNow = launched.length;
+  notifications.click(forged, 0);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(launched.length, launchedNow, 'Open case opens only the instance');
   emit('step', 'notification');
 
   // 8. The login expires for good (the refresh token too): the next search signs in again and still answers.
