@@ -62,7 +62,10 @@ const BASE_SCORE = 700000;
 const PHONE = /^\+?[0-9 ()./-]{3,32}$/;
 const EMAIL_ADDRESS = /^[^\s@:/?#]{1,64}@[A-Za-z0-9.-]{1,253}$/;
 
-/** The error name the adapter put before the colon of a rejected dispatch (`"<Name>: <message>"`). */
+/**
+ * The error name the adapter put before the colon of a rejected dispatch (`"<Name>: <message>"`).
+ * @param {unknown} error
+ */
 export function errorName(error) {
   const cause = /** @type {any} */ (error)?.cause;
   if (cause && typeof cause.name === "string" && cause.name !== "Error") {
@@ -73,7 +76,10 @@ export function errorName(error) {
   return match ? match[1] : "Error";
 }
 
-/** The message of a rejected dispatch, without the error name. */
+/**
+ * The message of a rejected dispatch, without the error name.
+ * @param {unknown} error
+ */
 function errorMessage(error) {
   const message = String(/** @type {any} */ (error)?.message ?? error);
   return message.replace(/^[A-Za-z]+Error:\s*/, "");
@@ -263,7 +269,7 @@ export function createServiceNowHome(deps) {
         apiEndpoint: `/api/now/table/${encodeURIComponent(hit.table)}/${encodeURIComponent(hit.sysId)}?${query}`,
         ...(state.instanceUrl ? { instanceUrl: state.instanceUrl } : {}),
       });
-      const record = response?.data;
+      const record = /** @type {Record<string, unknown> | undefined} */ (response?.data);
       if (!record || typeof record !== "object") return hit;
       const fields = hit.fields
         .map((f) => ({ ...f, value: String(record[f.field] ?? "") }))

@@ -16,7 +16,10 @@ export const SESSION_CONTEXT_GROUP = "servicenow";
 // Markdown would render a customer's `![x](https://tracker)` as a remote image, or a link under any label.
 const MARKDOWN_SPECIAL = /[\\`*_{}[\]()#+\-.!|<>~]/g;
 
-/** `text` shown literally by a markdown notification body. */
+/**
+ * `text` shown literally by a markdown notification body.
+ * @param {string} text
+ */
 export function escapeMarkdown(text) {
   return String(text).replace(MARKDOWN_SPECIAL, (char) => `\\${char}`);
 }
@@ -77,6 +80,10 @@ export async function onNotificationAction(event, deps) {
   return true;
 }
 
+/**
+ * @param {string} url
+ * @param {string} instanceUrl
+ */
 function samePageOrigin(url, instanceUrl) {
   try {
     return new URL(url).origin === new URL(instanceUrl).origin;
