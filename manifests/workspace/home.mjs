@@ -176,6 +176,42 @@ export function createServiceNowHome(deps) {
     return connecting;
   }
 
+  /**
+   * The entry that opens the instance itself, offered for an empty query or one its title starts with.
+   * @param {string} query
+   * @returns {HomeSearchResult[]}
+   */
+  function appResultFor(query) {
+    const instanceUrl = state.instanceUrl;
+    if (!instanceUrl || !title.toLowerCase().startsWith(query.toLowerCase())) return [];
+    /** @type {TemplateFragment} */
+    const layout = {
+      type: "Container",
+      style: { display: "flex", flexDirection: "column", padding: "10px", gap: "10px" },
+      children: [
+        { type: "Text", dataKey: "title", style: { fontWeight: "bold", fontSize: "14px" } },
+        { type: "Text", dataKey: "description", style: { fontSize: "12px" } },
+        { type: "Button", action: OPEN, buttonStyle: ButtonStyle.Primary, children: [{ type: "Text", dataKey: "open" }] },
+      ],
+    };
+    return [
+      {
+        key: key("app"),
+        score: BASE_SCORE + 1,
+        title,
+        label: "Application",
+        icon,
+        actions: [{ name: OPEN, hotkey: "Enter" }],
+        data: { providerId: id, state: "app", url: `${new URL(instanceUrl).origin}/` },
+        template: CLITemplate.Custom,
+        templateContent: {
+          layout,
+          data: { title, description: `Open ${title} (${new URL(instanceUrl).host})`, open: OPEN },
+        },
+      },
+    ];
+  }
+
   /** @param {HomeSearchListenerRequest} request */
   function selectedTypes(request) {
     const filter = request.context?.selectedFilters?.find((f) => f.id === FILTER_ID);
@@ -323,7 +359,8 @@ export function createServiceNowHome(deps) {
         await connect();
         if (!state.connected) return { results: [connectCard()] };
       }
-      if (query.length < minLength || query.startsWith("/")) return { results: [] };
+      const app = appResultFor(query);
+      if (query.length < minLength || query.startsWith("/")) return { results: app };
       const mine = ++searches;
       await sleep(debounceMs);
       if (mine !== searches) return { results: [] }; // the user typed on
@@ -361,7 +398,7 @@ export function createServiceNowHome(deps) {
               .map((g) => ({ value: g.type, isSelected: true })),
           },
         ];
-        return { results, context: { filters } };
+        return { results: [...app, ...results], context: { filters } };
       } catch (error) {
         log("search failed", `${errorName(error)}: ${errorMessage(error)}`);
         return { results: [] };

@@ -100,10 +100,13 @@ run(async ({ address, broker, channelName, instance }) => {
   assert.equal(home.shown.has('servicenow-connect'), false, 'the Connect card is revoked once signed in');
   emit('step', 'connected');
 
-  // 2. Fewer than three characters: nothing is searched.
+  // 2. Fewer than three characters: nothing is searched; "Se" offers the instance itself, which opens as a view.
   const searchesBefore = dispatched.filter((a) => a === 'servicenow.search').length;
   assert.deepEqual([...(await home.type('wi')).shown.keys()], []);
+  assert.deepEqual([...(await home.type('Se')).shown.keys()], ['servicenow-app']);
   assert.equal(dispatched.filter((a) => a === 'servicenow.search').length, searchesBefore);
+  await home.dispatch('servicenow-app', 'user-action', 'Open');
+  assert.equal(launched.at(-1), `${instance}/`);
 
   // 3. A search: "Searching ..." first, then placeholders, and the type filter from the types found.
   const typed = await home.type('wire');
