@@ -170,9 +170,14 @@ run(async ({ address, broker, channelName, instance }) => {
   const listener = await connectAs(address, 'session-group-listener');
   const group = await listener.Interop.connectSync(broker, {}).joinSessionContextGroup('servicenow');
   await group.addContextHandler((context) => seen.push(context));
+  const account = (await asAdmin(instance, 'GET', '/api/now/table/customer_account?sysparm_limit=1'))[0];
+  const customer = await asAdmin(
+    instance, 'GET', `/api/now/table/customer_contact/${account.primary_contact.value}?sysparm_fields=sys_id,user_name,name`,
+  );
   const created = await asAdmin(instance, 'POST', '/api/now/table/sn_customerservice_case', {
     short_description: 'Card *blocked* [abroad](https://tracker.example)',
     assigned_to: me.sys_id,
+    contact: customer.sys_id,
   });
   const notification = await within(20000, notifications.next((n) => n.title.includes(created.number)), 'notification');
   assert.equal(notification.title, `Case ${created.number} assigned to you`);
@@ -192,6 +197,27 @@ run(async ({ address, broker, channelName, instance }) => {
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert.equal(launched.length, launchedNow, 'Open case opens only the instance');
   emit('step', 'notification');
+
+  // 7b. The case's customer comments (through the portal, as themselves): a second notification, the comment
+  //     shown literally.
+  const portal = await fetch(`${instance}/api/now/table/sn_customerservice_case/${created.sys_id}`, {
+    method: 'PATCH',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${customer.user_name}:${customer.user_name}`).toString('base64')}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ comments: 'Still declined ![pixel](https://tracker.example/p.png)' }),
+  });
+  assert.ok(portal.ok, `customer comment: ${portal.status}`);
+  const comment = await within(
+    20000,
+    notifications.next((n) => n.title === `${customer.name} commented on ${created.number}`),
+    'comment notification',
+  );
+  assert.equal(comment.body, escapeMarkdown('Still declined ![pixel](https://tracker.example/p.png)'));
+  assert.ok(!comment.body.includes('!['), 'no image markdown survives');
+  assert.equal(comment.category, 'Customer comment');
+  emit('step', 'comment notification');
 
   // 8. The login expires for good (the refresh token too): the next search signs in again and still answers.
   await hook(instance, 'clock', { advance: 120 * 86400 });
