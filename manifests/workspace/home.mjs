@@ -212,12 +212,23 @@ export function createServiceNowHome(deps) {
     ];
   }
 
-  /** @param {HomeSearchListenerRequest} request */
-  function selectedTypes(request) {
+  /**
+   * The options of this provider's filter as Home sent them back (none before the first search).
+   * @param {HomeSearchListenerRequest} request
+   */
+  function filterOptions(request) {
     const filter = request.context?.selectedFilters?.find((f) => f.id === FILTER_ID);
-    if (!filter) return undefined;
-    const options = Array.isArray(filter.options) ? filter.options : [filter.options];
-    return options.filter((o) => o.isSelected).map((o) => o.value);
+    if (!filter) return [];
+    return Array.isArray(filter.options) ? filter.options : [filter.options];
+  }
+
+  /**
+   * The types to search: those selected in the filter, or every type before there is a filter.
+   * @param {HomeSearchListenerRequest} request
+   */
+  function selectedTypes(request) {
+    const options = filterOptions(request);
+    return options.length === 0 ? undefined : options.filter((o) => o.isSelected).map((o) => o.value);
   }
 
   /**
@@ -388,15 +399,14 @@ export function createServiceNowHome(deps) {
           if (group.error) log(`${group.type}: ${group.error.name}: ${group.error.message}`);
         }
         const results = hits.map((hit, order) => placeholder(hit, order));
+        // The types the user turned off stay in the filter (off), so that they can be turned on again.
+        const options = new Map(filterOptions(request).map((o) => [o.value, Boolean(o.isSelected)]));
+        for (const group of found.groups) {
+          if (group.hits.length > 0 && !options.has(group.type)) options.set(group.type, true);
+        }
         /** @type {CLIFilter[]} */
         const filters = [
-          {
-            id: FILTER_ID,
-            title,
-            options: found.groups
-              .filter((g) => g.hits.length > 0)
-              .map((g) => ({ value: g.type, isSelected: true })),
-          },
+          { id: FILTER_ID, title, options: [...options].map(([value, isSelected]) => ({ value, isSelected })) },
         ];
         return { results: [...app, ...results], context: { filters } };
       } catch (error) {

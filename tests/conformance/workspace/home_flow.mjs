@@ -149,6 +149,10 @@ run(async ({ address, broker, channelName, instance }) => {
     { id: 'servicenow', title: 'ServiceNow', options: [{ value: 'Contact', isSelected: true }, { value: 'Case', isSelected: false }] },
   ]);
   const people = [...onlyContacts.shown.values()];
+  assert.deepEqual(home.context.filters[0].options, [
+    { value: 'Contact', isSelected: true },
+    { value: 'Case', isSelected: false },
+  ]);
   assert.ok(people.length > 0 && people.every((r) => r.label === 'Contact'));
   const person = people.find((r) => r.title === contact.name);
   const contactCard = await home.dispatch(person.key, 'focus-change');
