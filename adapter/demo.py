@@ -4,7 +4,8 @@ It starts the ServiceNow emulator (signing the user in by itself), the OpenFin r
 built-in interop broker, and the adapter, each as a real process on a free port. Then a small Python app,
 speaking the runtime protocol through ``adapter.openfin``, does what a desktop app does: connects to the
 ``servicenow`` channel, signs in, lists the user's active cases, creates one, receives the broadcast, raises
-the ``ViewInteractions`` intent, and disconnects. ``--keep-running`` leaves the stack up for your own apps.
+the ``ViewInteractions`` intent, and disconnects; then what the Workspace flavour gets: a Home search
+(``servicenow.search``) and a case notification. ``--keep-running`` leaves the stack up for your own apps.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, TextIO
 from urllib.parse import urlencode
+
+import httpx
 
 from adapter.bridge.contexts import display_of
 from adapter.doctor import DOCTOR_UUID
@@ -167,6 +170,7 @@ async def desktop(
             # The built-in broker does not say who raised an intent: let such raisers read, not write.
             "--intents",
             "read-only",
+            "--case-notifications",
             log_flags=log_flags,
         )
         processes.append(adapter)
@@ -272,6 +276,60 @@ async def tour(narrator: Narrator, address: str) -> None:
         await channel.disconnect()
 
 
+async def workspace_tour(narrator: Narrator, address: str, instance_url: str) -> None:
+    """What the Workspace flavour's Home provider and notifications get from the adapter."""
+    async with RuntimeConnection(address, APP, reconnect=False) as runtime:
+        channel = ChannelClient(runtime, CHANNEL)
+        notices: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        channel.actions.register(
+            "servicenow.caseNotification", lambda event, _caller: notices.put_nowait(event)
+        )
+        for event in ("servicenow.recordChanged", "servicenow.connectionChanged"):
+            channel.actions.register(event, lambda _payload, _caller: None)
+        await channel.connect(timeout=STEP_TIMEOUT)
+        user = (await channel.dispatch("servicenow.connect", {}, timeout=STEP_TIMEOUT))["currentUser"]
+
+        narrator.step("Workspace Home: the user types 'wire' (servicenow.search, every record type at once)")
+        found = await channel.dispatch("servicenow.search", {"query": "wire"}, timeout=STEP_TIMEOUT)
+        for group in found["groups"]:
+            if group["error"]:
+                narrator.detail(
+                    f"{group['type']:<9} {group['error']['message']} (HTTP {group['error']['status']})"
+                )
+            elif group["hits"]:
+                best = group["hits"][0]
+                count = len(group["hits"])
+                narrator.detail(
+                    f"{group['type']:<9} {count} result(s), first: {best['label']}: {best['title']}"
+                )
+            else:
+                narrator.detail(f"{group['type']:<9} no match")
+
+        narrator.step(
+            "Someone else assigns a case to the user: a Workspace notification (servicenow.caseNotification)"
+        )
+        async with httpx.AsyncClient(
+            base_url=instance_url, auth=("admin", "admin"), timeout=STEP_TIMEOUT
+        ) as admin:
+            response = await admin.post(
+                "/api/now/table/sn_customerservice_case",
+                json={
+                    "short_description": "Wire recall requested by the customer",
+                    "assigned_to": user["sys_id"],
+                },
+            )
+            response.raise_for_status()
+        async with asyncio.timeout(STEP_TIMEOUT):
+            notice = await notices.get()
+        narrator.detail(f"{notice['title']}: {notice['body']}")
+        narrator.detail(f"[Open case] opens {notice['url']}")
+        narrator.detail(
+            f"            and puts {notice['context']['type']} on the session context group 'servicenow'"
+        )
+        await channel.dispatch("servicenow.disconnect", {})
+        await channel.disconnect()
+
+
 def _point_your_apps(narrator: Narrator, instance_url: str, address: str) -> None:
     narrator.step("The stack keeps running; point your own apps at it (Ctrl-C stops everything)")
     narrator.detail(f"runtime address   {address}")
@@ -308,6 +366,7 @@ async def run_demo(
     log_flags = ["--log-level", log_level, *(["--log-json"] if log_json else [])]
     async with desktop(narrator, log_flags) as (instance_url, address):
         await tour(narrator, address)
+        await workspace_tour(narrator, address, instance_url)
         if keep_running:
             _point_your_apps(narrator, instance_url, address)
             announce_ready(address)

@@ -24,6 +24,7 @@ line in docs/configuration.md, nothing else:
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 import types
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -57,6 +58,9 @@ IntentAccess = Literal["off", "read-only", "all"]
 """What an intent may do: nothing, only the intents that read (and show), or everything."""
 
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,79}(\.[a-z][a-z0-9_]{0,79}){0,2}$")
+MAX_SEARCH_TYPES = 12
+MAX_SEARCH_LIMIT = 50
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("servicenow_adapter_config_file", default=None)
 
 
@@ -71,6 +75,157 @@ def _split_list(value: object) -> object:
         if text.startswith("["):
             return tomllib.loads(f"v = {text}")["v"]
         return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+def _field_name(value: str) -> str:
+    if not _FIELD_NAME.match(value):
+        raise ValueError(f"not a field name: {value!r}")
+    return value
+
+
+class CardField(BaseModel):
+    """One line of a search result's card: the record's ``field`` shown under ``label``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: str = Field(description="field name (dot-walking allowed, e.g. account.name)")
+    label: str = Field(min_length=1, max_length=60, description="what the card calls it")
+
+    @field_validator("field")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _field_name(value)
+
+
+class SearchType(BaseModel):
+    """One record type ``servicenow.search`` looks in: which table, matched on which fields, shown how."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9 _-]{0,39}$", description="type name apps filter on")
+    table: str = Field(description="the table searched")
+    search_fields: tuple[str, ...] = Field(min_length=1, max_length=8, description="fields matched (LIKE)")
+    title_field: str = Field(description="the result's title")
+    label_field: str | None = Field(default=None, description="shown after the type name, e.g. the number")
+    card_fields: tuple[CardField, ...] = Field(default=(), max_length=16, description="the card's lines")
+    phone_field: str | None = Field(default=None, description="a phone number the card can call")
+    email_field: str | None = Field(default=None, description="an e-mail address the card can write to")
+    condition: str = Field(
+        default="",
+        max_length=400,
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+        description="a fixed encoded query ANDed to the search (set by the administrator, never by apps)",
+    )
+    order_by: str = Field(default="sys_updated_on", description="newest first by this field")
+    limit: int = Field(default=10, ge=1, le=MAX_SEARCH_LIMIT, description="results kept per search")
+
+    @field_validator("table")
+    @classmethod
+    def _table(cls, value: str) -> str:
+        if not _TABLE_NAME.match(value):
+            raise ValueError(f"not a table name: {value!r}")
+        return value
+
+    @field_validator("search_fields")
+    @classmethod
+    def _search_fields(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_field_name(item) for item in value)
+
+    @field_validator("title_field", "label_field", "phone_field", "email_field", "order_by")
+    @classmethod
+    def _optional_field(cls, value: str | None) -> str | None:
+        return None if value is None else _field_name(value)
+
+    @field_validator("condition")
+    @classmethod
+    def _no_script(cls, value: str) -> str:
+        if "javascript:" in "".join(value.split()).lower():
+            raise ValueError("a search condition must not run script")
+        return value
+
+
+def _card(*pairs: tuple[str, str]) -> tuple[CardField, ...]:
+    return tuple(CardField(field=field, label=label) for field, label in pairs)
+
+
+_TASK_CARD = _card(
+    ("assigned_to", "Assigned To"),
+    ("short_description", "Description"),
+    ("state", "State"),
+    ("priority", "Priority"),
+    ("approval", "Approval"),
+    ("sys_updated_on", "Updated On"),
+)
+
+# The five types of OpenFin's Workspace how-to (integrate-with-servicenow), newest first, 10 each.
+DEFAULT_SEARCH_TYPES: tuple[SearchType, ...] = (
+    SearchType(
+        name="Contact",
+        table="customer_contact",
+        search_fields=("name",),
+        title_field="name",
+        card_fields=_card(
+            ("company", "Company"),
+            ("title", "Title"),
+            ("department", "Department"),
+            ("phone", "Phone"),
+            ("email", "E-mail"),
+        ),
+        phone_field="phone",
+        email_field="email",
+    ),
+    SearchType(
+        name="Account",
+        table="customer_account",
+        search_fields=("name",),
+        title_field="name",
+        card_fields=_card(
+            ("street", "Street"),
+            ("city", "City"),
+            ("zip", "Zip"),
+            ("country", "Country"),
+            ("phone", "Phone"),
+            ("website", "Website"),
+        ),
+        phone_field="phone",
+    ),
+    SearchType(
+        name="Case",
+        table="sn_customerservice_case",
+        search_fields=("number", "short_description"),
+        title_field="short_description",
+        label_field="number",
+        card_fields=(*_TASK_CARD[:1], CardField(field="account", label="Account"), *_TASK_CARD[1:]),
+    ),
+    SearchType(
+        name="Task",
+        table="task",
+        search_fields=("number", "short_description"),
+        title_field="short_description",
+        label_field="number",
+        card_fields=_TASK_CARD,
+        # Cases and incidents are tasks too (table per hierarchy): they have their own types.
+        condition="sys_class_name=task",
+    ),
+    SearchType(
+        name="Incident",
+        table="incident",
+        search_fields=("number", "short_description"),
+        title_field="short_description",
+        label_field="number",
+        card_fields=_TASK_CARD,
+    ),
+)
+
+
+def _search_types_from_text(value: object) -> object:
+    # A flag gives one JSON object per --search-type; the environment a JSON list; TOML a list of tables.
+    if isinstance(value, str):
+        parsed = json.loads(value)
+        value = parsed if isinstance(parsed, list) else [parsed]
+    if isinstance(value, list | tuple):
+        return [json.loads(item) if isinstance(item, str) else item for item in value]
     return value
 
 
@@ -190,6 +345,21 @@ class AdapterSettings(BaseSettings):
         ),
         json_schema_extra={"metavar": "SECONDS"},
     )
+    search_type: Annotated[tuple[SearchType, ...], NoDecode] = Field(
+        default=DEFAULT_SEARCH_TYPES,
+        max_length=MAX_SEARCH_TYPES,
+        description="a record type servicenow.search looks in, as JSON (repeatable)",
+        json_schema_extra={
+            "metavar": "JSON",
+            "default_doc": "Contact, Account, Case, Task, Incident (below)",
+        },
+    )
+    case_notifications: bool = Field(
+        default=False,
+        description="dispatch servicenow.caseNotification when a case is assigned to the signed-in user "
+        "or its customer comments on it",
+        json_schema_extra={"default_doc": "off (the Workspace flavour turns it on)"},
+    )
     log_level: LogLevel = Field(default="info", description="how much to log")
     log_json: bool = Field(default=False, description="log JSON lines instead of console text")
 
@@ -197,6 +367,22 @@ class AdapterSettings(BaseSettings):
     @classmethod
     def _lists_from_text(cls, value: object) -> object:
         return _split_list(value)
+
+    @field_validator("search_type", mode="before")
+    @classmethod
+    def _search_types(cls, value: object) -> object:
+        try:
+            return _search_types_from_text(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"each search type must be a JSON object: {exc}") from None
+
+    @field_validator("search_type")
+    @classmethod
+    def _unique_types(cls, value: tuple[SearchType, ...]) -> tuple[SearchType, ...]:
+        names = [item.name for item in value]
+        if len(set(names)) != len(names):
+            raise ValueError("search type names must be unique")
+        return value
 
     @field_validator("runtime_address")
     @classmethod
@@ -331,7 +517,7 @@ def _flag_form(annotation: object) -> tuple[FlagKind, type[int] | type[float] | 
     origin = typing.get_origin(annotation)
     if annotation is bool:
         return "switch", str, ()
-    if origin is list:
+    if origin in (list, tuple):
         return "list", str, ()
     if origin is Literal:
         return "choice", str, tuple(str(arg) for arg in typing.get_args(annotation))

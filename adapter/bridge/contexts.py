@@ -40,12 +40,15 @@ CASE_FIELDS = (
     "priority",
     "active",
     "sys_updated_on",
+    "sys_updated_by",
     "sys_mod_count",
     "sys_class_name",
     "assigned_to",
     "contact",
     "contact.email",
     "contact.name",
+    # With sys_updated_by, tells a customer's own update (a portal comment) from an agent's.
+    "contact.user_name",
     "account",
     "account.name",
 )

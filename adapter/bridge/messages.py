@@ -6,9 +6,10 @@ docs/schemas/ and the TypeScript declarations follow them, and a test fails when
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adapter.bridge.contexts import CaseContext
 
@@ -148,6 +149,94 @@ class StatusResult(_Result):
     lastError: AdapterError | None = None
 
 
+class ErrorInfo(_Result):
+    """The ``error`` object of a failed action; ``reason`` is ``"<name>: <message>"``."""
+
+    name: str
+    message: str
+    status: int | None = None
+    detail: Any = None
+
+
+MAX_SEARCH_TEXT = 100
+
+
+class SearchPayload(_Payload):
+    """``servicenow.search``: look for ``query`` in the configured record types at once.
+
+    ``query`` is app input that ends up inside an encoded query: ``^`` (which would add conditions), control
+    characters (newlines included) and ``javascript:`` (which the instance would run) are refused.
+    """
+
+    query: str = Field(
+        min_length=1,
+        max_length=MAX_SEARCH_TEXT,
+        description="the text to look for (LIKE on each type's fields)",
+    )
+    types: list[str] | None = Field(
+        default=None, min_length=1, max_length=12, description="type names to search; default: every type"
+    )
+    limit: int | None = Field(
+        default=None, ge=1, le=50, description="at most this many results per type (never above the type's)"
+    )
+    instanceUrl: str | None = Field(default=None, description="which connection; optional with only one")
+
+    @field_validator("query")
+    @classmethod
+    def _plain_text(cls, value: str) -> str:
+        text = value.strip()
+        if not text:
+            raise ValueError("the search text is empty")
+        if "^" in text:
+            raise ValueError("the search text must not contain ^")
+        if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in text):
+            raise ValueError("the search text must not contain control characters or line breaks")
+        if "javascript:" in "".join(text.split()).lower():
+            raise ValueError("the search text must not contain javascript:")
+        return text
+
+
+class SearchField(_Result):
+    """One line of a result's card."""
+
+    field: str
+    label: str
+    value: str = Field(description="the display value")
+
+
+class SearchHit(_Result):
+    """One record found, with what a card shows and what its buttons need."""
+
+    sysId: str
+    table: str = Field(description="the record's own table (its class)")
+    type: str = Field(description="the search type that found it")
+    title: str
+    label: str = Field(description="type name and, when configured, e.g. the number: 'Case CS0001001'")
+    score: int = Field(description="match quality: 3 whole field, 2 field start, 1 word start, 0 inside")
+    updatedOn: str = Field(description="sys_updated_on")
+    url: str = Field(description="the record's page on the instance")
+    fields: list[SearchField]
+    phone: str | None = None
+    email: str | None = None
+
+
+class SearchGroup(_Result):
+    """The results of one type; ``error`` instead when that type's request failed (e.g. 403)."""
+
+    type: str
+    table: str
+    hits: list[SearchHit]
+    error: ErrorInfo | None = None
+
+
+class SearchResult(_Result):
+    """Every searched type in the configured order, each ranked (best match, then newest) and capped."""
+
+    query: str
+    instanceUrl: str
+    groups: list[SearchGroup]
+
+
 class RecordChangedEvent(_Result):
     """``servicenow.recordChanged``, dispatched to every connected app."""
 
@@ -170,10 +259,23 @@ class ConnectionChangedEvent(_Result):
     state: ConnectionState
 
 
-class ErrorInfo(_Result):
-    """The ``error`` object of a failed action; ``reason`` is ``"<name>: <message>"``."""
+NotificationKind = Literal["assigned", "customerComment"]
 
-    name: str
-    message: str
-    status: int | None = None
-    detail: Any = None
+
+class CaseNotificationEvent(_Result):
+    """``servicenow.caseNotification`` (``--case-notifications``): something the signed-in user should see.
+
+    ``assigned``: a case was assigned to the user by someone else; ``customerComment``: the case's contact
+    added a comment to one of the user's cases.
+    """
+
+    kind: NotificationKind
+    instanceUrl: str
+    table: str
+    sys_id: str
+    number: str
+    title: str = Field(description="one line for the notification's title")
+    body: str = Field(description="the notification's text")
+    author: str | None = Field(default=None, description="who assigned it, or the customer who commented")
+    url: str = Field(description="the case's page on the instance")
+    context: dict[str, Any] = Field(description="the servicenow.case context of the case")

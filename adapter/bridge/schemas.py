@@ -31,8 +31,11 @@ MODELS: Mapping[str, type[BaseModel]] = {
     "servicenow.disconnect.result": messages.DisconnectResult,
     "servicenow.status.payload": messages.StatusPayload,
     "servicenow.status.result": messages.StatusResult,
+    "servicenow.search.payload": messages.SearchPayload,
+    "servicenow.search.result": messages.SearchResult,
     "servicenow.recordChanged.event": messages.RecordChangedEvent,
     "servicenow.connectionChanged.event": messages.ConnectionChangedEvent,
+    "servicenow.caseNotification.event": messages.CaseNotificationEvent,
     "error": messages.ErrorInfo,
 }
 
@@ -56,12 +59,14 @@ export interface ServiceNowChannelActions {
   'servicenow.request': { payload: RequestPayload; result: RequestResult };
   'servicenow.disconnect': { payload: DisconnectPayload; result: DisconnectResult };
   'servicenow.status': { payload: StatusPayload; result: StatusResult };
+  'servicenow.search': { payload: SearchPayload; result: SearchResult };
 }
 
 /** Events the adapter dispatches to connected apps (register them with `client.register`). */
 export interface ServiceNowChannelEvents {
   'servicenow.recordChanged': RecordChangedEvent;
   'servicenow.connectionChanged': ConnectionChangedEvent;
+  'servicenow.caseNotification': CaseNotificationEvent;
 }
 """
 

@@ -28,6 +28,8 @@ from adapter.bridge.contexts import typed_case_context
 from adapter.bridge.health import AdapterHealth
 from adapter.bridge.intents import HANDLED_INTENTS, IntentHandlers
 from adapter.bridge.messages import BrokerStatus, ConnectionChangedEvent, RecordChangedEvent, RuntimeStatus
+from adapter.bridge.notifications import CASE_NOTIFICATION, CaseNotifier
+from adapter.bridge.search import RecordSearch
 from adapter.bridge.windows import RuntimeAuthWindowHost
 from adapter.lifecycle import StartupError, announce_ready
 from adapter.openfin import (
@@ -190,6 +192,8 @@ class AdapterService:
             health=self._status,
         )
         self.actions.register(self.provider)
+        self.search = RecordSearch(self.manager, self.policy, settings.search_type)
+        self.search.register(self.provider)
         self.intents = IntentHandlers(
             self.actions.live_connections,
             self.policy,
@@ -197,6 +201,13 @@ class AdapterService:
             open_in_browser=self.calls.open_url_with_browser,
             instance_url=settings.instance_url,
             client_id=settings.client_id,
+        )
+        self.notifier = (
+            CaseNotifier(
+                lambda event: self.provider.publish(CASE_NOTIFICATION, event.model_dump(mode="json"))
+            )
+            if settings.case_notifications
+            else None
         )
         self.interop: InteropClient | None = None
         self.session: SessionContextGroup | None = None
@@ -297,6 +308,8 @@ class AdapterService:
         if self.interop is not None:
             await self.interop.close()
         await self.broadcaster.aclose()
+        if self.notifier is not None:
+            await self.notifier.aclose()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -339,6 +352,8 @@ class AdapterService:
     # --------------------------------------------------------------------------------------- broadcasts
 
     async def _deliver(self, connection: Connection, change: RecordChange) -> None:
+        if self.notifier is not None:
+            self.notifier.observe(connection, change)
         origin = connection.key.origin
         context = typed_case_context(change.record, table=change.table, instance_url=origin)
         event = RecordChangedEvent(

@@ -127,6 +127,70 @@ export interface StatusResult {
   lastError?: AdapterError | null;
 }
 
+/** ``servicenow.search``: look for ``query`` in the configured record types at once. ``query`` is app input that ends up inside an encoded query: ``^`` (which would add conditions), control characters (newlines included) and ``javascript:`` (which the instance would run) are refused. */
+export interface SearchPayload {
+  /** the text to look for (LIKE on each type's fields) */
+  query: string;
+  /** type names to search; default: every type */
+  types?: string[] | null;
+  /** at most this many results per type (never above the type's) */
+  limit?: number | null;
+  /** which connection; optional with only one */
+  instanceUrl?: string | null;
+}
+
+/** The ``error`` object of a failed action; ``reason`` is ``"<name>: <message>"``. */
+export interface ErrorInfo {
+  name: string;
+  message: string;
+  status?: number | null;
+  detail?: unknown;
+}
+
+/** One line of a result's card. */
+export interface SearchField {
+  field: string;
+  label: string;
+  /** the display value */
+  value: string;
+}
+
+/** The results of one type; ``error`` instead when that type's request failed (e.g. 403). */
+export interface SearchGroup {
+  type: string;
+  table: string;
+  hits: SearchHit[];
+  error?: ErrorInfo | null;
+}
+
+/** One record found, with what a card shows and what its buttons need. */
+export interface SearchHit {
+  sysId: string;
+  /** the record's own table (its class) */
+  table: string;
+  /** the search type that found it */
+  type: string;
+  title: string;
+  /** type name and, when configured, e.g. the number: 'Case CS0001001' */
+  label: string;
+  /** match quality: 3 whole field, 2 field start, 1 word start, 0 inside */
+  score: number;
+  /** sys_updated_on */
+  updatedOn: string;
+  /** the record's page on the instance */
+  url: string;
+  fields: SearchField[];
+  phone?: string | null;
+  email?: string | null;
+}
+
+/** Every searched type in the configured order, each ranked (best match, then newest) and capped. */
+export interface SearchResult {
+  query: string;
+  instanceUrl: string;
+  groups: SearchGroup[];
+}
+
 /** A ServiceNow case as the FDC3 context ``servicenow.case``. */
 export interface CaseContext {
   type: "servicenow.case";
@@ -206,12 +270,23 @@ export interface ConnectionChangedEvent {
   state: 'connected' | 'refreshed' | 'expired' | 'disconnected';
 }
 
-/** The ``error`` object of a failed action; ``reason`` is ``"<name>: <message>"``. */
-export interface ErrorInfo {
-  name: string;
-  message: string;
-  status?: number | null;
-  detail?: unknown;
+/** ``servicenow.caseNotification`` (``--case-notifications``): something the signed-in user should see. ``assigned``: a case was assigned to the user by someone else; ``customerComment``: the case's contact added a comment to one of the user's cases. */
+export interface CaseNotificationEvent {
+  kind: 'assigned' | 'customerComment';
+  instanceUrl: string;
+  table: string;
+  sys_id: string;
+  number: string;
+  /** one line for the notification's title */
+  title: string;
+  /** the notification's text */
+  body: string;
+  /** who assigned it, or the customer who commented */
+  author?: string | null;
+  /** the case's page on the instance */
+  url: string;
+  /** the servicenow.case context of the case */
+  context: Record<string, unknown>;
 }
 
 /** Cases as the FDC3 context ``servicenow.caseList`` (the result of ``ViewInteractions``). */
@@ -236,12 +311,14 @@ export interface ServiceNowChannelActions {
   'servicenow.request': { payload: RequestPayload; result: RequestResult };
   'servicenow.disconnect': { payload: DisconnectPayload; result: DisconnectResult };
   'servicenow.status': { payload: StatusPayload; result: StatusResult };
+  'servicenow.search': { payload: SearchPayload; result: SearchResult };
 }
 
 /** Events the adapter dispatches to connected apps (register them with `client.register`). */
 export interface ServiceNowChannelEvents {
   'servicenow.recordChanged': RecordChangedEvent;
   'servicenow.connectionChanged': ConnectionChangedEvent;
+  'servicenow.caseNotification': CaseNotificationEvent;
 }
 
 /** FDC3 intents the adapter handles: the context types each takes and what its result is. */

@@ -27,6 +27,9 @@ def test_the_demo_tells_the_whole_story_and_exits_cleanly() -> None:
     assert "has " in story
     assert "case(s):" in story
     assert "apps left: 0, tokens revoked: True" in story
+    assert "Case      10 result(s), first: Case CS" in story
+    assert "Incident  Insufficient rights to query records (HTTP 403)" in story
+    assert "assigned to you: Wire recall requested by the customer" in story
     assert "Everything is shut down" in story
     assert "Traceback" not in done.stderr
 

@@ -87,6 +87,9 @@ SYSTEM_FIELD_NAMES = frozenset(f.name for f in SYSTEM_FIELDS)
 CLASS_FIELD = Field("sys_class_name", FieldType.STRING, "Class")
 
 AGENT = "sn_customerservice_agent"
+# A customer signed in to the portal. The emulator's ACLs are per table, so a customer may read and write
+# every case here; a real instance limits them to their own account's cases.
+CUSTOMER = "sn_customerservice.customer"
 EVERYONE: tuple[str, ...] = ()
 
 _PRIORITY_TASK = (
@@ -121,6 +124,12 @@ _INCIDENT_STATES = (
     ("6", "Resolved"),
     ("7", "Closed"),
     ("8", "Canceled"),
+)
+_APPROVALS = (
+    ("not requested", "Not Yet Requested"),
+    ("requested", "Requested"),
+    ("approved", "Approved"),
+    ("rejected", "Rejected"),
 )
 _CONTACT_TYPES = (
     ("phone", "Phone"),
@@ -278,6 +287,7 @@ TABLES: tuple[Table, ...] = (
             _date("due_date", "Due date"),
             _ref("company", "core_company", "Company"),
             Field("contact_type", FieldType.STRING, "Channel", choices=_CONTACT_TYPES),
+            Field("approval", FieldType.STRING, "Approval", choices=_APPROVALS),
             _ref("parent", "task", "Parent"),
             Field("comments", FieldType.JOURNAL, "Additional comments"),
             Field("work_notes", FieldType.JOURNAL, "Work notes"),
@@ -297,6 +307,7 @@ TABLES: tuple[Table, ...] = (
             "impact": "3",
             "urgency": "3",
             "sys_domain": "global",
+            "approval": "not requested",
         },
         inactive_states=("3", "4", "7"),
     ),
@@ -340,8 +351,8 @@ TABLES: tuple[Table, ...] = (
             _text("close_notes", "Resolution notes"),
         ),
         number_prefix="CS",
-        read_roles=(AGENT,),
-        write_roles=(AGENT,),
+        read_roles=(AGENT, CUSTOMER),
+        write_roles=(AGENT, CUSTOMER),
         choice_overrides={"state": _CASE_STATES, "priority": _PRIORITY_CASE},
         inactive_states=("3", "7"),
     ),

@@ -1,7 +1,10 @@
-"""Deterministic demo data: users and roles, groups, accounts, contacts, cases, FSO cases and journal entries.
+"""Deterministic demo data: users and roles, groups, accounts, contacts, cases, FSO cases, tasks, incidents
+and journal entries.
 
-Everything comes from one seeded ``random.Random`` and fixed name lists, so two fresh databases hold the same
-records (sys_ids, numbers, texts) apart from timestamps, which are relative to the emulator's clock.
+Everything comes from seeded ``random.Random`` instances and fixed name lists, so two fresh databases hold the
+same records (sys_ids, numbers, texts) apart from timestamps, which are relative to the emulator's clock.
+Each account's primary contact can sign in to the customer portal (password = user name, as every seeded
+user), so that a customer's own comments can be made as the customer.
 """
 
 from __future__ import annotations
@@ -10,10 +13,14 @@ import random
 import sqlite3
 from datetime import datetime, timedelta
 
-from .schema import AGENT
+from .schema import AGENT, CUSTOMER
 from .store import TIMESTAMP_FORMAT, Store
 
 SEED = 20240601
+# Tasks and the larger incident set come from their own generator, so the older records keep their values.
+WORK_SEED = 20241115
+TASK_COUNT = 40
+INCIDENT_COUNT = 48
 CASE_COUNT = 320
 FSO_CASE_COUNT = 24
 
@@ -298,6 +305,7 @@ def _seed_records(store: Store, rng: random.Random) -> None:
                     "primary_contact": members[0][0],
                 },
             )
+            store.grant(db, members[0][0], members[0][2], (CUSTOMER,))
             contacts.extend(members)
         agent_names = sorted(agents)
         for index in range(CASE_COUNT + FSO_CASE_COUNT):
@@ -355,6 +363,7 @@ def _seed_records(store: Store, rng: random.Random) -> None:
             store.insert_row(db, table, values)
             if rng.random() < 0.3:
                 _seed_journal(store, db, rng, (table, case_id), (opened, updated), agent, contact_user)
+        _seed_work(store, db, now, agents, groups, contacts)
         if itil is not None:
             for _ in range(12):
                 opened = now - timedelta(seconds=rng.randrange(3600, 30 * 86400))
@@ -418,3 +427,115 @@ def _seed_journal(
                 "value": rng.choice(texts),
             },
         )
+
+
+_TASKS = (
+    "Call back the customer about the delayed wire transfer",
+    "Send the replacement card to the new mailing address",
+    "Review the signatory change documents",
+    "Prepare the annual tax statement copy",
+    "Renew the treasury API credentials for the customer",
+    "Verify the duplicate direct debit with payments operations",
+    "Schedule the onboarding call for the corporate portal",
+    "Collect the statement evidence for the card dispute",
+    "Update the overdraft interest explanation in the knowledge base",
+    "Check the loan repayment schedule with lending",
+)
+_INCIDENTS = (
+    ("Online banking portal returns error 503 at login", "Online Banking", "Availability"),
+    ("Payments gateway timeouts for SEPA transfers", "Payments", "Performance"),
+    ("Card authorisation service rejecting valid cards", "Cards", "Availability"),
+    ("Two-factor SMS provider delivery delays", "Online Banking", "Integration"),
+    ("Statement export job failed overnight", "Online Banking", "Batch"),
+    ("Treasury API certificate expiring in 7 days", "Treasury API", "Security"),
+    ("VPN drops every hour for branch staff", "Network", "Connectivity"),
+    ("Laptop will not boot after update", "Hardware", "Laptop"),
+    ("Printer offline on floor 3", "Hardware", "Printer"),
+    ("Email delivery to customers delayed", "Email", "Performance"),
+    ("Wire transfer screening queue backlog", "Payments", "Batch"),
+    ("Fraud alerts dashboard not refreshing", "Fraud", "Application"),
+)
+_TASK_STATES = (("1", 30), ("2", 35), ("-5", 10), ("3", 25))
+_INCIDENT_STATES = (("1", 20), ("2", 35), ("3", 10), ("6", 20), ("7", 15))
+_APPROVALS = ("not requested", "requested", "approved", "rejected")
+
+
+def _seed_work(
+    store: Store,
+    db: sqlite3.Connection,
+    now: datetime,
+    agents: dict[str, str],
+    groups: dict[str, str],
+    contacts: list[tuple[str, str, str]],
+) -> None:
+    """Plain tasks (follow-ups of case work) and incidents in every state, as an instance has."""
+    rng = random.Random(WORK_SEED)
+    itil = store.caller("abel.tuter")
+    agent_names = sorted(agents)
+    for _ in range(TASK_COUNT):
+        opened = now - timedelta(seconds=rng.randrange(3600, 60 * 86400))
+        updated = min(now, opened + timedelta(seconds=rng.randrange(60, 10 * 86400)))
+        agent = rng.choice(agent_names)
+        state = _weighted(rng, _TASK_STATES)
+        number = store.next_number(db, "task")
+        _contact, account_id, _user = rng.choice(contacts)
+        store.insert_row(
+            db,
+            "task",
+            {
+                **_system_fields(_sys_id(rng), opened, updated, agent, rng.randrange(0, 6)),
+                "number": number,
+                "task_effective_number": number,
+                "short_description": rng.choice(_TASKS),
+                "state": int(state),
+                "active": "false" if state == "3" else "true",
+                "priority": rng.randrange(2, 5),
+                "impact": rng.randrange(1, 4),
+                "urgency": rng.randrange(1, 4),
+                "assigned_to": agents[agent],
+                "assignment_group": groups["Customer Service Support"],
+                "opened_by": agents[agent],
+                "opened_at": _timestamp(opened),
+                "company": account_id,
+                "approval": rng.choice(_APPROVALS),
+                "sys_domain": "global",
+            },
+        )
+    if itil is None:
+        return
+    for _ in range(INCIDENT_COUNT):
+        opened = now - timedelta(seconds=rng.randrange(3600, 90 * 86400))
+        updated = min(now, opened + timedelta(seconds=rng.randrange(60, 5 * 86400)))
+        subject, category, subcategory = rng.choice(_INCIDENTS)
+        state = _weighted(rng, _INCIDENT_STATES)
+        finished = state in ("6", "7")
+        number = store.next_number(db, "incident")
+        values: dict[str, object] = {
+            **_system_fields(_sys_id(rng), opened, updated, "abel.tuter", rng.randrange(0, 8)),
+            "number": number,
+            "task_effective_number": number,
+            "short_description": subject,
+            "description": f"{subject}. Raised by the monitoring team.",
+            "state": int(state),
+            "active": "false" if state == "7" else "true",
+            "priority": rng.randrange(1, 5),
+            "impact": rng.randrange(1, 4),
+            "urgency": rng.randrange(1, 4),
+            "category": category,
+            "subcategory": subcategory,
+            "caller_id": itil.sys_id,
+            "assigned_to": itil.sys_id if rng.random() < 0.7 else "",
+            "opened_by": itil.sys_id,
+            "opened_at": _timestamp(opened),
+            "contact_type": rng.choice(_CHANNELS),
+            "approval": "not requested",
+            "sys_domain": "global",
+        }
+        if finished:
+            values.update(
+                resolved_at=_timestamp(updated),
+                resolved_by=itil.sys_id,
+                close_code="Solved (Permanently)",
+                close_notes="Service restored and verified with the reporting team.",
+            )
+        store.insert_row(db, "incident", values)

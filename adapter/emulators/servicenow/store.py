@@ -229,6 +229,29 @@ class Store:
                 )
         return user_id
 
+    def grant(self, db: sqlite3.Connection, user_id: str, password: str, roles: tuple[str, ...]) -> None:
+        """Let an existing user (e.g. a contact) sign in with ``password`` and give them ``roles``."""
+        now = self.now()
+        db.execute(
+            "UPDATE sys_user SET user_password = ?, roles = ? WHERE sys_id = ?",
+            (hash_password(password), ",".join(roles), user_id),
+        )
+        for role in roles:
+            self.insert_row(
+                db,
+                "sys_user_has_role",
+                {
+                    "sys_id": new_sys_id(),
+                    "sys_created_on": now,
+                    "sys_created_by": "system",
+                    "sys_updated_on": now,
+                    "sys_updated_by": "system",
+                    "sys_mod_count": 0,
+                    "user": user_id,
+                    "role": self._role_id(db, role, now),
+                },
+            )
+
     def _role_id(self, db: sqlite3.Connection, role: str, now: str) -> str:
         row = db.execute("SELECT sys_id FROM sys_user_role WHERE name = ?", (role,)).fetchone()
         if row is not None:

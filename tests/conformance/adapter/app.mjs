@@ -2,9 +2,10 @@
 //
 // params: {address, uuid, channelName, broker?}. On start it connects to the runtime as `uuid`, then to the
 // adapter's channel (emitting "channel" with the connection result, or "refused" with the error), and
-// records the adapter's events ("servicenow.recordChanged", "servicenow.connectionChanged") as progress
-// events. Commands (one JSON object per line):
+// records the adapter's events ("servicenow.recordChanged", "servicenow.connectionChanged",
+// "servicenow.caseNotification") as progress events. Commands (one JSON object per line):
 //   {op: "dispatch", id, action, payload}     -> event "reply" {id, ok, result | error}
+//   {op: "dispatchLater", id, action, payload} -> as dispatch, but the next command is read at once
 //   {op: "session", id, group}                 -> joins a session context group; contexts arrive as "context"
 //   {op: "group", id, group}                   -> joins a user channel (context group); contexts arrive as "groupContext"
 //   {op: "intent", id, name, context}          -> raises an intent through the broker; reply as for dispatch
@@ -23,7 +24,7 @@ run(async ({ address, uuid, channelName, broker }) => {
     emit('refused', describe(err));
     return { refused: describe(err) };
   }
-  for (const action of ['servicenow.recordChanged', 'servicenow.connectionChanged']) {
+  for (const action of ['servicenow.recordChanged', 'servicenow.connectionChanged', 'servicenow.caseNotification']) {
     client.register(action, (payload) => {
       emit(action, payload);
     });
@@ -44,6 +45,8 @@ run(async ({ address, uuid, channelName, broker }) => {
     if (command.op === 'exit') break;
     if (command.op === 'dispatch') {
       await reply(command.id, () => client.dispatch(command.action, command.payload));
+    } else if (command.op === 'dispatchLater') {
+      reply(command.id, () => client.dispatch(command.action, command.payload));
     } else if (command.op === 'session') {
       await reply(command.id, async () => {
         interop ??= fin.Interop.connectSync(broker, {});
