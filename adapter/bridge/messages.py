@@ -6,11 +6,17 @@ docs/schemas/ and the TypeScript declarations follow them, and a test fails when
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+def _upper_case(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+# Any case is accepted, as by the official executeApiRequest; the request always goes out in upper case.
+HttpMethod = Annotated[Literal["GET", "POST", "PUT", "PATCH", "DELETE"], BeforeValidator(_upper_case)]
 ConnectionState = Literal["connected", "refreshed", "expired", "disconnected"]
 ChangeKind = Literal["created", "updated", "deleted"]
 
@@ -133,4 +139,5 @@ class ErrorInfo(_Result):
     name: str
     message: str
     status: int | None = None
-    detail: Any = None
+    detail: Any = Field(default=None, description="the instance's error.detail")
+    data: Any = Field(default=None, description="the instance's whole JSON error body (official error.data)")

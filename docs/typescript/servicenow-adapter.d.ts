@@ -105,7 +105,10 @@ export interface ErrorInfo {
   name: string;
   message: string;
   status?: number | null;
+  /** the instance's error.detail */
   detail?: unknown;
+  /** the instance's whole JSON error body (official error.data) */
+  data?: unknown;
 }
 
 /** Actions apps dispatch on the channel, with their payloads and results. */
