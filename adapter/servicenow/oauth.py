@@ -267,8 +267,10 @@ class OAuthSession:
                     status=refused.status,
                     detail=_oauth_detail(refused.body),
                 ) from None
+            # data as the official error.data (the token endpoint's answer), its OAuth error fields only.
+            refusal = _oauth_detail(refused.body)
             raise AuthTokenExpiredError(
-                "Failed to refresh access token", detail=_oauth_detail(refused.body)
+                "Failed to refresh access token", detail=refusal, data=refusal
             ) from None
         except httpx.HTTPError as error:
             raise ApiRequestError(str(error) or type(error).__name__) from None

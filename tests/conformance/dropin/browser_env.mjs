@@ -6,6 +6,10 @@
 // - `Worker` (the package runs its token and request code in a web worker built from a Blob URL): the
 //   worker's source runs in this process with its own `self`, and every message crosses structuredClone,
 //   as between a page and its worker.
+// - Unhandled promise rejections are reported and survived, as a page does (Node would end the process).
+//   The official package needs it: once the auth flow ends it calls the window's removeAllListeners() without
+//   awaiting it and then close(true), and node-adapter's close nulls the window's prototype, so the
+//   unfinished removeAllListeners fails ("this.deleteEmitterIfNothingRegistered is not a function").
 // - `fin`: a node-adapter connection, as the global a window has. Its environment's createChildContent
 //   (what fin.Window.create calls, which a window does through the runtime's in-process route and node
 //   refuses with "Not Implemented") becomes the runtime emulator's `emulator-create-window`; node-adapter's
@@ -59,8 +63,15 @@ class InlineWorker {
   }
 }
 
+/** Rejections nobody handled, as a page's console would show them. */
+export const unhandledRejections = [];
+
 /** Install the browser globals and make `fin` the given node-adapter connection. */
 export function installBrowserEnvironment(fin) {
+  process.on('unhandledRejection', (reason) => {
+    unhandledRejections.push(String(reason?.message ?? reason));
+    process.stderr.write(`unhandled rejection (a page logs it and goes on): ${reason?.stack ?? reason}\n`);
+  });
   globalThis.window = globalThis;
   globalThis.FileReader ??= NodeFileReader;
   globalThis.Worker ??= InlineWorker;

@@ -1,0 +1,239 @@
+"""@openfin/servicenow 1.0.1 beside the adapter, on one ServiceNow emulator: the same answers, or a documented
+difference.
+
+One scenario (``scenario.mjs``), written against the official API, runs twice in the same environment (Node,
+a node-adapter ``fin`` on the runtime emulator, the browser shims of ``browser_env.mjs``): once with the
+official package imported, once with the adapter's client library (``clients/js``) imported in its place.
+Every operation must give the same outcome (``{status, data, type}``, or the error's class, name, message,
+status and data) and put the same API request on the wire (method, target, body, and the headers that carry
+meaning), or be listed in ``DOCUMENTED`` with the exact difference, each also a row of the table in
+docs/channel-api.md ("Coming from @openfin/servicenow").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conformance.adapter.conftest import CLIENT_ID, adapter_stack
+from tests.conformance.node_support import run_node
+
+SIDES = ("official", "library")
+CHANNEL_API = Path(__file__).resolve().parents[3] / "docs" / "channel-api.md"
+# Chrome takes response headers up to 256 KiB; Node's default 16 KiB would fail a long query's Link header.
+BROWSER_LIKE_NODE = {"NODE_OPTIONS": "--max-http-header-size=262144"}
+OAUTH_PATHS = ("/oauth_", "/api/x_opfi_openfin/")
+MEANINGFUL_HEADERS = {"accept", "content-type", "authorization", "x-no-response-body"}
+TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+
+Run = dict[str, Any]
+
+
+def _normalized(run: Run) -> Run:
+    """Records each side created, and times, replaced by placeholders so that the two runs compare."""
+    text = json.dumps(run)
+    for index, record in enumerate(run["created"]):
+        text = text.replace(record["sys_id"], f"<created-{index}>")
+        text = text.replace(record["number"], f"<number-{index}>")
+    normalized: Run = json.loads(TIME.sub("<time>", text))
+    return normalized
+
+
+def api_wire(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The API requests of an operation as they reached the instance; the login's OAuth requests aside."""
+    return [
+        {
+            "method": request["method"],
+            "target": request["target"],
+            "headers": {
+                name: value
+                for name, value in request["headers"]
+                if name in MEANINGFUL_HEADERS or name.startswith("x-")
+            },
+            "body": request["body"],
+        }
+        for request in requests
+        if not request["target"].startswith(OAUTH_PATHS)
+    ]
+
+
+@pytest.fixture(scope="module")
+def runs() -> Iterator[dict[str, dict[str, Run]]]:
+    """Both sides' operations by name, normalized."""
+    with adapter_stack("built-in", "--watch-table", "incident", "--poll-interval", "3600") as desktop:
+        by_side: dict[str, dict[str, Run]] = {}
+        for side in SIDES:
+            httpx.post(f"{desktop.instance}/__emulator/reset", timeout=10.0).raise_for_status()
+            run = run_node(
+                "dropin/run_side.mjs",
+                {
+                    "address": desktop.runtime,
+                    "uuid": f"dropin-{side}",
+                    "side": side,
+                    "instanceUrl": desktop.instance,
+                    "clientId": CLIENT_ID,
+                },
+                env=BROWSER_LIKE_NODE,
+                timeout=180.0,
+            )
+            normalized = _normalized(run)
+            by_side[side] = {entry["name"]: entry for entry in normalized["results"]}
+            by_side[side]["(page)"] = {"unhandledRejections": normalized["unhandledRejections"]}
+        yield by_side
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A documented difference: the docs row that explains it and the check that it is exactly that one."""
+
+    row: str
+    check: Callable[[Run, Run], None]
+
+
+def _login_requests(official: Run, library: Run) -> None:
+    assert official["outcome"] == library["outcome"]
+    assert api_wire(official["wire"]) == []
+    targets = [request["target"] for request in api_wire(library["wire"])]
+    assert targets[0].startswith("/api/now/table/sys_user?sysparm_query=sys_id=javascript:gs.getUserID()")
+    assert all(target.startswith("/api/now/table/") for target in targets[1:])
+
+
+def _lower_case_method(official: Run, library: Run) -> None:
+    error = official["outcome"]["error"]
+    assert (error["name"], error["status"]) == ("ApiRequestError", 405)
+    (sent,) = api_wire(official["wire"])
+    assert sent["method"] == "patch"
+    assert sent["headers"]["content-type"] == "text/plain;charset=UTF-8"
+    assert library["outcome"]["ok"] is True
+    assert library["outcome"]["value"]["data"]["short_description"] == "lower"
+    (fixed,) = api_wire(library["wire"])
+    assert (fixed["method"], fixed["headers"]["content-type"]) == ("PATCH", "application/json")
+
+
+def _endpoint_limit(official: Run, library: Run) -> None:
+    if library["outcome"] == official["outcome"]:  # once the limit is gone
+        assert api_wire(library["wire"]) == api_wire(official["wire"])
+        return
+    assert official["outcome"]["ok"] is True
+    error = library["outcome"]["error"]
+    assert (error["name"], error["isParameterError"]) == ("ParameterError", True)
+    assert "16384" in error["message"]
+    assert api_wire(library["wire"]) == []
+
+
+def _after_disconnect(official: Run, library: Run) -> None:
+    stock, ours = official["outcome"]["error"], library["outcome"]["error"]
+    assert (stock["name"], stock["isApiRequestError"]) == ("ApiRequestError", True)
+    assert stock["message"] == "Cannot read properties of undefined (reading 'executeApiRequest')"
+    assert (ours["name"], ours["isApiRequestError"]) == ("NotConnectedError", True)
+    assert ours["message"].startswith("Not connected to http://127.0.0.1:")
+    assert api_wire(official["wire"]) == api_wire(library["wire"]) == []
+
+
+DOCUMENTED: dict[str, Difference] = {
+    "connect": Difference("Requests at login", _login_requests),
+    "connect again": Difference("Requests at login", _login_requests),
+    "PATCH with a lower-case method": Difference("Lower-case `httpMethod`", _lower_case_method),
+    "a query over 16 384 characters": Difference("Endpoints over 16 384 characters", _endpoint_limit),
+    "a request after disconnect": Difference("A request after `disconnect()`", _after_disconnect),
+}
+
+OPERATIONS = [
+    "connect",
+    "GET a list with a query, a limit and display values",
+    "GET one record",
+    "GET an endpoint without a leading slash",
+    "GET with custom headers",
+    "GET with a lower-case method",
+    "POST a record",
+    "PATCH the record",
+    "PUT the record",
+    "PATCH with suppressResponseBody",
+    "POST with suppressResponseBody",
+    "GET the quietly posted record",
+    "PATCH with a lower-case method",
+    "GET with data",
+    "DELETE the quietly posted record",
+    "DELETE the record",
+    "404: GET the deleted record",
+    "400: POST malformed JSON",
+    "400: an unknown table",
+    "an invalid query term",
+    "a long query (about 8 000 characters)",
+    "a query over 16 384 characters",
+    "an expired access token is refreshed",
+    "a refused refresh",
+    "disconnect after the refused refresh",
+    "connect again",
+    "GET after connecting again",
+    "disconnect revokes the tokens",
+    "a request after disconnect",
+]
+
+
+def test_both_sides_ran_every_operation(runs: dict[str, dict[str, Run]]) -> None:
+    for side in SIDES:
+        assert [name for name in runs[side] if name != "(page)"] == OPERATIONS
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_each_operation_gives_the_same_answer_or_a_documented_difference(
+    runs: dict[str, dict[str, Run]], operation: str
+) -> None:
+    official, library = runs["official"][operation], runs["library"][operation]
+    difference = DOCUMENTED.get(operation)
+    if difference is not None:
+        difference.check(official, library)
+        return
+    assert library["outcome"] == official["outcome"]
+    assert api_wire(library["wire"]) == api_wire(official["wire"])
+
+
+def test_the_scenario_is_not_vacuous(runs: dict[str, dict[str, Run]]) -> None:
+    official = runs["official"]
+    user = official["connect"]["outcome"]["value"]["currentUser"]
+    assert user["user_name"] == "beth.anglin"
+    assert isinstance(user["manager"], str)  # a plain sys_id, as user_info gives it
+    assert (
+        official["GET a list with a query, a limit and display values"]["outcome"]["value"]["status"] == 200
+    )
+    assert official["PATCH with suppressResponseBody"]["outcome"]["value"] == {"status": 200}
+    assert official["DELETE the record"]["outcome"]["value"] == {"status": 204}
+    not_found = official["404: GET the deleted record"]["outcome"]["error"]
+    assert (not_found["status"], not_found["message"]) == (404, "No Record found")
+    assert not_found["data"]["error"]["message"] == "No Record found"
+    refused = official["a refused refresh"]["outcome"]["error"]
+    assert refused["name"] == "AuthTokenExpiredError"
+    assert refused["data"]
+    assert official["GET with data"]["outcome"]["error"]["message"] == (
+        "Request with GET/HEAD method cannot have body."
+    )
+    refreshed = api_wire(official["an expired access token is refreshed"]["wire"])
+    assert len(refreshed) == 2  # the 401, then the retry after the refresh
+    assert official["disconnect revokes the tokens"]["outcome"]["value"] == {"access": [], "refresh": []}
+    headers = api_wire(official["GET with custom headers"]["wire"])[0]["headers"]
+    assert headers["x-dropin-trace"] == "abc-123"
+
+
+def test_the_library_leaves_nothing_unhandled_where_the_official_package_does(
+    runs: dict[str, dict[str, Run]],
+) -> None:
+    # The official package's unawaited removeAllListeners() on the window it closes (see browser_env.mjs).
+    assert (
+        runs["official"]["(page)"]["unhandledRejections"]
+        == ["this.deleteEmitterIfNothingRegistered is not a function"] * 2
+    )
+    assert runs["library"]["(page)"]["unhandledRejections"] == []
+
+
+def test_every_documented_difference_has_its_row_in_the_docs() -> None:
+    section = CHANNEL_API.read_text(encoding="utf-8").split("## Coming from @openfin/servicenow", 1)[1]
+    for difference in DOCUMENTED.values():
+        assert f"| {difference.row} |" in section
