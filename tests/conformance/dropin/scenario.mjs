@@ -42,6 +42,8 @@ export async function runScenario(api, { instanceUrl, clientId }) {
   const request = (...args) => connection.executeApiRequest(...args);
 
   let connection;
+  await op('connect with an invalid instance URL', () => api.connect('not a url', clientId));
+  await op('connect without a client id', () => api.connect(instanceUrl, ''));
   await op('connect', async () => {
     connection = await api.connect(instanceUrl, clientId);
     const { instanceUrl: url, clientId: id, currentUser } = connection;

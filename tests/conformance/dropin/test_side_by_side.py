@@ -146,6 +146,8 @@ DOCUMENTED: dict[str, Difference] = {
 }
 
 OPERATIONS = [
+    "connect with an invalid instance URL",
+    "connect without a client id",
     "connect",
     "GET a list with a query, a limit and display values",
     "GET one record",
@@ -218,6 +220,8 @@ def test_the_scenario_is_not_vacuous(runs: dict[str, dict[str, Run]]) -> None:
     refreshed = api_wire(official["an expired access token is refreshed"]["wire"])
     assert len(refreshed) == 2  # the 401, then the retry after the refresh
     assert official["disconnect revokes the tokens"]["outcome"]["value"] == {"access": [], "refresh": []}
+    invalid = official["connect with an invalid instance URL"]["outcome"]["error"]
+    assert (invalid["name"], invalid["message"]) == ("ParameterError", "Invalid instance URL")
     headers = api_wire(official["GET with custom headers"]["wire"])[0]["headers"]
     assert headers["x-dropin-trace"] == "abc-123"
 
