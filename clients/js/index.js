@@ -101,7 +101,10 @@ function channelClient() {
     return client;
   })().catch((error) => {
     channel = undefined;
-    throw error instanceof ApiError ? error : new InitializationError(undefined, error);
+    if (error instanceof ApiError) throw error;
+    // The adapter refusing this app (AccessDeniedError) keeps its class; anything else is an unreachable adapter.
+    const refused = translated(error);
+    throw refused instanceof AccessDeniedError ? refused : new InitializationError(undefined, error);
   });
   return channel;
 }
@@ -173,13 +176,13 @@ export async function connect(instanceUrl, clientId, scope = [], authFlowParams 
     async disconnect() {
       if (released) return;
       released = true;
-      await dispatch('servicenow.disconnect', { instanceUrl });
+      await dispatch('servicenow.disconnect', { instanceUrl: origin });
     },
     async executeApiRequest(apiEndpoint, httpMethod = 'GET', data = undefined, suppressResponseBody = false, headers = undefined) {
       if (released) throw new NotConnectedError(`Not connected to ${origin}`);
       const endpoint = String(apiEndpoint);
       return dispatch('servicenow.request', {
-        instanceUrl,
+        instanceUrl: origin,
         apiEndpoint: endpoint.startsWith('/') ? endpoint : `/${endpoint}`,
         httpMethod,
         ...(data === undefined ? {} : { data }),

@@ -45,7 +45,8 @@ export async function runScenario(api, { instanceUrl, clientId }) {
   await op('connect with an invalid instance URL', () => api.connect('not a url', clientId));
   await op('connect without a client id', () => api.connect(instanceUrl, ''));
   await op('connect', async () => {
-    connection = await api.connect(instanceUrl, clientId);
+    // An instance URL with a path, as users copy it from the browser: only its origin matters.
+    connection = await api.connect(`${instanceUrl}/now/nav/ui/home`, clientId);
     const { instanceUrl: url, clientId: id, currentUser } = connection;
     return { instanceUrl: url, clientId: id, currentUser, methods: ['executeApiRequest', 'disconnect'].filter((m) => typeof connection[m] === 'function') };
   });
