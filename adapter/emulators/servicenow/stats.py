@@ -80,13 +80,26 @@ class StatsMiddleware:
         if entry is None:
             await self.app(scope, receive, send)
             return
-        received = bytearray()
+        await self.app(scope, _RecordingReceive(receive, entry).receive, send)
 
-        async def recording_receive() -> Message:
-            message = await receive()
-            if message["type"] == "http.request" and len(received) < WIRE_BODY_BYTES:
-                received.extend(message.get("body", b"")[: WIRE_BODY_BYTES - len(received)])
-                entry["body"] = received.decode("utf-8", errors="replace")
-            return message
 
-        await self.app(scope, recording_receive, send)
+class _RecordingReceive:
+    """Wraps ``receive`` to copy the first ``WIRE_BODY_BYTES`` of the body into a wire entry.
+
+    Its ``receive`` is a bound method whose object carries the server's ``transport``, as uvicorn's own
+    ``receive`` does: fault injection finds the socket to drop there (``faults.drop_connection``).
+    """
+
+    def __init__(self, receive: Receive, entry: dict[str, Any]) -> None:
+        self._receive = receive
+        self._entry = entry
+        self._body = bytearray()
+        self.transport = getattr(getattr(receive, "__self__", None), "transport", None)
+
+    async def receive(self) -> Message:
+        """The next ASGI message, its body bytes recorded."""
+        message = await self._receive()
+        if message["type"] == "http.request" and len(self._body) < WIRE_BODY_BYTES:
+            self._body.extend(message.get("body", b"")[: WIRE_BODY_BYTES - len(self._body)])
+            self._entry["body"] = self._body.decode("utf-8", errors="replace")
+        return message
