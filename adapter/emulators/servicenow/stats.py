@@ -15,13 +15,40 @@ WIRE_ENTRIES = 200
 WIRE_BODY_BYTES = 64 * 1024
 
 
+@dataclass(slots=True)
+class WireEntry:
+    """One request as it arrived, kept raw; turned into JSON only when the hook is read."""
+
+    method: str
+    target: bytes
+    query: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: bytearray = field(default_factory=bytearray)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{method, target, headers, body}``; an Authorization value is cut to its scheme."""
+        headers: list[list[str]] = []
+        for raw_name, raw_value in self.headers:
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            if name == "authorization":
+                value = value.split(" ", 1)[0]
+            headers.append([name, value])
+        target = self.target + (b"?" + self.query if self.query else b"")
+        return {
+            "method": self.method,
+            "target": target.decode("latin-1"),
+            "headers": headers,
+            "body": self.body.decode("utf-8", errors="replace"),
+        }
+
+
 @dataclass
 class RequestStats:
     """Counts every request to the ServiceNow URL space (the hooks themselves are not counted) and keeps the
     last ``WIRE_ENTRIES`` of them as they arrived."""
 
     requests: Counter[str] = field(default_factory=Counter)
-    wire: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=WIRE_ENTRIES))
+    wire: deque[WireEntry] = field(default_factory=lambda: deque(maxlen=WIRE_ENTRIES))
 
     def count(self, method: str, path: str) -> None:
         """Record one request; the query string is not part of ``path``."""
@@ -37,31 +64,25 @@ class RequestStats:
         self.requests.clear()
         self.wire.clear()
 
-    def record(self, scope: Scope) -> dict[str, Any] | None:
-        """Keep a request as it arrived: method, target, headers (an Authorization value reduced to its
-        scheme, so no credential is kept) and, as it is read, the first ``WIRE_BODY_BYTES`` of its body."""
+    def record(self, scope: Scope) -> WireEntry | None:
+        """Keep a request as it arrived (method, target, headers; its body is added as it is read).
+
+        Kept raw, since every request passes here and the hook is rarely read.
+        """
         if scope["path"].startswith(HOOK_PREFIX):
             return None
-        headers: list[list[str]] = []
-        for raw_name, raw_value in scope["headers"]:
-            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
-            if name == "authorization":
-                value = value.split(" ", 1)[0]
-            headers.append([name, value])
-        target = scope.get("raw_path") or scope["path"].encode()
-        query = scope.get("query_string") or b""
-        entry: dict[str, Any] = {
-            "method": scope["method"],
-            "target": (target + (b"?" + query if query else b"")).decode("latin-1"),
-            "headers": headers,
-            "body": "",
-        }
+        entry = WireEntry(
+            scope["method"],
+            scope.get("raw_path") or scope["path"].encode(),
+            scope.get("query_string") or b"",
+            list(scope["headers"]),
+        )
         self.wire.append(entry)
         return entry
 
     def wire_snapshot(self) -> dict[str, list[dict[str, Any]]]:
         """The ``/__emulator/wire`` body: the recorded requests, oldest first."""
-        return {"requests": list(self.wire)}
+        return {"requests": [entry.to_json() for entry in self.wire]}
 
 
 class StatsMiddleware:
@@ -90,10 +111,9 @@ class _RecordingReceive:
     ``receive`` does: fault injection finds the socket to drop there (``faults.drop_connection``).
     """
 
-    def __init__(self, receive: Receive, entry: dict[str, Any]) -> None:
+    def __init__(self, receive: Receive, entry: WireEntry) -> None:
         self._receive = receive
-        self._entry = entry
-        self._body = bytearray()
+        self._body = entry.body
         self.transport = getattr(getattr(receive, "__self__", None), "transport", None)
 
     async def receive(self) -> Message:
@@ -101,5 +121,4 @@ class _RecordingReceive:
         message = await self._receive()
         if message["type"] == "http.request" and len(self._body) < WIRE_BODY_BYTES:
             self._body.extend(message.get("body", b"")[: WIRE_BODY_BYTES - len(self._body)])
-            self._entry["body"] = self._body.decode("utf-8", errors="replace")
         return message
