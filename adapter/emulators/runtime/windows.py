@@ -9,12 +9,13 @@ never submits anything on its own: tests submit a form with the emulator-only ac
 Child windows (``{uuid: owner, name}``) are what a window's ``fin.Window.create`` makes through the runtime's
 in-process route, which node-adapter lacks from an external connection; the emulator-only action
 ``emulator-create-window`` stands in for that route (docs/emulators/runtime.md). Every window has bounds on
-one emulated monitor (``MONITOR``), read and moved with ``get-window-bounds`` / ``set-window-bounds``.
+one emulated monitor (``monitor_info``), read and moved with ``get-window-bounds`` / ``set-window-bounds``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -209,7 +210,7 @@ class Bounds:
 
 def _int_option(options: dict[str, Any], key: str, default: int) -> int:
     value = options.get(key)
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return int(value)
     return default
 

@@ -282,3 +282,25 @@ async def test_a_child_window_is_ready_once_its_redirects_ended_and_closes_with_
     assert watcher.request("get-child-windows", {"uuid": "owner"})["data"] == []
     closed = [e for e in watcher.sink.pushes("process-desktop-event") if e["type"] == "window-closed"]
     assert [(e["uuid"], e["name"]) for e in closed] == [("owner", "auth")]
+
+
+async def test_bounds_ignore_values_that_are_not_finite_numbers(site_runtime: Runtime) -> None:
+    owner = file_token_handshake(site_runtime, "owner")
+    await _reply(
+        owner, owner.send("emulator-create-window", {"name": "w", "url": "about:blank", "defaultWidth": 300})
+    )
+    window = {"uuid": "owner", "name": "w"}
+
+    # JSON from a client may carry Infinity or NaN (the standard library parses them): ignored, not a crash.
+    owner.send_raw({"action": "set-window-bounds", "payload": {**window, "left": "x"}, "messageId": 90})
+    owner.runtime.receive(
+        owner.connection,
+        '{"action": "set-window-bounds", "messageId": 91,'
+        ' "payload": {"uuid": "owner", "name": "w", "top": Infinity, "left": 5}}',
+    )
+
+    assert owner.sink.reply_to(90)["payload"]["success"] is True
+    assert owner.sink.reply_to(91)["payload"]["success"] is True
+    assert owner.request("get-window-bounds", window)["data"] == {
+        "left": 5, "top": 10, "width": 300, "height": 500, "right": 305, "bottom": 510
+    }  # fmt: skip
