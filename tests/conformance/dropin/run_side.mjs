@@ -2,7 +2,7 @@
 // @openfin/servicenow (side "official") or the adapter's client library (side "library"), in the same
 // environment: a node-adapter `fin` on the runtime emulator with the browser shims of browser_env.mjs.
 //
-// params: {address, uuid, side, instanceUrl, clientId}
+// params: {address, uuid, side, instanceUrl, clientId, watchedTable}
 import { connectAs, run } from '../harness.mjs';
 import { installBrowserEnvironment, unhandledRejections } from './browser_env.mjs';
 import { runScenario } from './scenario.mjs';
@@ -12,10 +12,23 @@ const MODULES = {
   library: '../../../clients/js/index.js',
 };
 
-run(async ({ address, uuid, side, instanceUrl, clientId }) => {
+// The adapter reads each watched table once after a login, on its own; the harness waits for those reads
+// (counted by the emulator) before the scenario moves the instance's clock. The official package has none.
+async function adapterSettled(instanceUrl, table, logins) {
+  const key = `GET /api/now/table/${table}`;
+  for (let attempt = 0; attempt < 600; attempt += 1) {
+    const { requests } = await (await fetch(`${instanceUrl}/__emulator/stats`)).json();
+    if ((requests[key] ?? 0) >= logins) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the adapter never read ${table} after ${logins} login(s)`);
+}
+
+run(async ({ address, uuid, side, instanceUrl, clientId, watchedTable }) => {
   const fin = await connectAs(address, uuid);
   installBrowserEnvironment(fin);
   const api = await import(MODULES[side]);
-  const outcome = await runScenario(api, { instanceUrl, clientId });
+  const settled = side === 'library' ? (logins) => adapterSettled(instanceUrl, watchedTable, logins) : undefined;
+  const outcome = await runScenario(api, { instanceUrl, clientId, settled });
   return { ...outcome, unhandledRejections };
 });

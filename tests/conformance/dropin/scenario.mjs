@@ -21,7 +21,9 @@ function errorShape(api, err) {
   };
 }
 
-export async function runScenario(api, { instanceUrl, clientId }) {
+// `settled(logins)` resolves once the client's own background requests after `logins` logins have reached the
+// instance (the adapter's first read of its watched tables); the clock must not move under them.
+export async function runScenario(api, { instanceUrl, clientId, settled = async () => {} }) {
   const results = [];
   const created = [];
   const hook = async (path, init) => (await fetch(`${instanceUrl}/__emulator/${path}`, init)).json();
@@ -90,6 +92,7 @@ export async function runScenario(api, { instanceUrl, clientId }) {
     request(`${CASES}?sysparm_fields=number&sysparm_query=${terms(940)}`));
 
   await op('an expired access token is refreshed', async () => {
+    await settled(1);
     await advanceClock(ACCESS_TOKEN_LIFESPAN + 1);
     return request(`${CASES}/${first}?sysparm_fields=number`);
   });
