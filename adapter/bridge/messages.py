@@ -7,13 +7,19 @@ docs/schemas/ and the TypeScript declarations follow them, and a test fails when
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from adapter.bridge.contexts import CaseContext
 
-HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+def _upper_case(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+# Any case is accepted, as by the official executeApiRequest; the request always goes out in upper case.
+HttpMethod = Annotated[Literal["GET", "POST", "PUT", "PATCH", "DELETE"], BeforeValidator(_upper_case)]
 ConnectionState = Literal["connected", "refreshed", "expired", "disconnected"]
 ChangeKind = Literal["created", "updated", "deleted"]
 
@@ -155,7 +161,8 @@ class ErrorInfo(_Result):
     name: str
     message: str
     status: int | None = None
-    detail: Any = None
+    detail: Any = Field(default=None, description="the instance's error.detail")
+    data: Any = Field(default=None, description="the instance's whole JSON error body (official error.data)")
 
 
 MAX_SEARCH_TEXT = 100

@@ -1,7 +1,8 @@
 """JSON Schemas and TypeScript declarations of the channel API, generated from the pydantic models.
 
-``python -m adapter.bridge.schemas`` rewrites ``docs/schemas/*.json`` and
-``docs/typescript/servicenow-adapter.d.ts``; a test fails when the committed files drift from the models.
+``python -m adapter.bridge.schemas`` rewrites ``docs/schemas/*.json``,
+``docs/typescript/servicenow-adapter.d.ts`` and its copy in the client library (``clients/js/``); a test fails
+when the committed files drift from the models.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from adapter.bridge.intents import HANDLED_INTENTS
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 SCHEMA_DIR = DOCS / "schemas"
 TYPESCRIPT_FILE = DOCS / "typescript" / "servicenow-adapter.d.ts"
+CLIENT_TYPESCRIPT_FILE = DOCS.parent / "clients" / "js" / "servicenow-adapter.d.ts"
 
 # Every model of the channel API, by the action or event it belongs to.
 MODELS: Mapping[str, type[BaseModel]] = {
@@ -163,9 +165,10 @@ def write() -> list[Path]:
         path = SCHEMA_DIR / name
         path.write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
         written.append(path)
-    TYPESCRIPT_FILE.parent.mkdir(parents=True, exist_ok=True)
-    TYPESCRIPT_FILE.write_text(typescript(), encoding="utf-8")
-    written.append(TYPESCRIPT_FILE)
+    for target in (TYPESCRIPT_FILE, CLIENT_TYPESCRIPT_FILE):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(typescript(), encoding="utf-8")
+        written.append(target)
     return written
 
 

@@ -57,6 +57,7 @@ log = structlog.get_logger(__name__)
 _stdlib_log = logging.getLogger(__name__)
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+GET_WITH_BODY = "Request with GET/HEAD method cannot have body."
 DEFAULT_REFRESH_MARGIN = 60.0
 
 
@@ -325,6 +326,9 @@ class Connection:
         url = join_url(self.address, endpoint)
         request_headers = _request_headers(verb, validate_headers(headers), suppress_response_body)
         content = _request_body(data)
+        if content is not None and verb == "GET":
+            # What the official package's fetch throws; nothing is sent (a GET has no body on the web).
+            raise ApiRequestError(GET_WITH_BODY)
         self._usable()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._options.retry.deadline

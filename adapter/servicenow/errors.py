@@ -1,8 +1,9 @@
 """Typed errors with the names and messages of the official ``@openfin/servicenow`` package.
 
 Every error an app can meet is a subclass of ``ApiError``. ``to_dict()`` gives what the bridge puts on the
-bus (``{name, message, status?, detail?}``) and ``reason`` the one-line ``"<Name>: <message>"`` form that
-survives a runtime relaying only a rejection reason. No error ever carries a token or an authorization code.
+bus (``{name, message, status?, detail?, data?}``) and ``reason`` the one-line ``"<Name>: <message>"`` form
+that survives a runtime relaying only a rejection reason. No error ever carries a token or an authorization
+code.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ class ApiError(Exception):
 
     default_message: ClassVar[str] = "An unexpected error has occurred"
 
-    def __init__(self, message: str | None = None, *, status: int | None = None, detail: Any = None) -> None:
+    def __init__(
+        self, message: str | None = None, *, status: int | None = None, detail: Any = None, data: Any = None
+    ) -> None:
         self.message = message or self.default_message
         self.status = status
         self.detail = detail
+        # The whole JSON error body, as the official package's error.data (detail is its error.detail).
+        self.data = data
         super().__init__(self.message)
 
     @property
@@ -32,12 +37,14 @@ class ApiError(Exception):
         return f"{self.name}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
-        """``{name, message}`` plus ``status`` and ``detail`` when known."""
+        """``{name, message}`` plus ``status``, ``detail`` and ``data`` when known."""
         out: dict[str, Any] = {"name": self.name, "message": self.message}
         if self.status is not None:
             out["status"] = self.status
         if self.detail is not None:
             out["detail"] = self.detail
+        if self.data is not None:
+            out["data"] = self.data
         return out
 
 

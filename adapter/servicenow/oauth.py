@@ -45,8 +45,10 @@ log = structlog.get_logger(__name__)
 TokenEndpointMode = Literal["standard", "scripted"]
 
 SCRIPTED_API = "/api/x_opfi_openfin/v1/integration"
+# Reference fields as plain sys_ids, the shape of the scripted API's user_info the official package reads.
 STANDARD_USER_ENDPOINT = (
     "/api/now/table/sys_user?sysparm_query=sys_id=javascript:gs.getUserID()&sysparm_limit=1"
+    "&sysparm_exclude_reference_link=true"
 )
 PROTECTED_AUTHORIZE_PARAMS = frozenset(
     {"client_id", "redirect_uri", "response_type", "state", "code_challenge", "code_challenge_method"}
@@ -265,8 +267,10 @@ class OAuthSession:
                     status=refused.status,
                     detail=_oauth_detail(refused.body),
                 ) from None
+            # data as the official error.data (the token endpoint's answer), its OAuth error fields only.
+            refusal = _oauth_detail(refused.body)
             raise AuthTokenExpiredError(
-                "Failed to refresh access token", detail=_oauth_detail(refused.body)
+                "Failed to refresh access token", detail=refusal, data=refusal
             ) from None
         except httpx.HTTPError as error:
             raise ApiRequestError(str(error) or type(error).__name__) from None

@@ -3,7 +3,8 @@
 Success: ``{status, data?, type?}`` where ``data`` is the body parsed by its Content-Type, with the ServiceNow
 ``{"result": ...}`` envelope removed, and ``type`` the raw Content-Type; both only when the body is
 "truthy" in the JavaScript sense the official package uses (``[]`` and ``{}`` count, ``""`` and ``null`` not).
-Failure: ``ApiRequestError`` with the HTTP status and the instance's ``error.message`` and ``error.detail``.
+Failure: ``ApiRequestError`` with the HTTP status, the instance's ``error.message`` and ``error.detail``, and
+(as the official package's ``error.data``) the whole JSON error body.
 """
 
 from __future__ import annotations
@@ -98,9 +99,10 @@ def _is_json(content_type: str) -> bool:
 
 
 def error_from_response(status: int, content_type: str | None, body: bytes) -> ApiRequestError:
-    """``ApiRequestError`` for a non-2xx answer, with the instance's ``error.message``/``detail``."""
+    """``ApiRequestError`` for a non-2xx answer, with the instance's ``error.message``/``detail`` and body."""
     message: str | None = None
     detail: Any = None
+    parsed: Any = None
     if content_type and "application/json" in content_type.lower():
         parsed = parse_body("application/json", body)
         error = parsed.get("error") if isinstance(parsed, dict) else None
@@ -108,7 +110,7 @@ def error_from_response(status: int, content_type: str | None, body: bytes) -> A
             raw_message = error.get("message")
             message = raw_message if isinstance(raw_message, str) and raw_message else None
             detail = error.get("detail")
-    return ApiRequestError(message or FAILED_REQUEST, status=status, detail=detail)
+    return ApiRequestError(message or FAILED_REQUEST, status=status, detail=detail, data=parsed)
 
 
 def _charset(content_type: str) -> str:

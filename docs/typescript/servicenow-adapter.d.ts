@@ -144,7 +144,10 @@ export interface ErrorInfo {
   name: string;
   message: string;
   status?: number | null;
+  /** the instance's error.detail */
   detail?: unknown;
+  /** the instance's whole JSON error body (official error.data) */
+  data?: unknown;
 }
 
 /** One line of a result's card. */

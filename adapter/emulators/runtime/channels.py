@@ -283,18 +283,16 @@ class ChannelBus:
             message_id, client_identity, {**channel.provider_identity, "endpointId": joining.endpoint_id}
         )
         self._remember(Relay(connection, message_id, channel.provider, channel, joining=joining))
-        channel.provider.send(
-            push(
-                "process-channel-connection",
-                {
-                    "ackToSender": ack_to_sender,
-                    "providerIdentity": dict(channel.provider_identity),
-                    "clientIdentity": dict(client_identity),
-                    "payload": request.payload,
-                    "offer": request.offer,
-                },
-            )
-        )
+        connection_push: dict[str, Any] = {
+            "ackToSender": ack_to_sender,
+            "providerIdentity": dict(channel.provider_identity),
+            "clientIdentity": dict(client_identity),
+            "offer": request.offer,
+        }
+        # Forwarded only when the client sent one: the provider's onConnection then sees undefined, not null.
+        if "payload" in request.model_fields_set:
+            connection_push["payload"] = request.payload
+        channel.provider.send(push("process-channel-connection", connection_push))
 
     def send_message(self, connection: Connection, payload: dict[str, Any], message_id: int) -> None:
         """``send-channel-message``: a top-level ``channelId`` targets the provider, else a client."""

@@ -66,7 +66,7 @@ from adapter.emulators.runtime.frames import (
 from adapter.emulators.runtime.iab import InterAppBus
 from adapter.emulators.runtime.internal import InternalConnection, InternalSink
 from adapter.emulators.runtime.processes import ExternalProcesses
-from adapter.emulators.runtime.windows import Applications
+from adapter.emulators.runtime.windows import Applications, monitor_info
 
 log = structlog.get_logger(__name__)
 _frames_log = logging.getLogger(__name__)
@@ -144,6 +144,12 @@ class Runtime:
             "hide-window": lambda _c, p, _m: self.applications.set_showing(p, False),
             "focus-window": lambda _c, p, _m: self.applications.focus(p),
             "is-window-showing": lambda _c, p, _m: self.applications.is_showing(p),
+            "get-window-bounds": lambda _c, p, _m: self.applications.window_bounds(p),
+            "set-window-bounds": lambda _c, p, _m: self.applications.set_bounds(p),
+            "get-child-windows": lambda _c, p, _m: self.applications.child_window_names(p),
+            "get-monitor-info": lambda _c, _p, _m: monitor_info(),
+            # fin.System.registerUsage (integration packages report themselves); the runtime only records it.
+            "register-usage": lambda _c, _p, _m: None,
             "subscribe": lambda c, p, _m: self.bus.subscribe(c, p),
             "unsubscribe": lambda c, p, _m: self.bus.unsubscribe(c, p),
             "publish-message": self._publish_message,
@@ -161,6 +167,7 @@ class Runtime:
             "terminate-external-process": lambda _c, p: self.processes.terminate(p),
             "navigate-window": lambda _c, p: self.applications.navigate(p),
             "emulator-submit-form": lambda _c, p: self.applications.submit_form(p),
+            "emulator-create-window": self._create_child_window,
         }
 
     # -- the three calls of the transport layer --------------------------------------------------------------
@@ -196,6 +203,8 @@ class Runtime:
         self.bus.drop(connection)
         self.channels.drop(connection)
         self.processes.drop(connection)
+        if connection.uuid is not None:
+            self.applications.close_children_of(connection.uuid)
         connection.sink.close()
         if connection.uuid is not None:
             log.info("connection.closed", connection=connection.id, uuid=connection.uuid)
@@ -470,6 +479,10 @@ class Runtime:
         if isinstance(uuid, str) and any(c.uuid == uuid for c in self._connections.values()):
             raise ActionError(auth.duplicate_uuid(uuid))
         self.applications.create(connection.uuid, payload)
+
+    async def _create_child_window(self, connection: Connection, payload: dict[str, Any]) -> None:
+        assert connection.uuid is not None  # only authorized connections reach a handler
+        await self.applications.create_child(connection.uuid, payload)
 
     def _open_url_with_browser(self, connection: Connection, payload: dict[str, Any], _m: int | None) -> None:
         url = payload.get("url")

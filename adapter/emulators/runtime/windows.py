@@ -1,15 +1,21 @@
-"""Applications and their headless main windows, as far as an OAuth pop-up needs them.
+"""Applications, their headless main windows and named child windows, as far as an OAuth pop-up needs them.
 
 Each window is a tiny navigator: it loads its URL over HTTP with httpx, follows redirects hop by hop with a
 browser-like cookie jar shared by every window of the runtime (one browser session), and emits window
 ``url-changed`` for every URL it loads (reference section 5.2 fields), ``did-fail-load`` when a host cannot be
-reached, and ``closing``/``closed`` (plus application ``closed``) when it is closed. It never submits anything
-on its own: tests submit a form with the emulator-only action ``emulator-submit-form``.
+reached, and ``closing``/``closed`` (plus application ``closed`` for a main window) when it is closed. It
+never submits anything on its own: tests submit a form with the emulator-only action ``emulator-submit-form``.
+
+Child windows (``{uuid: owner, name}``) are what a window's ``fin.Window.create`` makes through the runtime's
+in-process route, which node-adapter lacks from an external connection; the emulator-only action
+``emulator-create-window`` stands in for that route (docs/emulators/runtime.md). Every window has bounds on
+one emulated monitor (``monitor_info``), read and moved with ``get-window-bounds`` / ``set-window-bounds``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -24,6 +30,10 @@ log = structlog.get_logger(__name__)
 
 MAX_REDIRECTS = 20
 NAVIGATION_TIMEOUT = 30.0
+# One 1920x1080 monitor with a 40 px task bar at the bottom, in DIPs at scale 1 (no DPI scaling).
+SCREEN_WIDTH, SCREEN_HEIGHT, TASKBAR_HEIGHT = 1920, 1080, 40
+# The runtime's defaults for a window's defaultLeft/Top/Width/Height.
+DEFAULT_BOUNDS = (10, 10, 800, 500)
 USER_AGENT = "Mozilla/5.0 (OpenFin runtime emulator) Chrome/126.0.0.0 Safari/537.36"
 
 
@@ -132,9 +142,82 @@ def parse_page(html: str) -> tuple[str, list[HtmlForm]]:
     return parser.title.strip(), parser.forms
 
 
+def _rect(left: int, top: int, right: int, bottom: int) -> dict[str, int]:
+    return {"left": left, "top": top, "right": right, "bottom": bottom}
+
+
+def monitor_info() -> dict[str, Any]:
+    """``get-monitor-info``: the one emulated monitor, in the runtime's ``MonitorInfo`` shape."""
+    screen = _rect(0, 0, SCREEN_WIDTH, SCREEN_HEIGHT)
+    available = _rect(0, 0, SCREEN_WIDTH, SCREEN_HEIGHT - TASKBAR_HEIGHT)
+    taskbar = _rect(0, SCREEN_HEIGHT - TASKBAR_HEIGHT, SCREEN_WIDTH, SCREEN_HEIGHT)
+    primary = {
+        "available": {"dipRect": dict(available), "scaledRect": dict(available)},
+        "availableRect": dict(available),
+        "deviceId": "\\\\.\\DISPLAY1",
+        "deviceScaleFactor": 1,
+        "displayDeviceActive": True,
+        "dpi": {"x": 96, "y": 96},
+        "monitor": {"dipRect": dict(screen), "scaledRect": dict(screen)},
+        "monitorRect": dict(screen),
+        "name": 0,
+    }
+    return {
+        "deviceScaleFactor": 1,
+        "dpi": {"x": 96, "y": 96},
+        "nonPrimaryMonitors": [],
+        "primaryMonitor": primary,
+        "reason": "api-query",
+        "taskBar": {"edge": "bottom", "rect": taskbar, "dipRect": dict(taskbar), "scaledRect": dict(taskbar)},
+        "virtualScreen": {**screen, "dipRect": dict(screen), "scaledRect": dict(screen)},
+    }
+
+
+@dataclass
+class Bounds:
+    """A window's position and size in DIPs."""
+
+    left: int
+    top: int
+    width: int
+    height: int
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> Bounds:
+        """Where the runtime first puts a window: its default* options, centred on the monitor if asked."""
+        left, top, width, height = DEFAULT_BOUNDS
+        width = _int_option(options, "defaultWidth", width)
+        height = _int_option(options, "defaultHeight", height)
+        if options.get("defaultCentered"):
+            left = (SCREEN_WIDTH - width) // 2
+            top = (SCREEN_HEIGHT - TASKBAR_HEIGHT - height) // 2
+        else:
+            left = _int_option(options, "defaultLeft", left)
+            top = _int_option(options, "defaultTop", top)
+        return cls(left, top, width, height)
+
+    def to_wire(self) -> dict[str, int]:
+        """``get-window-bounds``: ``{left, top, width, height, right, bottom}``."""
+        return {
+            "left": self.left,
+            "top": self.top,
+            "width": self.width,
+            "height": self.height,
+            "right": self.left + self.width,
+            "bottom": self.top + self.height,
+        }
+
+
+def _int_option(options: dict[str, Any], key: str, default: int) -> int:
+    value = options.get(key)
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return int(value)
+    return default
+
+
 @dataclass(eq=False)
 class HeadlessWindow:
-    """An application's main window: where it is, what it shows, and its navigation in flight."""
+    """A main or child window: where it is, what it shows, its bounds and its navigation in flight."""
 
     uuid: str
     name: str
@@ -145,6 +228,7 @@ class HeadlessWindow:
     history: list[str] = field(default_factory=list)
     navigation: asyncio.Task[None] | None = None
     showing: bool = True
+    bounds: Bounds = field(default_factory=lambda: Bounds(*DEFAULT_BOUNDS))
 
 
 @dataclass(eq=False)
@@ -166,6 +250,7 @@ class Applications:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._apps: dict[str, Application] = {}
+        self._children: dict[tuple[str, str], HeadlessWindow] = {}
         self.opened_in_browser: list[str] = []
 
     def exists(self, uuid: str) -> bool:
@@ -241,9 +326,83 @@ class Applications:
         await asyncio.wait([task])
         return {"url": window.url, "httpResponseCode": window.status}
 
-    def close_window(self, payload: dict[str, Any]) -> None:
-        """``close-window {uuid, name, force}``: ``closing``, ``closed``, then the application closes."""
+    async def create_child(self, owner_uuid: str, options: dict[str, Any]) -> None:
+        """Emulator-only ``emulator-create-window {name, url, autoShow, default*, …}``: a named child window.
+
+        Stands in for the in-process route a window's ``fin.Window.create`` takes. Like a runtime, it answers
+        node-adapter's ``fire-constructor-callback`` subscription with ``{success, data: {httpResponseCode,
+        apiInjected}}``; it does so once the first navigation (redirects included) has ended.
+        """
+        name = options.get("name")
+        if not isinstance(name, str) or not name:
+            raise ActionError("Invalid payload: bad or missing name")
+        key = (owner_uuid, name)
+        if key in self._children or (owner_uuid == name and self.is_running(owner_uuid)):
+            raise ActionError(f"Trying to create a Window with name-uuid combination already in use - {name}")
+        window = HeadlessWindow(
+            owner_uuid, name, showing=bool(options.get("autoShow", True)), bounds=Bounds.from_options(options)
+        )
+        self._children[key] = window
+        identity = {"uuid": owner_uuid, "name": name}
+        url = options.get("url")
+        await asyncio.wait(
+            [self._start_navigation(window, "GET", url if isinstance(url, str) else "about:blank")]
+        )
+        if self._children.get(key) is not window:
+            raise ActionError(f"The window {owner_uuid}/{name} was closed while it was being created")
+        self._events.emit(
+            "window",
+            "fire-constructor-callback",
+            {"success": True, "data": {"httpResponseCode": window.status or 0, "apiInjected": False}},
+            **identity,
+        )
+        log.info("window.created", uuid=owner_uuid, name=name)
+
+    def child_window_names(self, payload: dict[str, Any]) -> list[str]:
+        """``get-child-windows {uuid}``: the names of the application's (or connection's) child windows."""
+        uuid = payload.get("uuid")
+        return [name for (owner, name) in self._children if owner == uuid]
+
+    def close_children_of(self, owner_uuid: str) -> None:
+        """Close every child window of ``owner_uuid`` (its connection went away)."""
+        for owner, name in list(self._children):
+            if owner == owner_uuid:
+                self._close_child(self._children[(owner, name)])
+
+    def window_bounds(self, payload: dict[str, Any]) -> dict[str, int]:
+        """``get-window-bounds``."""
+        return self._window(payload).bounds.to_wire()
+
+    def set_bounds(self, payload: dict[str, Any]) -> None:
+        """``set-window-bounds {left?, top?, width?, height?}``: move or resize (``bounds-changed``)."""
         window = self._window(payload)
+        old = window.bounds
+        new = Bounds(
+            _int_option(payload, "left", old.left),
+            _int_option(payload, "top", old.top),
+            max(_int_option(payload, "width", old.width), 0),
+            max(_int_option(payload, "height", old.height), 0),
+        )
+        if new == old:
+            return
+        window.bounds = new
+        moved = (new.left, new.top) != (old.left, old.top)
+        resized = (new.width, new.height) != (old.width, old.height)
+        change_type = 2 if moved and resized else (0 if moved else 1)
+        self._events.emit(
+            "window",
+            "bounds-changed",
+            {**new.to_wire(), "changeType": change_type, "deferred": False, "reason": "self"},
+            uuid=window.uuid,
+            name=window.name,
+        )
+
+    def close_window(self, payload: dict[str, Any]) -> None:
+        """``close-window {uuid, name, force}``: ``closing``, ``closed``, then a main window's app closes."""
+        window = self._window(payload)
+        if self._children.get((window.uuid, window.name)) is window:
+            self._close_child(window)
+            return
         app = self._apps[window.uuid]
         self._close(app)
 
@@ -304,11 +463,13 @@ class Applications:
 
     def window_identities(self) -> list[tuple[str, str]]:
         """(uuid, name) of every open window."""
-        return [(a.window.uuid, a.window.name) for a in self._apps.values() if a.window is not None]
+        mains = [(a.window.uuid, a.window.name) for a in self._apps.values() if a.window is not None]
+        return [*mains, *self._children]
 
     async def aclose(self) -> None:
         """Stop every navigation and release the HTTP client."""
-        tasks = [a.window.navigation for a in self._apps.values() if a.window and a.window.navigation]
+        windows = [a.window for a in self._apps.values() if a.window is not None]
+        tasks = [w.navigation for w in [*windows, *self._children.values()] if w.navigation is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -327,6 +488,9 @@ class Applications:
 
     def _window(self, payload: dict[str, Any]) -> HeadlessWindow:
         uuid, name = payload.get("uuid"), payload.get("name") or payload.get("uuid")
+        child = self._children.get((uuid, name)) if isinstance(uuid, str) and isinstance(name, str) else None
+        if child is not None:
+            return child
         app = self._apps.get(uuid) if isinstance(uuid, str) else None
         if app is None or app.window is None or app.window.name != name:
             raise ActionError(f"Could not locate the requested window: {uuid}/{name}")
@@ -345,6 +509,16 @@ class Applications:
         self._events.emit("application", "closed", {}, uuid=app.uuid)
         self._events.emit("system", "application-closed", {"uuid": app.uuid})
         log.info("window.closed", uuid=window.uuid)
+
+    def _close_child(self, window: HeadlessWindow) -> None:
+        if window.navigation is not None:
+            window.navigation.cancel()
+        identity = {"uuid": window.uuid, "name": window.name}
+        self._events.emit("window", "closing", {}, **identity)
+        del self._children[(window.uuid, window.name)]
+        self._events.emit("window", "closed", {}, **identity)
+        self._events.emit("system", "window-closed", dict(identity))
+        log.info("window.closed", uuid=window.uuid, name=window.name)
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:

@@ -1,5 +1,5 @@
 """Test hooks under ``/__emulator/``, outside the ServiceNow URL space (docs/emulators.md):
-request counts, live tokens, fault rules, the clock and the rate-limit rule."""
+request counts, recent requests, live tokens, fault rules, the clock and the rate-limit rule."""
 
 from __future__ import annotations
 
@@ -69,6 +69,7 @@ class EmulatorHooks:
         """Starlette routes under ``/__emulator``."""
         return [
             Route(f"{PREFIX}/stats", self.stats, methods=["GET", "DELETE"]),
+            Route(f"{PREFIX}/wire", self.wire, methods=["GET", "DELETE"]),
             Route(f"{PREFIX}/tokens", self.tokens, methods=["GET"]),
             Route(f"{PREFIX}/faults", self.faults, methods=["GET", "POST", "DELETE"]),
             Route(f"{PREFIX}/clock", self.clock, methods=["GET", "POST"]),
@@ -81,6 +82,13 @@ class EmulatorHooks:
         if request.method == "DELETE":
             self._stats.reset()
         return JSONResponse(self._stats.snapshot())
+
+    async def wire(self, request: Request) -> Response:
+        """GET: ``{"requests": [{method, target, headers, body}]}``, the last requests as they arrived (an
+        Authorization header shows only its scheme); DELETE forgets them."""
+        if request.method == "DELETE":
+            self._stats.wire.clear()
+        return JSONResponse(self._stats.wire_snapshot())
 
     async def tokens(self, request: Request) -> Response:
         """Live access and refresh tokens, oldest first."""

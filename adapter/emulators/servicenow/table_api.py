@@ -258,10 +258,16 @@ def _json(
     head: bool = False,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """The success envelope, or only the headers for HEAD and ``X-no-response-body: true``."""
+    """The success envelope, only its headers for HEAD, or nothing for a write with ``X-no-response-body``.
+
+    A suppressed write has no body and so no JSON Content-Type: the official package parses any body labelled
+    JSON and would fail on the empty one, yet documents ``suppressResponseBody`` for writes.
+    """
     suppressed = request.headers.get("x-no-response-body", "").lower() == "true"
-    if head or (suppressed and request.method != "GET"):
+    if head:
         return Response(status_code=status, headers=headers, media_type=CONTENT_TYPE)
+    if suppressed and request.method != "GET":
+        return Response(status_code=status, headers=headers)
     return result_response(result, status_code=status, headers=headers)
 
 

@@ -145,3 +145,17 @@ def test_provider_process_exit_disconnects_its_clients(
     gone = client.result()["providerGone"]
 
     assert (gone["type"], gone["uuid"], gone["channelName"]) == ("disconnected", "provider-app", "svc")
+
+
+def test_a_connection_without_payload_reaches_the_provider_as_undefined(
+    runtime_emulator: str, node_script: NodeScripts
+) -> None:
+    seen = node_script.run(
+        "runtime/channel_connect_payload.mjs", {"address": runtime_emulator, "channelName": "bare"}
+    )
+
+    # A runtime forwards the client's frame: no payload key, so onConnection gets undefined (not null).
+    assert seen == [
+        {"uuid": "bare-client", "type": "undefined"},
+        {"uuid": "loaded-client", "type": "object", "payload": {"hi": 1}},
+    ]

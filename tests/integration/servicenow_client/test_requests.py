@@ -91,6 +91,7 @@ async def test_a_401_that_survives_the_refresh_maps_to_auth_errors(
         "name": "AuthTokenExpiredError",
         "message": "Failed to refresh access token",
         "detail": {"error": "server_error", "error_description": "access_denied"},
+        "data": {"error": "server_error", "error_description": "access_denied"},
     }
 
 

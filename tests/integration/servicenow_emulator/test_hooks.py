@@ -64,3 +64,28 @@ async def test_reset_forgets_tokens_faults_counts_and_clock(
         f"{auto_emulator.url}{SCRIPTED_API}/user_info", headers=bearer(tokens["access_token"])
     )
     assert gone.status_code == 401
+
+
+async def test_wire_keeps_requests_as_they_arrived_without_credentials(
+    emulator: ServiceNowEmulator, http: httpx.AsyncClient
+) -> None:
+    await http.delete(f"{emulator.url}/__emulator/wire")
+    await http.post(
+        f"{emulator.url}/api/now/table/incident?sysparm_fields=number",
+        content=b'{"short_description": "wire"}',
+        headers={"Content-Type": "application/json", "X-Tag": "a"},
+        auth=("admin", "admin"),
+    )
+    await http.get(f"{emulator.url}/__emulator/stats")  # hooks are not recorded
+
+    (entry,) = (await http.get(f"{emulator.url}/__emulator/wire")).json()["requests"]
+
+    assert entry["method"] == "POST"
+    assert entry["target"] == "/api/now/table/incident?sysparm_fields=number"
+    assert entry["body"] == '{"short_description": "wire"}'
+    headers = dict(entry["headers"])
+    assert headers["x-tag"] == "a"
+    assert headers["content-type"] == "application/json"
+    assert headers["authorization"] == "Basic"  # the scheme only, never the credential
+    await http.delete(f"{emulator.url}/__emulator/wire")
+    assert (await http.get(f"{emulator.url}/__emulator/wire")).json() == {"requests": []}

@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from adapter.bridge.schemas import SCHEMA_DIR, TYPESCRIPT_FILE, json_schemas, typescript
+from adapter.bridge.schemas import (
+    CLIENT_TYPESCRIPT_FILE,
+    SCHEMA_DIR,
+    TYPESCRIPT_FILE,
+    json_schemas,
+    typescript,
+)
 
 REGENERATE = "regenerate with: .venv/bin/python -m adapter.bridge.schemas"
 
@@ -24,6 +30,10 @@ def test_no_stale_schema_files_are_left_behind() -> None:
 
 def test_the_typescript_declarations_match_the_models() -> None:
     assert TYPESCRIPT_FILE.read_text(encoding="utf-8") == typescript(), REGENERATE
+
+
+def test_the_client_library_ships_the_same_declarations() -> None:
+    assert CLIENT_TYPESCRIPT_FILE.read_text(encoding="utf-8") == typescript(), REGENERATE
 
 
 def test_typescript_marks_fields_with_defaults_optional_and_required_ones_not() -> None:

@@ -247,3 +247,60 @@ def test_page_parser_reads_defaults_a_browser_would_send() -> None:
         ("action", "allow", "allow"),
         ("action", "deny", None),
     ]
+
+
+async def test_a_child_window_is_ready_once_its_redirects_ended_and_closes_with_its_owner(
+    site_runtime: Runtime,
+) -> None:
+    owner = file_token_handshake(site_runtime, "owner")
+    watcher = file_token_handshake(site_runtime, "watcher")
+    for kind in ("fire-constructor-callback", "url-changed"):
+        owner.request(
+            "subscribe-to-desktop-event", {"topic": "window", "type": kind, "uuid": "owner", "name": "auth"}
+        )
+    watcher.request("subscribe-to-desktop-event", {"topic": "system", "type": "window-closed"})
+
+    created = await _reply(
+        owner, owner.send("emulator-create-window", {"name": "auth", "url": "https://sn.example/authorize"})
+    )
+    duplicate = await _reply(
+        owner, owner.send("emulator-create-window", {"name": "auth", "url": "about:blank"})
+    )
+
+    assert created["success"] is True
+    events = owner.sink.pushes("process-desktop-event")
+    # Both hops were loaded before the constructor callback, which comes last.
+    assert [e["type"] for e in events] == ["url-changed", "url-changed", "fire-constructor-callback"]
+    assert events[-1]["success"] is True
+    assert events[-1]["data"] == {"httpResponseCode": 200, "apiInjected": False}
+    assert duplicate["success"] is False
+    assert watcher.request("get-child-windows", {"uuid": "owner"})["data"] == ["auth"]
+    assert watcher.request("get-child-windows", {"uuid": "watcher"})["data"] == []
+
+    owner.close()
+
+    assert watcher.request("get-child-windows", {"uuid": "owner"})["data"] == []
+    closed = [e for e in watcher.sink.pushes("process-desktop-event") if e["type"] == "window-closed"]
+    assert [(e["uuid"], e["name"]) for e in closed] == [("owner", "auth")]
+
+
+async def test_bounds_ignore_values_that_are_not_finite_numbers(site_runtime: Runtime) -> None:
+    owner = file_token_handshake(site_runtime, "owner")
+    await _reply(
+        owner, owner.send("emulator-create-window", {"name": "w", "url": "about:blank", "defaultWidth": 300})
+    )
+    window = {"uuid": "owner", "name": "w"}
+
+    # JSON from a client may carry Infinity or NaN (the standard library parses them): ignored, not a crash.
+    owner.send_raw({"action": "set-window-bounds", "payload": {**window, "left": "x"}, "messageId": 90})
+    owner.runtime.receive(
+        owner.connection,
+        '{"action": "set-window-bounds", "messageId": 91,'
+        ' "payload": {"uuid": "owner", "name": "w", "top": Infinity, "left": 5}}',
+    )
+
+    assert owner.sink.reply_to(90)["payload"]["success"] is True
+    assert owner.sink.reply_to(91)["payload"]["success"] is True
+    assert owner.request("get-window-bounds", window)["data"] == {
+        "left": 5, "top": 10, "width": 300, "height": 500, "right": 305, "bottom": 510
+    }  # fmt: skip

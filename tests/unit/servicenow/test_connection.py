@@ -65,6 +65,19 @@ async def test_caller_content_type_and_accept_win_and_strings_go_raw() -> None:
     assert request.content == b"<xml/>"
 
 
+@pytest.mark.parametrize("data", [{"a": "1"}, "", 0])
+async def test_data_on_a_get_fails_as_the_official_fetch_and_sends_nothing(data: object) -> None:
+    instance = FakeInstance()
+    connection = await signed_in(instance)
+    with pytest.raises(ApiRequestError) as raised:
+        await connection.execute("/api/now/table/incident", "get", data)
+    assert raised.value.message == "Request with GET/HEAD method cannot have body."
+    assert raised.value.status is None
+    assert instance.api_requests() == []
+    await connection.execute("/api/now/table/incident", "DELETE", {"a": "1"})  # positive control
+    assert len(instance.api_requests()) == 1
+
+
 async def test_suppress_response_body_sends_the_servicenow_header() -> None:
     instance = FakeInstance(api=lambda request: httpx.Response(200))
     connection = await signed_in(instance)

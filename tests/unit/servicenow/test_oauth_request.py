@@ -166,6 +166,8 @@ async def test_a_refused_refresh_is_auth_token_expired_but_a_5xx_is_transient() 
         await refused.refresh("R" * 20)
     assert caught.value.status is None
     assert caught.value.detail == {"error_description": "access_denied", "error": "server_error"}
+    # As the official error.data: the token endpoint's answer (its OAuth error fields only).
+    assert caught.value.data == {"error_description": "access_denied", "error": "server_error"}
     unavailable = session(httpx.MockTransport(lambda r: httpx.Response(503, text="<html>down</html>")))
     with pytest.raises(ApiRequestError):
         await unavailable.refresh("R" * 20)

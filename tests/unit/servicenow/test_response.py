@@ -91,3 +91,16 @@ def test_a_truncated_json_body_is_an_api_request_error_not_text() -> None:
         success_response(200, JSON, b'{"result": [{"number": "CS00')
     assert raised.value.message == BROKEN_JSON
     assert raised.value.status == 200
+
+
+def test_instance_errors_carry_the_whole_json_body_as_data() -> None:
+    envelope = {"error": {"message": "No Record found", "detail": "ACL"}, "status": "failure"}
+    error = error_from_response(404, JSON, body(envelope))
+    assert error.data == envelope
+    assert error.to_dict() == {
+        "name": "ApiRequestError",
+        "message": "No Record found",
+        "status": 404,
+        "detail": "ACL",
+        "data": envelope,
+    }
