@@ -67,6 +67,24 @@ def _run_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--sign-out-grace", type=float, metavar="SECONDS", help="keep a sign-in after its last app went away"
     )
+    run.add_argument(
+        "--ca-bundle",
+        type=Path,
+        metavar="PEM",
+        help="CAs trusted besides the OS store (TLS-inspecting proxy)",
+    )
+    run.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="http://[user:pass@]host:port forward proxy, or 'direct' (default: system)",
+    )
+    run.add_argument(
+        "--allow-path", metavar="PREFIX", action="append", help="path requestable besides /api/ (repeatable)"
+    )
+    run.add_argument("--max-request-body", type=int, metavar="BYTES", help="largest request body sent")
+    run.add_argument(
+        "--max-response-body", type=int, metavar="BYTES", help="largest response body read (decompressed)"
+    )
     run.add_argument("--config", type=Path, metavar="FILE", help="TOML file of settings")
     run.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     run.add_argument("--log-json", action="store_const", const=True, help="log JSON lines")

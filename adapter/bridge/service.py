@@ -46,11 +46,12 @@ from adapter.openfin.discovery import (
     find_rvm,
 )
 from adapter.servicenow.authorizers import Authorizer, BrowserAuthorizer, HttpAuthorizer, WindowAuthorizer
-from adapter.servicenow.connection import Connection, ConnectionOptions
+from adapter.servicenow.connection import REST_API_PATHS, Connection, ConnectionOptions
 from adapter.servicenow.connection import ConnectionState as ServiceNowState
 from adapter.servicenow.errors import NotConnectedError
 from adapter.servicenow.manager import ConnectionManager
 from adapter.servicenow.token_store import KeyringTokenStore
+from adapter.servicenow.transport import Network, TransportRegistry
 from adapter.settings import AdapterSettings
 
 log = structlog.get_logger(__name__)
@@ -126,7 +127,17 @@ class AdapterService:
         self.manager = ConnectionManager(
             self._authorizer(),
             options=ConnectionOptions(
-                mode=settings.token_endpoint, timeout=httpx.Timeout(settings.request_timeout, connect=10.0)
+                mode=settings.token_endpoint,
+                timeout=httpx.Timeout(settings.request_timeout, connect=10.0),
+                max_request_body=settings.max_request_body,
+                allowed_paths=(*REST_API_PATHS, *settings.allow_path),
+            ),
+            transports=TransportRegistry(
+                network=Network.configured(
+                    ca_bundle=settings.ca_bundle,
+                    proxy=settings.proxy,
+                    max_response_body=settings.max_response_body,
+                )
             ),
             token_store=KeyringTokenStore() if settings.keyring else None,
             linger=settings.sign_out_grace,

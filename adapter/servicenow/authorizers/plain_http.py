@@ -27,16 +27,20 @@ MAX_HOPS = 10
 
 
 class HttpAuthorizer:
-    """Follows redirects from the authorize URL; ``transport`` lets tests or callers choose the HTTP stack."""
+    """Follows redirects from the authorize URL through the instance's own pooled transport (the one the
+    connection passes in: same trust store, proxy and bounds as every other call); ``transport`` given
+    here replaces it (tests)."""
 
     def __init__(self, *, timeout: float = 30.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._timeout = timeout
         self._transport = transport
 
     @asynccontextmanager
-    async def attempt(self, instance_redirect_uri: str) -> AsyncIterator[AuthorizationAttempt]:
+    async def attempt(
+        self, instance_redirect_uri: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> AsyncIterator[AuthorizationAttempt]:
         """An attempt on the instance redirect URI."""
-        yield _HttpAttempt(instance_redirect_uri, self._timeout, self._transport)
+        yield _HttpAttempt(instance_redirect_uri, self._timeout, self._transport or transport)
 
 
 class _HttpAttempt(FixedRedirectAttempt):

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from adapter.servicenow.http1 import Http1Pool, Http1Transport, PoolLimits, decoded
+from adapter.servicenow.http1 import Http1Pool, Http1Transport, PoolLimits
 from adapter.servicenow.transport import default_ssl_context
 
 TIMEOUTS = httpx.Timeout(5.0)
@@ -229,7 +229,7 @@ async def test_chunked_and_gzip_bodies_come_back_whole_and_decoded() -> None:
 
     async with serving(chunked) as server:
         pool = pool_for(server)
-        answer = decoded(await pool.send("GET", server.url, [], None, TIMEOUTS))
+        answer = await pool.send("GET", server.url, [], None, TIMEOUTS)
         assert answer.content == payload
         assert answer.header("content-type") == "application/json"
         await pool.aclose()
@@ -244,7 +244,7 @@ async def test_a_garbled_gzip_body_is_a_decoding_error() -> None:
     async with serving(garbled) as server:
         pool = pool_for(server)
         with pytest.raises(httpx.DecodingError):
-            decoded(await pool.send("GET", server.url, [], None, TIMEOUTS))
+            await pool.send("GET", server.url, [], None, TIMEOUTS)
         await pool.aclose()
 
 
