@@ -51,7 +51,7 @@ from adapter.servicenow.connection import ConnectionState as ServiceNowState
 from adapter.servicenow.errors import NotConnectedError
 from adapter.servicenow.manager import ConnectionManager
 from adapter.servicenow.token_store import KeyringTokenStore
-from adapter.servicenow.transport import Network, TransportRegistry
+from adapter.servicenow.transport import Network, TransportRegistry, warn_if_plain_http
 from adapter.settings import AdapterSettings
 
 log = structlog.get_logger(__name__)
@@ -124,6 +124,8 @@ class AdapterService:
         )
         self.calls = RuntimeCalls(self.runtime)
         self.policy = AccessPolicy(settings.allow_app)
+        if settings.instance_url:
+            warn_if_plain_http(settings.instance_url)
         self.manager = ConnectionManager(
             self._authorizer(),
             options=ConnectionOptions(

@@ -42,7 +42,7 @@ from adapter.servicenow.errors import (
     NotConnectedError,
     ParameterError,
 )
-from adapter.servicenow.http1 import Answer, CertificateNotTrusted, ResponseTooLarge
+from adapter.servicenow.http1 import Answer, ResponseTooLarge, network_failure
 from adapter.servicenow.oauth import OAuthEndpoints, OAuthSession, TokenEndpointMode, TokenSet
 from adapter.servicenow.response import (
     ApiResponse,
@@ -385,8 +385,9 @@ class Connection:
                             detail={"limit": response.limit},
                         )
                     )
-                if isinstance(response, CertificateNotTrusted | httpx.ProxyError):
-                    raise _Failed(ApiRequestError(_network_message(response)))
+                unfixable = network_failure(response)
+                if unfixable is not None:
+                    raise _Failed(ApiRequestError(unfixable[0].upper() + unfixable[1:]))
                 outcome = Outcome.NOT_SENT if _never_sent(response) else Outcome.MAYBE_SENT
                 wait = self._options.retry.delay_before_retry(
                     method=verb,
@@ -503,15 +504,6 @@ class _Failed(Exception):
     def __init__(self, error: ApiError | None) -> None:
         super().__init__()
         self.error = error
-
-
-def _network_message(error: httpx.TransportError) -> str:
-    if isinstance(error, CertificateNotTrusted):
-        return (
-            f"The instance's TLS certificate is not trusted ({error}); behind a TLS-inspecting proxy, "
-            "install its CA in the system store or give it with --ca-bundle"
-        )
-    return str(error)
 
 
 def _never_sent(error: httpx.TransportError) -> bool:

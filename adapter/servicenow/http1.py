@@ -86,6 +86,19 @@ class CertificateNotTrusted(httpx.ConnectError):
     """The instance's TLS certificate did not verify against the trusted CAs; retrying cannot help."""
 
 
+def network_failure(error: BaseException) -> str | None:
+    """What to tell the user about a failure that retrying cannot fix and that they can act on: an
+    untrusted certificate or a refusing proxy; None for any other error."""
+    if isinstance(error, CertificateNotTrusted):
+        return (
+            f"the instance's TLS certificate is not trusted ({error}); behind a TLS-inspecting proxy, "
+            "install its CA in the system trust store or give it with --ca-bundle"
+        )
+    if isinstance(error, httpx.ProxyError):
+        return str(error)
+    return None
+
+
 class BodyDecoder:
     """Undoes ``Content-Encoding`` (gzip, deflate, stacked) as the body arrives, holding at most ``limit``
     decoded bytes: a small compressed answer that would inflate past the bound stops at the bound, it is

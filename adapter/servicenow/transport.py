@@ -18,7 +18,7 @@ import httpx
 import structlog
 
 from adapter.servicenow.http1 import Answer, Http1Pool, Http1Transport, PoolLimits
-from adapter.servicenow.proxy import ProxyChoice
+from adapter.servicenow.proxy import ProxyChoice, is_loopback
 from adapter.servicenow.trust import ssl_context
 
 log = structlog.get_logger(__name__)
@@ -52,6 +52,20 @@ class Network:
             proxy=ProxyChoice(setting=proxy),
             limits=replace(DEFAULT_LIMITS, max_response_body=max_response_body),
         )
+
+
+def warn_if_plain_http(instance_url: str) -> bool:
+    """Log a warning when ``instance_url`` is plain http on another host than loopback (tokens and records
+    would cross the network readable); returns whether it warned."""
+    url = httpx.URL(instance_url)
+    if url.scheme != "http" or is_loopback(url.host):
+        return False
+    log.warning(
+        "instance.plain_http",
+        instance=instance_url,
+        hint="tokens and records cross the network unencrypted; ServiceNow instances are https only",
+    )
+    return True
 
 
 class PooledSender:
@@ -173,6 +187,7 @@ class TransportRegistry:
         if self._factory is not None:
             return self._factory()
         network = self._network
+        warn_if_plain_http(origin)
         url = httpx.URL(origin)
         port = url.port or (443 if url.scheme == "https" else 80)
         proxy = network.proxy.for_origin(url.scheme, url.host, port)

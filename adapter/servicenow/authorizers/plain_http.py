@@ -22,6 +22,7 @@ from adapter.servicenow.authorizers.base import (
     matches_redirect,
 )
 from adapter.servicenow.errors import AuthorizationError
+from adapter.servicenow.http1 import network_failure
 
 MAX_HOPS = 10
 
@@ -61,7 +62,9 @@ class _HttpAttempt(FixedRedirectAttempt):
                 except httpx.TimeoutException:
                     raise AuthorizationError(TIMED_OUT) from None
                 except httpx.HTTPError as error:
-                    raise AuthorizationError(NOT_COMPLETED, detail=type(error).__name__) from None
+                    unfixable = network_failure(error)
+                    message = f"{NOT_COMPLETED}: {unfixable}" if unfixable else NOT_COMPLETED
+                    raise AuthorizationError(message, detail=type(error).__name__) from None
                 location = response.headers.get("location")
                 if not response.is_redirect or not location:
                     raise AuthorizationError(
