@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlencode
 
@@ -75,13 +77,24 @@ async def _start(*args: str) -> tuple[asyncio.subprocess.Process, str]:
 async def desktop(narrator: Narrator) -> AsyncIterator[tuple[str, str]]:
     """The three processes of the demo; yields ``(instance URL, runtime address)``, stops them all after."""
     processes: list[asyncio.subprocess.Process] = []
+    folder = tempfile.TemporaryDirectory(prefix="servicenow-demo-")
+    ca = Path(folder.name) / "instance-ca.pem"
     try:
-        narrator.step("Starting a ServiceNow instance (the emulator, on SQLite, with demo data)")
+        narrator.step("Starting a ServiceNow instance (the emulator, on SQLite, with demo data, over https)")
         instance, instance_url = await _start(
-            "emulate", "servicenow", "--port", "0", "--auto-login", DEMO_USER
+            "emulate",
+            "servicenow",
+            "--port",
+            "0",
+            "--auto-login",
+            DEMO_USER,
+            "--tls",
+            "--tls-ca-out",
+            str(ca),
         )
         processes.append(instance)
         narrator.detail(f"instance: {instance_url}  (signs in as {DEMO_USER} by itself)")
+        narrator.detail(f"its certificate's CA: {ca}  (trusted by the adapter with --ca-bundle)")
 
         narrator.step("Starting an OpenFin runtime (the emulator) with the platform's interop broker")
         runtime, address = await _start("emulate", "runtime", "--port", "0", "--broker", PLATFORM)
@@ -105,6 +118,8 @@ async def desktop(narrator: Narrator) -> AsyncIterator[tuple[str, str]]:
             "2",
             "--allow-app",
             APP,
+            "--ca-bundle",
+            str(ca),
         )
         processes.append(adapter)
         narrator.detail(f"adapter: {ready}")
@@ -118,6 +133,7 @@ async def desktop(narrator: Narrator) -> AsyncIterator[tuple[str, str]]:
                 await asyncio.wait_for(process.wait(), 15)
             if process.returncode is None:
                 process.kill()
+        folder.cleanup()
 
 
 def _case_rows(cases: list[dict[str, Any]]) -> list[list[str]]:
@@ -220,6 +236,7 @@ def _point_your_apps(narrator: Narrator, instance_url: str, address: str) -> Non
     narrator.detail(f"channel           {CHANNEL}   (fin.InterApplicationBus.Channel.connect('{CHANNEL}'))")
     narrator.detail(f"interop broker    {PLATFORM}   (fin.Interop.connectSync('{PLATFORM}'))")
     narrator.detail(f"instance          {instance_url}   (users admin/admin, {DEMO_USER}/{DEMO_USER})")
+    narrator.detail("                  (https: its CA is the file named in step 1, e.g. curl --cacert FILE)")
     narrator.detail(
         "node-adapter:     const fin = await connect({uuid: 'my-app', address, nonPersistent: true})"
     )
