@@ -112,7 +112,7 @@ class AdapterSettings(BaseSettings):
         default=None,
         description="PEM file of CAs trusted besides the OS trust store (e.g. a TLS-inspecting proxy's CA)",
     )
-    proxy: str | None = Field(
+    proxy: SecretStr | None = Field(
         default=None,
         description=(
             "http://[user:password@]host:port of the forward proxy, or 'direct'; unset: HTTPS_PROXY / "
@@ -174,9 +174,11 @@ class AdapterSettings(BaseSettings):
 
     @field_validator("proxy")
     @classmethod
-    def _proxy_url(cls, value: str | None) -> str | None:
-        if value is not None and value.strip().lower() != DIRECT:
-            parse_proxy_url(value)  # ProxySettingError is a ValueError: reported as this setting's problem
+    def _proxy_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # Secret: the URL may carry the proxy password. A ProxySettingError is a ValueError, reported as
+        # this setting's problem (its message never repeats the URL).
+        if value is not None and value.get_secret_value().strip().lower() != DIRECT:
+            parse_proxy_url(value.get_secret_value())
         return value
 
     @field_validator("ca_bundle")

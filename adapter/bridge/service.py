@@ -137,7 +137,7 @@ class AdapterService:
             transports=TransportRegistry(
                 network=Network.configured(
                     ca_bundle=settings.ca_bundle,
-                    proxy=settings.proxy,
+                    proxy=settings.proxy.get_secret_value() if settings.proxy else None,
                     max_response_body=settings.max_response_body,
                 )
             ),
