@@ -379,12 +379,7 @@ class Connection:
             wait: float | None
             if isinstance(response, httpx.TransportError):
                 if isinstance(response, ResponseTooLarge):
-                    raise _Failed(
-                        ApiRequestError(
-                            f"{response}: refused (max_response_body / max_header_bytes)",
-                            detail={"limit": response.limit},
-                        )
-                    )
+                    raise _Failed(ApiRequestError(str(response), detail={"limit": response.limit}))
                 unfixable = network_failure(response)
                 if unfixable is not None:
                     raise _Failed(ApiRequestError(unfixable[0].upper() + unfixable[1:]))
@@ -501,6 +496,8 @@ def _request_body(data: Any) -> bytes | None:
 
 
 class _Failed(Exception):
+    """Carries a request's failure out of its deadline block; never leaves ``execute``."""
+
     def __init__(self, error: ApiError | None) -> None:
         super().__init__()
         self.error = error
