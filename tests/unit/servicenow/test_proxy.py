@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 
 import pytest
+import structlog
 
 from adapter.servicenow.proxy import ProxyChoice, ProxySettingError, bypassed, is_loopback, parse_proxy_url
+from adapter.servicenow.transport import warn_if_plain_http
 
 
 def system(**found: str) -> ProxyChoice:
@@ -106,3 +108,20 @@ def test_without_no_proxy_the_platform_exceptions_apply() -> None:
     )
     assert choice.for_origin("https", "intra", 443) is None
     assert choice.for_origin("https", "acme.example", 443) is not None
+
+
+@pytest.mark.parametrize(
+    ("url", "warned"),
+    [
+        ("http://acme.service-now.com", True),
+        ("http://10.1.2.3:8080", True),
+        ("https://acme.service-now.com", False),
+        ("http://127.0.0.1:8180", False),
+        ("http://localhost:8180", False),
+        ("http://[::1]:8180", False),
+    ],
+)
+def test_plain_http_off_loopback_is_warned_about(url: str, warned: bool) -> None:
+    with structlog.testing.capture_logs() as logs:
+        assert warn_if_plain_http(url) is warned
+    assert [entry["event"] for entry in logs] == (["instance.plain_http"] if warned else [])
