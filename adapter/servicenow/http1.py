@@ -27,6 +27,7 @@ from adapter.servicenow.proxy import Proxy
 USER_AGENT = f"servicenow-adapter/{__version__}".encode("ascii")
 READ_CHUNK = 65_536
 INFLATE_STEP = 65_536
+MAX_CODINGS = 4
 # As a browser: Chromium accepts response headers up to 256 KiB (h11's default is 16 KiB, which the Table
 # API's Link header, repeating a long request URL, passes).
 MAX_HEADER_BYTES = 262_144
@@ -112,6 +113,8 @@ class BodyDecoder:
         self._size = 0
         self._stages: list[_Inflater] = []
         codings = [part.strip().lower() for part in (encoding or "").split(",") if part.strip()]
+        if len(codings) > MAX_CODINGS:  # each stage nests a decoder: a hostile list must not nest deep
+            raise httpx.DecodingError(f"Undecodable response body: {len(codings)} stacked content codings")
         for coding in reversed(codings):
             if coding in ("gzip", "x-gzip"):
                 self._stages.append(_Inflater(16 + zlib.MAX_WBITS))
@@ -148,10 +151,9 @@ class BodyDecoder:
 class _Inflater:
     """One zlib stage; ``wbits=None`` is ``deflate``, sniffed as zlib-wrapped or raw (servers send both)."""
 
-    __slots__ = ("_fed", "_obj", "_pending", "_wbits")
+    __slots__ = ("_fed", "_obj", "_pending")
 
     def __init__(self, wbits: int | None) -> None:
-        self._wbits = wbits
         self._obj = zlib.decompressobj(wbits) if wbits is not None else None
         self._pending = b""
         self._fed = False
@@ -168,12 +170,15 @@ class _Inflater:
             wrapped = (data[0] & 0x0F) == 8 and ((data[0] << 8) | data[1]) % 31 == 0
             self._obj = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
         try:
-            while data:
-                # Bounded steps: the output of one call is at most INFLATE_STEP, whatever the ratio.
+            while True:
+                # Bounded steps: the output of one call is at most INFLATE_STEP, whatever the ratio. A full
+                # step may leave output inside zlib even with all input taken: ask again until it is drained.
                 out = self._obj.decompress(data, INFLATE_STEP)
                 data = self._obj.unconsumed_tail
                 if out:
                     yield out
+                if not data and len(out) < INFLATE_STEP:
+                    break
         except zlib.error as error:
             raise httpx.DecodingError(f"Undecodable response body: {error}") from None
 

@@ -503,7 +503,12 @@ def test_the_body_decoder_stops_one_byte_past_its_bound() -> None:
 
 @pytest.mark.parametrize(
     ("encoding", "body"),
-    [("gzip", gzip.compress(PAYLOAD)[:-20]), ("br", b"\x8b\x00"), ("deflate", b"\x78\x9c\xff\xff")],
+    [
+        ("gzip", gzip.compress(PAYLOAD)[:-20]),
+        ("br", b"\x8b\x00"),
+        ("deflate", b"\x78\x9c\xff\xff"),
+        (", ".join(["gzip"] * 2000), PAYLOAD),  # would nest 2000 decoders
+    ],
 )
 def test_truncated_garbled_or_unknown_codings_are_decoding_errors(encoding: str, body: bytes) -> None:
     with pytest.raises(httpx.DecodingError):
