@@ -14,6 +14,7 @@ import itertools
 import os
 import re
 import sys
+import tempfile
 import textwrap
 import traceback
 from collections.abc import Callable, Sequence
@@ -234,6 +235,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="approve /oauth_auth.do at once as USER (default: show the login page)",
     )
+    servicenow.add_argument(
+        "--tls", action="store_true", help="serve https with a CA and certificate made at start"
+    )
+    servicenow.add_argument(
+        "--tls-ca-out",
+        type=Path,
+        metavar="PEM",
+        default=Path(tempfile.gettempdir()) / "servicenow-emulator-ca.pem",
+        help="where --tls writes its CA for clients to trust (default: in the temporary directory)",
+    )
+    servicenow.add_argument(
+        "--tls-name", metavar="NAME", action="append", default=[], help="extra host name for the certificate"
+    )
+    servicenow.add_argument("--tls-cert", type=Path, metavar="PEM", help="serve https with this certificate")
+    servicenow.add_argument("--tls-key", type=Path, metavar="PEM", help="the private key of --tls-cert")
 
     runtime = emulators.add_parser(
         "runtime",
@@ -269,9 +285,15 @@ def _emulate(args: argparse.Namespace) -> int:
     if args.emulator == "servicenow":
         from adapter.emulators.servicenow import server as servicenow_server
 
+        tls = None
+        if args.tls or args.tls_cert or args.tls_key:
+            tls = servicenow_server.TlsRequest(
+                ca_out=args.tls_ca_out, names=tuple(args.tls_name), cert=args.tls_cert, key=args.tls_key
+            )
+
         async def serve_servicenow(stop: asyncio.Event) -> int:
             return await servicenow_server.serve(
-                stop, host=args.host, port=args.port, db=args.db, auto_login=args.auto_login
+                stop, host=args.host, port=args.port, db=args.db, auto_login=args.auto_login, tls=tls
             )
 
         return run_until_signalled(serve_servicenow)
@@ -348,6 +370,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _run(args)
     if args.command == "doctor":
         return _doctor(args)
+    if (
+        args.command == "emulate"
+        and args.emulator == "servicenow"
+        and bool(args.tls_cert) != bool(args.tls_key)
+    ):
+        raise CommandLineError(
+            f"{PROG} emulate servicenow: --tls-cert and --tls-key go together: "
+            "give both files, or --tls alone"
+        )
     from adapter.logging import configure_logging
 
     configure_logging(args.log_level, json=args.log_json)

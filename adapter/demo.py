@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlencode
 
@@ -116,8 +118,10 @@ async def desktop(
     ``log_flags`` (``--log-level``, ``--log-json``) are passed to each process.
     """
     processes: list[asyncio.subprocess.Process] = []
+    folder = tempfile.TemporaryDirectory(prefix="servicenow-demo-")
+    ca = Path(folder.name) / "instance-ca.pem"
     try:
-        narrator.step("Starting a ServiceNow instance (the emulator, on SQLite, with demo data)")
+        narrator.step("Starting a ServiceNow instance (the emulator, on SQLite, with demo data, over https)")
         instance, instance_url = await _start(
             "the ServiceNow emulator",
             "emulate",
@@ -126,10 +130,14 @@ async def desktop(
             "0",
             "--auto-login",
             DEMO_USER,
+            "--tls",
+            "--tls-ca-out",
+            str(ca),
             log_flags=log_flags,
         )
         processes.append(instance)
         narrator.detail(f"instance: {instance_url}  (signs in as {DEMO_USER} by itself)")
+        narrator.detail(f"its certificate's CA: {ca}  (trusted by the adapter with --ca-bundle)")
 
         narrator.step("Starting an OpenFin runtime (the emulator) with the platform's interop broker")
         runtime, address = await _start(
@@ -163,6 +171,8 @@ async def desktop(
             "2",
             "--allow-app",
             APP,
+            "--ca-bundle",
+            str(ca),
             "--allow-app",
             YOUR_APP,
             "--allow-app",
@@ -180,6 +190,7 @@ async def desktop(
         # The adapter first, so that it never sees its runtime or instance vanish under it.
         for process in reversed(processes):
             await _stop(process)
+        folder.cleanup()
 
 
 def _case_rows(cases: list[dict[str, Any]]) -> list[list[str]]:
@@ -336,6 +347,7 @@ def _point_your_apps(narrator: Narrator, instance_url: str, address: str) -> Non
     narrator.detail(f"channel           {CHANNEL}   (fin.InterApplicationBus.Channel.connect('{CHANNEL}'))")
     narrator.detail(f"interop broker    {PLATFORM}   (fin.Interop.connectSync('{PLATFORM}'))")
     narrator.detail(f"instance          {instance_url}   (users admin/admin, {DEMO_USER}/{DEMO_USER})")
+    narrator.detail("                  (https: its CA is the file named in step 1, e.g. curl --cacert FILE)")
     narrator.detail(
         f"node-adapter:     const fin = await connect({{uuid: '{YOUR_APP}', address, nonPersistent: true}})"
     )

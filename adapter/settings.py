@@ -45,6 +45,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from adapter.servicenow.proxy import DIRECT, parse_proxy_url
+from adapter.servicenow.trust import ssl_context
+
 ENV_PREFIX = "SERVICENOW_ADAPTER_"
 DEFAULT_CHANNEL = "servicenow"
 DEFAULT_UUID = "servicenow-adapter"
@@ -360,10 +363,45 @@ class AdapterSettings(BaseSettings):
         "or its customer comments on it",
         json_schema_extra={"default_doc": "off (the Workspace flavour turns it on)"},
     )
+    ca_bundle: Path | None = Field(
+        default=None,
+        description="PEM file of CAs trusted besides the OS trust store (e.g. a TLS-inspecting proxy's CA)",
+        json_schema_extra={"metavar": "PEM", "default_doc": "— (the OS trust store alone)"},
+    )
+    proxy: SecretStr | None = Field(
+        default=None,
+        description=(
+            "http://[user:password@]host:port of the forward proxy, or 'direct'; unset: HTTPS_PROXY / "
+            "HTTP_PROXY / NO_PROXY, else the system's proxy settings (loopback is never proxied)"
+        ),
+        json_schema_extra={"metavar": "URL", "default_doc": "the system's settings"},
+    )
+    allow_path: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="path prefixes servicenow.request may reach besides /api/ (e.g. /sys_attachment.do)",
+        json_schema_extra={"metavar": "PREFIX", "default_doc": "— (only `/api/`)"},
+    )
+    max_request_body: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="largest request body sent, in bytes",
+        json_schema_extra={
+            "metavar": "BYTES",
+            "default_doc": "`10485760` (10 MiB, the instance's own default cap)",
+        },
+    )
+    max_response_body: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="largest response body accepted after decompression, in bytes (stops reading there)",
+        json_schema_extra={"metavar": "BYTES", "default_doc": "`33554432` (32 MiB)"},
+    )
     log_level: LogLevel = Field(default="info", description="how much to log")
     log_json: bool = Field(default=False, description="log JSON lines instead of console text")
 
-    @field_validator("allow_app", "watch_table", mode="before")
+    @field_validator("allow_app", "watch_table", "allow_path", mode="before")
     @classmethod
     def _lists_from_text(cls, value: object) -> object:
         return _split_list(value)
@@ -415,6 +453,34 @@ class AdapterSettings(BaseSettings):
         bad = [name for name in value if not _TABLE_NAME.match(name)]
         if bad:
             raise ValueError(f"not a table name: {', '.join(bad)}")
+        return value
+
+    @field_validator("allow_path")
+    @classmethod
+    def _path_prefixes(cls, value: list[str]) -> list[str]:
+        bad = [
+            item for item in value if not re.match(r"^/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$", item) or "//" in item
+        ]
+        if bad:
+            raise ValueError(f"not a path prefix starting with '/': {', '.join(bad)}")
+        return value
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # Secret: the URL may carry the proxy password. A ProxySettingError is a ValueError, reported as
+        # this setting's problem (its message never repeats the URL).
+        if value is not None and value.get_secret_value().strip().lower() != DIRECT:
+            parse_proxy_url(value.get_secret_value())
+        return value
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _readable_bundle(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            if not value.is_file():
+                raise ValueError(f"no such file: {value}")
+            ssl_context(value)  # TrustSettingError (a ValueError) when it holds no usable certificate
         return value
 
     @field_validator("allow_app")

@@ -54,10 +54,11 @@ from adapter.openfin.discovery import (
     find_rvm,
 )
 from adapter.servicenow.authorizers import Authorizer, BrowserAuthorizer, HttpAuthorizer, WindowAuthorizer
-from adapter.servicenow.connection import Connection, ConnectionOptions
+from adapter.servicenow.connection import REST_API_PATHS, Connection, ConnectionOptions
 from adapter.servicenow.connection import ConnectionState as ServiceNowState
 from adapter.servicenow.manager import ConnectionManager
 from adapter.servicenow.token_store import KeyringTokenStore
+from adapter.servicenow.transport import Network, TransportRegistry, warn_if_plain_http
 from adapter.settings import AdapterSettings
 
 log = structlog.get_logger(__name__)
@@ -160,10 +161,22 @@ class AdapterService:
         self.policy = AccessPolicy(
             settings.allow_app, intents=settings.intents, trust_intent_source=settings.trust_intent_source
         )
+        if settings.instance_url:
+            warn_if_plain_http(settings.instance_url)
         self.manager = ConnectionManager(
             self._authorizer(),
             options=ConnectionOptions(
-                mode=settings.token_endpoint, timeout=httpx.Timeout(settings.request_timeout, connect=10.0)
+                mode=settings.token_endpoint,
+                timeout=httpx.Timeout(settings.request_timeout, connect=10.0),
+                max_request_body=settings.max_request_body,
+                allowed_paths=(*REST_API_PATHS, *settings.allow_path),
+            ),
+            transports=TransportRegistry(
+                network=Network.configured(
+                    ca_bundle=settings.ca_bundle,
+                    proxy=settings.proxy.get_secret_value() if settings.proxy else None,
+                    max_response_body=settings.max_response_body,
+                )
             ),
             token_store=KeyringTokenStore() if settings.keyring else None,
             linger=settings.sign_out_grace,

@@ -9,7 +9,12 @@ Requests follow the official ``executeApiRequest`` semantics (join rule, Accept,
   ``AuthTokenExpiredError``; later requests fail the same way at once;
 * 429 (honouring ``Retry-After``), 5xx and dropped connections are retried for GET only, within a
   deadline; a request that was never sent (connect error) is retried for any method;
-* every request has timeouts; tokens never leave this object.
+* each attempt is bounded by ``timeout.read``, and one deadline bounds the request, every attempt and wait
+  included (``retry.deadline``, or ``timeout.read`` when longer): an attempt in flight when it passes is
+  given up and the last failure reported;
+* only paths under the allowed prefixes (``/api/`` and what the deployment adds) are requested, request
+  bodies are bounded, answers over the pool's bounds are refused by name and never retried;
+* tokens never leave this object.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from adapter.servicenow.errors import (
     NotConnectedError,
     ParameterError,
 )
-from adapter.servicenow.http1 import Answer
+from adapter.servicenow.http1 import Answer, ResponseTooLarge, network_failure
 from adapter.servicenow.oauth import OAuthEndpoints, OAuthSession, TokenEndpointMode, TokenSet
 from adapter.servicenow.response import (
     ApiResponse,
@@ -49,6 +54,7 @@ from adapter.servicenow.transport import DEFAULT_TIMEOUT, sender_for
 from adapter.servicenow.validation import (
     InstanceAddress,
     join_url,
+    validate_api_path,
     validate_headers,
     validate_method,
 )
@@ -59,6 +65,9 @@ _stdlib_log = logging.getLogger(__name__)
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 GET_WITH_BODY = "Request with GET/HEAD method cannot have body."
 DEFAULT_REFRESH_MARGIN = 60.0
+# ServiceNow's own default cap on a REST request body (glide.rest.max_content_length) is 10 MB.
+DEFAULT_MAX_REQUEST_BODY = 10 * 1024 * 1024
+REST_API_PATHS = ("/api/",)
 
 
 class ConnectionState(StrEnum):
@@ -86,6 +95,8 @@ class ConnectionOptions:
     refresh_margin: float = DEFAULT_REFRESH_MARGIN
     timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_request_body: int = DEFAULT_MAX_REQUEST_BODY
+    allowed_paths: tuple[str, ...] = REST_API_PATHS
 
 
 Listener = Callable[["Connection", ConnectionState], None]
@@ -124,6 +135,7 @@ class Connection:
             timeout=options.timeout,
             clock=clock,
         )
+        self._transport = transport
         self._sender = sender_for(transport)
         self._tokens: TokenSet | None = None
         self._generation = 0
@@ -139,7 +151,7 @@ class Connection:
         self, authorizer: Authorizer, auth_flow_params: Mapping[str, object] | None = None
     ) -> None:
         """Sign in through ``authorizer`` (code + PKCE), then read the current user."""
-        async with authorizer.attempt(self._endpoints.instance_redirect_uri) as attempt:
+        async with authorizer.attempt(self._endpoints.instance_redirect_uri, self._transport) as attempt:
             request = self._oauth.authorization_request(
                 scope=self.scope, auth_flow_params=auth_flow_params, redirect_uri=attempt.redirect_uri
             )
@@ -324,14 +336,45 @@ class Connection:
         """
         verb = validate_method(method)
         url = join_url(self.address, endpoint)
+        validate_api_path(url, self._options.allowed_paths)
         request_headers = _request_headers(verb, validate_headers(headers), suppress_response_body)
         content = _request_body(data)
         if content is not None and verb == "GET":
             # What the official package's fetch throws; nothing is sent (a GET has no body on the web).
             raise ApiRequestError(GET_WITH_BODY)
+        if content is not None and len(content) > self._options.max_request_body:
+            raise ParameterError(
+                f"Request body of {len(content)} bytes is over the limit of "
+                f"{self._options.max_request_body} bytes"
+            )
         self._usable()
+        # One attempt may use the whole per-request timeout even when it is longer than the retry deadline.
+        budget = max(self._options.retry.deadline, self._options.timeout.read or 0.0)
+        last = _Failed(None)
+        try:
+            async with asyncio.timeout(budget):
+                return await self._attempts(verb, url, content, request_headers, budget, last)
+        except _Failed as failed:
+            failure = failed.error
+        except TimeoutError:
+            # The deadline passed with an attempt (or a wait) in flight: the last failure, if any, is the
+            # most useful answer; otherwise say it timed out.
+            failure = last.error
+        raise failure or ApiRequestError(f"Timed out: no complete answer within {budget} s")
+
+    async def _attempts(
+        self,
+        verb: str,
+        url: httpx.URL,
+        content: bytes | None,
+        request_headers: dict[str, str],
+        budget: float,
+        last: _Failed,
+    ) -> ApiResponse:
+        """Attempts until success, a failure not worth retrying, or no time left; ``last`` keeps the latest
+        failure for the caller to report if the deadline passes during the next attempt."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._options.retry.deadline
+        deadline = loop.time() + budget
         refreshed = False
         attempt = 0
         while True:
@@ -339,6 +382,11 @@ class Connection:
             generation, response = await self._send_once(verb, url, content, request_headers)
             wait: float | None
             if isinstance(response, httpx.TransportError):
+                if isinstance(response, ResponseTooLarge):
+                    raise _Failed(ApiRequestError(str(response), detail={"limit": response.limit}))
+                unfixable = network_failure(response)
+                if unfixable is not None:
+                    raise _Failed(ApiRequestError(unfixable[0].upper() + unfixable[1:]))
                 outcome = Outcome.NOT_SENT if _never_sent(response) else Outcome.MAYBE_SENT
                 wait = self._options.retry.delay_before_retry(
                     method=verb,
@@ -349,8 +397,9 @@ class Connection:
                     remaining=deadline - loop.time(),
                 )
                 log.warning("request.io_error", method=verb, error=type(response).__name__, retry_in=wait)
+                failure: ApiError = ApiRequestError(str(response) or type(response).__name__)
                 if wait is None:
-                    raise ApiRequestError(str(response) or type(response).__name__) from None
+                    raise _Failed(failure)
             elif response.status_code == 401 and not refreshed:
                 # As the official package: one refresh and one retry per request (shared with all others).
                 refreshed = True
@@ -369,10 +418,12 @@ class Connection:
                     attempt=attempt,
                     remaining=deadline - loop.time(),
                 )
+                failure = error_from_response(
+                    response.status_code, response.header("content-type"), response.content
+                )
                 if wait is None:
-                    raise error_from_response(
-                        response.status_code, response.header("content-type"), response.content
-                    )
+                    raise _Failed(failure)
+            last.error = failure
             await asyncio.sleep(wait)
 
     async def _send_once(
@@ -446,6 +497,14 @@ def _request_body(data: Any) -> bytes | None:
         return jsoncodec.dumps_bytes(data)
     except (TypeError, ValueError) as error:
         raise ParameterError(f"Invalid request data: {error}") from None
+
+
+class _Failed(Exception):
+    """Carries a request's failure out of its deadline block; never leaves ``execute``."""
+
+    def __init__(self, error: ApiError | None) -> None:
+        super().__init__()
+        self.error = error
 
 
 def _never_sent(error: httpx.TransportError) -> bool:

@@ -15,16 +15,23 @@ import contextlib
 import ssl
 import zlib
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import h11
 import httpx
 
 from adapter import __version__
+from adapter.servicenow.proxy import Proxy
 
 USER_AGENT = f"servicenow-adapter/{__version__}".encode("ascii")
 READ_CHUNK = 65_536
+INFLATE_STEP = 65_536
+MAX_CODINGS = 4
+# As a browser: Chromium accepts response headers up to 256 KiB (h11's default is 16 KiB, which the Table
+# API's Link header, repeating a long request URL, passes).
+MAX_HEADER_BYTES = 262_144
+DEFAULT_MAX_RESPONSE_BODY = 32 * 1024 * 1024
 # Framing, routing and content codings are the pool's, as a browser's fetch owns them: a caller's are dropped.
 _POOL_HEADERS = frozenset(
     {b"host", b"content-length", b"transfer-encoding", b"connection", b"accept-encoding"}
@@ -33,15 +40,18 @@ _POOL_HEADERS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class PoolLimits:
-    """How many connections one origin may hold, and how long an idle one is kept."""
+    """How many connections one origin may hold, how long an idle one is kept, and how large an answer's
+    headers and decoded body may be."""
 
     max_connections: int = 8
     keepalive_expiry: float = 30.0
+    max_header_bytes: int = MAX_HEADER_BYTES
+    max_response_body: int = DEFAULT_MAX_RESPONSE_BODY
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """One complete response: status, headers as received (names lower-cased) and the body."""
+    """One complete response: status, headers as received (names lower-cased) and the decoded body."""
 
     status_code: int
     raw_headers: list[tuple[bytes, bytes]]
@@ -64,41 +74,136 @@ class Answer:
         return self.status_code >= 400
 
 
-def decoded(answer: Answer) -> Answer:
-    """``answer`` with its ``Content-Encoding`` (gzip, deflate) undone, else ``httpx.DecodingError``."""
-    encoding = answer.header("content-encoding")
-    if not encoding or encoding.strip().lower() == "identity":
-        return answer
-    try:
-        content = _decode(encoding, answer.content)
-    except zlib.error as error:
-        raise httpx.DecodingError(f"Undecodable {encoding} response body: {error}") from None
-    return Answer(answer.status_code, answer.raw_headers, content)
+class ResponseTooLarge(httpx.RemoteProtocolError):
+    """An answer over a bound: headers over ``max_header_bytes`` or a decoded body over
+    ``max_response_body``. Reading stops at the bound and the connection is dropped; never worth retrying."""
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
-def _decode(encoding: str, body: bytes) -> bytes:
-    for coding in reversed([part.strip().lower() for part in encoding.split(",")]):
-        if coding in ("gzip", "x-gzip"):
-            body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
-        elif coding == "deflate":
-            try:
-                body = zlib.decompress(body)
-            except zlib.error:  # some servers send raw deflate without the zlib wrapper
-                body = zlib.decompress(body, -zlib.MAX_WBITS)
-        elif coding != "identity":
-            raise zlib.error(f"unsupported content coding {coding!r}")
-    return body
+class CertificateNotTrusted(httpx.ConnectError):
+    """The instance's TLS certificate did not verify against the trusted CAs; retrying cannot help."""
+
+
+def network_failure(error: BaseException) -> str | None:
+    """What to tell the user about a failure that retrying cannot fix and that they can act on: an
+    untrusted certificate or a refusing proxy; None for any other error."""
+    if isinstance(error, CertificateNotTrusted):
+        return (
+            f"the instance's TLS certificate is not trusted ({error}); behind a TLS-inspecting proxy, "
+            "install its CA in the system trust store or give it with --ca-bundle"
+        )
+    if isinstance(error, httpx.ProxyError):
+        return str(error)
+    return None
+
+
+class BodyDecoder:
+    """Undoes ``Content-Encoding`` (gzip, deflate, stacked) as the body arrives, holding at most ``limit``
+    decoded bytes: a small compressed answer that would inflate past the bound stops at the bound, it is
+    never inflated whole. ``httpx.DecodingError`` for an undecodable body, ``ResponseTooLarge`` past it."""
+
+    __slots__ = ("_limit", "_parts", "_size", "_stages", "decodes")
+
+    def __init__(self, encoding: str | None, limit: int) -> None:
+        self._limit = limit
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._stages: list[_Inflater] = []
+        codings = [part.strip().lower() for part in (encoding or "").split(",") if part.strip()]
+        if len(codings) > MAX_CODINGS:  # each stage nests a decoder: a hostile list must not nest deep
+            raise httpx.DecodingError(f"Undecodable response body: {len(codings)} stacked content codings")
+        for coding in reversed(codings):
+            if coding in ("gzip", "x-gzip"):
+                self._stages.append(_Inflater(16 + zlib.MAX_WBITS))
+            elif coding == "deflate":
+                self._stages.append(_Inflater(None))
+            elif coding != "identity":
+                raise httpx.DecodingError(f"Undecodable {encoding} response body: unsupported coding")
+        self.decodes = bool(self._stages)
+
+    def feed(self, data: bytes) -> None:
+        """Decode one piece of the body as received."""
+        self._push(0, data)
+
+    def finish(self) -> bytes:
+        """The whole decoded body; ``httpx.DecodingError`` when a compressed stream ended early."""
+        for index, stage in enumerate(self._stages):
+            for out in stage.flush():
+                self._push(index + 1, out)
+        return b"".join(self._parts)
+
+    def _push(self, index: int, data: bytes) -> None:
+        if index == len(self._stages):
+            self._size += len(data)
+            if self._size > self._limit:
+                raise ResponseTooLarge(
+                    f"The response body is larger than {self._limit} bytes", limit=self._limit
+                )
+            self._parts.append(data)
+            return
+        for out in self._stages[index].inflate(data):
+            self._push(index + 1, out)
+
+
+class _Inflater:
+    """One zlib stage; ``wbits=None`` is ``deflate``, sniffed as zlib-wrapped or raw (servers send both)."""
+
+    __slots__ = ("_fed", "_obj", "_pending")
+
+    def __init__(self, wbits: int | None) -> None:
+        self._obj = zlib.decompressobj(wbits) if wbits is not None else None
+        self._pending = b""
+        self._fed = False
+
+    def inflate(self, data: bytes) -> Iterator[bytes]:
+        if not data:
+            return
+        self._fed = True
+        if self._obj is None:
+            data, self._pending = self._pending + data, b""
+            if len(data) < 2:
+                self._pending = data
+                return
+            wrapped = (data[0] & 0x0F) == 8 and ((data[0] << 8) | data[1]) % 31 == 0
+            self._obj = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+        try:
+            while True:
+                # Bounded steps: the output of one call is at most INFLATE_STEP, whatever the ratio. A full
+                # step may leave output inside zlib even with all input taken: ask again until it is drained.
+                out = self._obj.decompress(data, INFLATE_STEP)
+                data = self._obj.unconsumed_tail
+                if out:
+                    yield out
+                if not data and len(out) < INFLATE_STEP:
+                    break
+        except zlib.error as error:
+            raise httpx.DecodingError(f"Undecodable response body: {error}") from None
+
+    def flush(self) -> Iterator[bytes]:
+        if not self._fed:  # no body at all (204, HEAD): nothing to decode
+            return
+        if self._obj is None or not self._obj.eof:
+            raise httpx.DecodingError("Undecodable response body: the compressed stream ended early")
+        rest = self._obj.flush()
+        if rest:
+            yield rest
 
 
 class _Http1Connection:
     """One keep-alive connection; used by one request at a time."""
 
-    __slots__ = ("_h11", "_reader", "_writer", "idle_since")
+    __slots__ = ("_h11", "_limits", "_reader", "_writer", "idle_since")
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, limits: PoolLimits
+    ) -> None:
         self._reader = reader
         self._writer = writer
-        self._h11 = h11.Connection(h11.CLIENT)
+        self._limits = limits
+        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=limits.max_header_bytes)
         self.idle_since = 0.0
 
     def usable(self) -> bool:
@@ -108,7 +213,8 @@ class _Http1Connection:
     async def exchange(
         self, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes | None
     ) -> tuple[Answer, bool]:
-        """Send one request and read its whole response; returns it and whether the connection is reusable."""
+        """Send one request and read its whole response, decoded within the limits; returns it and whether
+        the connection is reusable."""
         conn = self._h11
         try:
             data = conn.send(h11.Request(method=method, target=target, headers=headers))
@@ -124,29 +230,54 @@ class _Http1Connection:
             raise httpx.WriteError(str(error) or type(error).__name__) from None
         status = 0
         response_headers: list[tuple[bytes, bytes]] = []
-        chunks: list[bytes] = []
+        decoder: BodyDecoder | None = None
         try:
             while True:
                 event = conn.next_event()
                 if event is h11.NEED_DATA:
                     conn.receive_data(await self._reader.read(READ_CHUNK))
                 elif type(event) is h11.Data:
-                    chunks.append(event.data)
+                    if decoder is not None:
+                        decoder.feed(event.data)
                 elif type(event) is h11.Response:
                     status = event.status_code
                     response_headers = list(event.headers)
+                    decoder = self._decoder(response_headers)
                 elif type(event) is h11.EndOfMessage:
                     break
                 elif type(event) is h11.ConnectionClosed:
                     raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
         except h11.RemoteProtocolError as error:
+            if error.error_status_hint == 431:  # h11's receive buffer passed max_incomplete_event_size
+                limit = self._limits.max_header_bytes
+                raise ResponseTooLarge(
+                    f"The response headers are larger than {limit} bytes", limit=limit
+                ) from None
             raise httpx.RemoteProtocolError(str(error)) from None
         except OSError as error:
             raise httpx.ReadError(str(error) or type(error).__name__) from None
+        content = decoder.finish() if decoder is not None else b""
+        if decoder is not None and decoder.decodes:
+            # The body is handed on decoded: its coding and length headers no longer describe it.
+            response_headers = [
+                (name, value)
+                for name, value in response_headers
+                if name not in (b"content-encoding", b"content-length")
+            ]
         reusable = conn.our_state is h11.DONE and conn.their_state is h11.DONE
         if reusable:
             conn.start_next_cycle()
-        return Answer(status, response_headers, b"".join(chunks)), reusable
+        return Answer(status, response_headers, content), reusable
+
+    def _decoder(self, headers: list[tuple[bytes, bytes]]) -> BodyDecoder:
+        limit = self._limits.max_response_body
+        encodings: list[bytes] = []
+        for name, value in headers:
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                raise ResponseTooLarge(f"The response body is larger than {limit} bytes", limit=limit)
+            if name == b"content-encoding":
+                encodings.append(value)
+        return BodyDecoder(b", ".join(encodings).decode("latin-1") or None, limit)
 
     def close(self) -> None:
         """Close the socket without waiting (a closing connection has nothing left to say)."""
@@ -163,7 +294,12 @@ class Http1Pool:
     """
 
     def __init__(
-        self, origin: str, *, limits: PoolLimits = PoolLimits(), ssl_context: ssl.SSLContext
+        self,
+        origin: str,
+        *,
+        limits: PoolLimits = PoolLimits(),
+        ssl_context: ssl.SSLContext,
+        proxy: Proxy | None = None,
     ) -> None:
         url = httpx.URL(origin)
         self.origin = origin
@@ -173,6 +309,12 @@ class Http1Pool:
         self._host_header = url.netloc
         self._ssl = ssl_context if url.scheme == "https" else None
         self._limits = limits
+        self._proxy = proxy
+        shown_host = f"[{self._host}]" if ":" in self._host else self._host
+        self._authority = f"{shown_host}:{self._port}".encode("ascii")
+        # Plain http through a proxy: the request names the whole URL and carries the proxy's credentials;
+        # https goes through a CONNECT tunnel, where the proxy sees neither path nor headers.
+        self._forwarded = proxy is not None and self._ssl is None
         self._idle: list[_Http1Connection] = []
         self._busy: set[_Http1Connection] = set()
         self._waiters: deque[asyncio.Future[_Http1Connection | None]] = deque()
@@ -192,7 +334,7 @@ class Http1Pool:
         body: bytes | None,
         timeouts: httpx.Timeout,
     ) -> Answer:
-        """One request to this origin; the response is read whole, its body as sent (see ``decoded``).
+        """One request to this origin; the response is read whole, its body decoded (``BodyDecoder``).
 
         Raises ``httpx.TransportError`` kinds.
 
@@ -207,7 +349,7 @@ class Http1Pool:
             try:
                 async with asyncio.timeout(timeouts.read):
                     answer, reusable = await connection.exchange(
-                        method.encode("ascii"), url.raw_path, request_headers, body
+                        method.encode("ascii"), self._target(url), request_headers, body
                     )
             except TimeoutError:
                 raise httpx.ReadTimeout(f"Timed out: no complete answer within {timeouts.read} s") from None
@@ -215,6 +357,11 @@ class Http1Pool:
             self._busy.discard(connection)
             self._release(connection, reusable)
         return answer
+
+    def _target(self, url: httpx.URL) -> bytes:
+        if self._forwarded:
+            return f"{self._scheme}://".encode("ascii") + self._authority + url.raw_path
+        return url.raw_path
 
     def _headers(
         self,
@@ -237,6 +384,8 @@ class Http1Pool:
             headers.append((b"User-Agent", USER_AGENT))
         if body or method in ("POST", "PUT", "PATCH"):
             headers.append((b"Content-Length", str(len(body or b"")).encode("ascii")))
+        if self._forwarded and self._proxy is not None and self._proxy.authorization is not None:
+            headers.append((b"Proxy-Authorization", self._proxy.authorization))
         return headers
 
     async def _acquire(self, timeouts: httpx.Timeout) -> _Http1Connection:
@@ -278,27 +427,75 @@ class Http1Pool:
         """Open a connection in a slot already counted in ``_open``."""
         try:
             async with asyncio.timeout(timeouts.connect):
-                reader, writer = await asyncio.open_connection(
-                    self._host,
-                    self._port,
-                    ssl=self._ssl,
-                    server_hostname=self._host if self._ssl is not None else None,
-                    limit=READ_CHUNK,
-                )
+                reader, writer = await self._open_stream()
         except TimeoutError:
             self._pass_on(None)
-            raise httpx.ConnectTimeout(f"Timed out connecting to {self.origin}") from None
+            raise httpx.ConnectTimeout(f"Timed out connecting to {self._via()}") from None
+        except ssl.SSLCertVerificationError as error:
+            self._pass_on(None)
+            raise CertificateNotTrusted(error.verify_message or str(error)) from None
         except (OSError, ssl.SSLError) as error:
             self._pass_on(None)
-            raise httpx.ConnectError(str(error) or type(error).__name__) from None
+            raise httpx.ConnectError(f"{self._via()}: {str(error) or type(error).__name__}") from None
         except BaseException:
             self._pass_on(None)
             raise
-        connection = _Http1Connection(reader, writer)
+        connection = _Http1Connection(reader, writer, self._limits)
         if self._closed:  # signed out while connecting: this request must not go out after all
             self._discard(connection)
             raise httpx.ConnectError("The connection pool is closed")
         return connection
+
+    def _via(self) -> str:
+        return self.origin if self._proxy is None else f"{self.origin} through the proxy {self._proxy.shown}"
+
+    async def _open_stream(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        proxy = self._proxy
+        if proxy is None:
+            return await asyncio.open_connection(
+                self._host,
+                self._port,
+                ssl=self._ssl,
+                server_hostname=self._host if self._ssl is not None else None,
+                limit=READ_CHUNK,
+            )
+        reader, writer = await asyncio.open_connection(proxy.host, proxy.port, limit=READ_CHUNK)
+        if self._ssl is None:
+            return reader, writer
+        try:
+            await self._tunnel(proxy, reader, writer)
+            await writer.start_tls(self._ssl, server_hostname=self._host)
+        except BaseException:
+            writer.close()
+            raise
+        return reader, writer
+
+    async def _tunnel(self, proxy: Proxy, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Ask the proxy for a tunnel to the instance (CONNECT); ``httpx.ProxyError`` when it refuses."""
+        request = b"CONNECT %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n" % (
+            self._authority,
+            self._authority,
+            USER_AGENT,
+        )
+        if proxy.authorization is not None:
+            request += b"Proxy-Authorization: " + proxy.authorization + b"\r\n"
+        writer.write(request + b"\r\n")
+        await writer.drain()
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            raise httpx.ProxyError(f"The proxy {proxy.shown} closed the connection") from None
+        except asyncio.LimitOverrunError:
+            raise httpx.ProxyError(f"The proxy {proxy.shown} sent an over-long answer") from None
+        status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        parts = status_line.split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+            raise httpx.ProxyError(f"The proxy {proxy.shown} answered CONNECT with {status_line[:80]!r}")
+        if not 200 <= int(parts[1]) < 300:
+            hint = " (proxy credentials missing or refused)" if parts[1] == "407" else ""
+            raise httpx.ProxyError(
+                f"The proxy {proxy.shown} refused the tunnel to {self.origin}: {status_line[9:80]}{hint}"
+            )
 
     def _release(self, connection: _Http1Connection, reusable: bool) -> None:
         if reusable and not self._closed:
@@ -356,7 +553,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
         self.pool = pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` through the pool; the body is read whole (OAuth answers are small)."""
+        """Send ``request`` through the pool; the body is read whole and decoded (OAuth answers are small)."""
         body = await request.aread()
         given = request.extensions.get("timeout", {})
         timeout = httpx.Timeout(

@@ -39,10 +39,12 @@ from adapter.servicenow.errors import (
     AuthTokenExpiredError,
     ParameterError,
 )
+from adapter.servicenow.http1 import network_failure
 
 log = structlog.get_logger(__name__)
 
 TokenEndpointMode = Literal["standard", "scripted"]
+RETRIEVE_FAILED = "Failed to retrieve tokens"
 
 SCRIPTED_API = "/api/x_opfi_openfin/v1/integration"
 # Reference fields as plain sys_ids, the shape of the scripted API's user_info the official package reads.
@@ -246,10 +248,12 @@ class OAuthSession:
             return self._token_set(token, previous_refresh=None)
         except _TokenEndpointRefused as refused:
             raise AuthorizationError(
-                "Failed to retrieve tokens", status=refused.status, detail=_oauth_detail(refused.body)
+                RETRIEVE_FAILED, status=refused.status, detail=_oauth_detail(refused.body)
             ) from None
         except Exception as error:  # I/O, authlib's OAuthError, malformed bodies
-            raise AuthorizationError("Failed to retrieve tokens", detail=type(error).__name__) from None
+            unfixable = network_failure(error)
+            message = f"{RETRIEVE_FAILED}: {unfixable}" if unfixable else RETRIEVE_FAILED
+            raise AuthorizationError(message, detail=type(error).__name__) from None
 
     async def refresh(self, refresh_token: str) -> TokenSet:
         """The refresh_token grant; a rotated refresh token is kept.
@@ -273,7 +277,8 @@ class OAuthSession:
                 "Failed to refresh access token", detail=refusal, data=refusal
             ) from None
         except httpx.HTTPError as error:
-            raise ApiRequestError(str(error) or type(error).__name__) from None
+            unfixable = network_failure(error)
+            raise ApiRequestError(unfixable or str(error) or type(error).__name__) from None
         except Exception as error:  # authlib's OAuthError (a 2xx carrying "error") and malformed bodies
             raise AuthTokenExpiredError(
                 "Failed to refresh access token", detail=type(error).__name__

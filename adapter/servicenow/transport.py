@@ -9,13 +9,19 @@ driven through an httpx client (``HttpxSender``), with the same errors and the s
 from __future__ import annotations
 
 import asyncio
-import functools
 import ssl
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import httpx
+import structlog
 
-from adapter.servicenow.http1 import Answer, Http1Pool, Http1Transport, PoolLimits, decoded
+from adapter.servicenow.http1 import Answer, Http1Pool, Http1Transport, PoolLimits
+from adapter.servicenow.proxy import ProxyChoice, is_loopback
+from adapter.servicenow.trust import ssl_context
+
+log = structlog.get_logger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=10.0)
 # Up to 32 kept-alive connections per instance. With 8, requests queued for a connection while the instance
@@ -25,10 +31,41 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=10.0)
 DEFAULT_LIMITS = PoolLimits(max_connections=32, keepalive_expiry=30.0)
 
 
-@functools.cache
 def default_ssl_context() -> ssl.SSLContext:
-    """httpx's verifying context (certifi's CA bundle), built once: loading it costs tens of milliseconds."""
-    return httpx.create_ssl_context()
+    """The verifying context of the OS trust store (``trust.py``), built once."""
+    return ssl_context()
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """How the pools reach instances: the extra CA bundle, the proxy choice and the bounds on answers."""
+
+    ca_bundle: Path | None = None
+    proxy: ProxyChoice = field(default_factory=ProxyChoice)
+    limits: PoolLimits = DEFAULT_LIMITS
+
+    @classmethod
+    def configured(cls, *, ca_bundle: Path | None, proxy: str | None, max_response_body: int) -> Network:
+        """From the settings: ``proxy`` is ``--proxy`` (None: the system's settings)."""
+        return cls(
+            ca_bundle=ca_bundle,
+            proxy=ProxyChoice(setting=proxy),
+            limits=replace(DEFAULT_LIMITS, max_response_body=max_response_body),
+        )
+
+
+def warn_if_plain_http(instance_url: str) -> bool:
+    """Log a warning when ``instance_url`` is plain http on another host than loopback (tokens and records
+    would cross the network readable); returns whether it warned."""
+    url = httpx.URL(instance_url)
+    if url.scheme != "http" or is_loopback(url.host):
+        return False
+    log.warning(
+        "instance.plain_http",
+        instance=instance_url,
+        hint="tokens and records cross the network unencrypted; ServiceNow instances are https only",
+    )
+    return True
 
 
 class PooledSender:
@@ -45,15 +82,16 @@ class PooledSender:
         body: bytes | None,
         timeouts: httpx.Timeout,
     ) -> Answer:
-        """Send through the pool."""
-        return decoded(await self._pool.send(method, url, headers, body, timeouts))
+        """Send through the pool (which decodes the body)."""
+        return await self._pool.send(method, url, headers, body, timeouts)
 
     async def aclose(self) -> None:
         """Nothing to close: the pool belongs to the registry."""
 
 
 class HttpxSender:
-    """Any httpx transport as a ``Sender`` (tests inject mock instances this way)."""
+    """Any httpx transport as a ``Sender`` (tests inject mock instances this way; the adapter itself always
+    sends through an ``Http1Pool``, which alone enforces the bounds on answers)."""
 
     def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
         self._client = httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False)
@@ -118,8 +156,11 @@ def sender_for(transport: httpx.AsyncBaseTransport) -> Sender:
 class TransportRegistry:
     """Pooled transports by origin, reference-counted; ``factory`` lets tests inject a transport."""
 
-    def __init__(self, factory: Callable[[], httpx.AsyncBaseTransport] | None = None) -> None:
+    def __init__(
+        self, factory: Callable[[], httpx.AsyncBaseTransport] | None = None, *, network: Network | None = None
+    ) -> None:
         self._factory = factory
+        self._network = network or Network()
         self._pools: dict[str, tuple[httpx.AsyncBaseTransport, int]] = {}
 
     def borrow(self, origin: str) -> BorrowedTransport:
@@ -145,7 +186,15 @@ class TransportRegistry:
     def _create(self, origin: str) -> httpx.AsyncBaseTransport:
         if self._factory is not None:
             return self._factory()
-        return Http1Transport(Http1Pool(origin, limits=DEFAULT_LIMITS, ssl_context=default_ssl_context()))
+        network = self._network
+        warn_if_plain_http(origin)
+        url = httpx.URL(origin)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        proxy = network.proxy.for_origin(url.scheme, url.host, port)
+        if proxy is not None:
+            log.info("transport.proxied", instance=origin, proxy=proxy.shown, tunnel=url.scheme == "https")
+        context = ssl_context(network.ca_bundle)
+        return Http1Transport(Http1Pool(origin, limits=network.limits, ssl_context=context, proxy=proxy))
 
     async def aclose(self) -> None:
         """Close every pool (shutdown)."""

@@ -19,7 +19,11 @@ import httpx
 
 from adapter.servicenow.errors import ParameterError
 
-MAX_ENDPOINT_LENGTH = 16_384
+# The instance decides how long a URL may be (it answers 414 past its own limit). This bound only keeps
+# the checks finite, and stays under the 64 KiB that httpx's URL parser accepts, room left for the origin.
+MAX_ENDPOINT_LENGTH = 61_440
+# Endpoints up to this length are remembered once checked (long ones are rare and would fill the cache).
+_CACHED_ENDPOINT_LENGTH = 4_096
 MAX_HEADERS = 50
 MAX_HEADER_VALUE_LENGTH = 8_192
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
@@ -136,15 +140,31 @@ def validate_endpoint(endpoint: object) -> str:
     if "@" in path_part:
         raise ParameterError("Invalid API endpoint: '@' is not allowed in the path")
     segments = [unquote(segment) for segment in path_part.split("/")]
+    # Also after decoding: "/api%2F..%2Foauth_token.do" is "/api/../oauth_token.do" to a server that
+    # decodes %2F, which would take the request outside the allowed paths.
+    segments += unquote(path_part).split("/")
     if any(segment in _DOT_SEGMENTS for segment in segments):
         raise ParameterError("Invalid API endpoint: '.' and '..' path segments are not allowed")
     return path
+
+
+def validate_api_path(url: httpx.URL, allowed: tuple[str, ...]) -> None:
+    """Refuse a request whose path is not under one of the ``allowed`` prefixes (``/api/`` by default):
+    the Bearer token goes to the REST APIs, not to every page of the instance."""
+    path = url.raw_path.split(b"?", 1)[0].decode("ascii")
+    if not any(path.startswith(prefix) for prefix in allowed):
+        raise ParameterError(
+            f"Invalid API endpoint: only paths under {', '.join(allowed)} may be requested"
+            " (a deployment can allow more with --allow-path)"
+        )
 
 
 def join_url(instance: InstanceAddress, endpoint: object) -> httpx.URL:
     """The absolute URL of ``endpoint`` on ``instance``, re-checked to name the instance's origin."""
     if not isinstance(endpoint, str):
         raise ParameterError("Invalid API endpoint: expected a string path")
+    if len(endpoint) > _CACHED_ENDPOINT_LENGTH:
+        return _checked_url(instance, endpoint)
     return _join_url(instance, endpoint)
 
 
@@ -152,6 +172,10 @@ def join_url(instance: InstanceAddress, endpoint: object) -> httpx.URL:
 # the request's validation together, and the answer for a given (instance, endpoint) never changes.
 @functools.lru_cache(maxsize=1024)
 def _join_url(instance: InstanceAddress, endpoint: str) -> httpx.URL:
+    return _checked_url(instance, endpoint)
+
+
+def _checked_url(instance: InstanceAddress, endpoint: str) -> httpx.URL:
     try:
         url = httpx.URL(instance.origin + validate_endpoint(endpoint))
     except httpx.InvalidURL as error:

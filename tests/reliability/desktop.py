@@ -14,8 +14,9 @@ import contextlib
 import itertools
 import os
 import socket
+import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,12 +250,30 @@ class Desktop:
 
 
 @contextlib.contextmanager
-def desktop(*adapter_args: str, log_json: bool = False) -> Iterator[Desktop]:
-    """Both emulators and the adapter; ``adapter_args`` are extra ``run`` flags."""
+def desktop(
+    *adapter_args: str,
+    log_json: bool = False,
+    instance_args: Sequence[str] = (),
+    instance_host: str | None = None,
+    adapter_env: Mapping[str, str] | None = None,
+    hooks_ca: Path | None = None,
+) -> Iterator[Desktop]:
+    """Both emulators and the adapter; ``adapter_args`` are extra ``run`` flags.
+
+    ``instance_args`` are extra ``emulate servicenow`` flags (``--tls``); ``instance_host`` is the host name
+    the adapter is told to use for the instance instead of 127.0.0.1 (one only a proxy can resolve);
+    ``adapter_env`` is added to the adapter's environment; ``hooks_ca`` is the CA the test's own client
+    trusts for an https emulator (read once the emulator has written it).
+    """
     node_executable()
     with contextlib.ExitStack() as stack:
         instance = stack.enter_context(
-            running(adapter_command("emulate", "servicenow", "--port", "0", "--auto-login", USER))
+            running(
+                adapter_command("emulate", "servicenow", "--port", "0", "--auto-login", USER, *instance_args)
+            )
+        )
+        told = (
+            instance.target if instance_host is None else instance.target.replace("127.0.0.1", instance_host)
         )
         runtime = Runtime(free_port())
         stack.callback(runtime.close)
@@ -268,7 +287,7 @@ def desktop(*adapter_args: str, log_json: bool = False) -> Iterator[Desktop]:
             "--authorizer",
             "http",
             "--instance-url",
-            instance.target,
+            told,
             "--client-id",
             CLIENT_ID,
             "--poll-interval",
@@ -279,9 +298,15 @@ def desktop(*adapter_args: str, log_json: bool = False) -> Iterator[Desktop]:
             *(["--log-json"] if log_json else []),
             *adapter_args,
         ]
-        adapter = stack.enter_context(running(adapter_command(*flags)))
+        adapter = stack.enter_context(running(adapter_command(*flags), env=dict(adapter_env or {})))
         assert adapter.target == f"channel {CHANNEL}"
-        hooks = stack.enter_context(httpx.Client(base_url=instance.target, timeout=WAIT))
+        hooks = stack.enter_context(
+            httpx.Client(
+                base_url=instance.target,
+                timeout=WAIT,
+                verify=ssl.create_default_context(cafile=str(hooks_ca)) if hooks_ca else True,
+            )
+        )
         apps = AdapterStack(runtime=runtime.address, instance=instance.target, adapter=adapter)
         stack.callback(apps.close_apps)
         yield Desktop(instance=instance.target, runtime=runtime, adapter=adapter, hooks=hooks, _apps=apps)

@@ -68,7 +68,9 @@ class ScriptedAuthorizer:
     answer: Callable[[str, str], Any]
 
     @asynccontextmanager
-    async def attempt(self, instance_redirect_uri: str) -> AsyncIterator[AuthorizationAttempt]:
+    async def attempt(
+        self, instance_redirect_uri: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> AsyncIterator[AuthorizationAttempt]:
         yield _ScriptedAttempt(instance_redirect_uri, self.answer)
 
 

@@ -64,12 +64,28 @@ def test_token_is_kept_secret_in_the_settings_repr() -> None:
         ({"authorizer": "carrier-pigeon"}, "authorizer"),
         ({"watch_table": ["cases; drop table"]}, "not a table name"),
         ({"instance_url": "https://x.service-now.com/path"}, "instance origin"),
+        ({"proxy": "socks5://proxy.corp.example:1080"}, "proxy (--proxy / SERVICENOW_ADAPTER_PROXY)"),
+        ({"proxy": "https://proxy.corp.example"}, "give an http:// proxy"),
+        ({"allow_path": ["sys_attachment.do"]}, "not a path prefix starting with '/'"),
+        ({"allow_path": ["//evil.example/"]}, "not a path prefix"),
+        ({"max_response_body": 10}, "max_response_body (--max-response-body"),
+        ({"max_request_body": -1}, "max_request_body (--max-request-body"),
     ],
 )
 def test_bad_values_name_the_setting_and_how_to_set_it(flags: dict[str, object], expected: str) -> None:
     with pytest.raises(SettingsError, match="invalid settings") as raised:
         load_settings(flags)
     assert expected in str(raised.value)
+
+
+def test_the_proxy_password_is_kept_secret_in_the_settings_repr_and_errors() -> None:
+    settings = load_settings({"proxy": "http://alice:pa55word@proxy.corp.example:3128"})
+    assert "pa55word" not in repr(settings)
+    assert settings.proxy is not None
+    assert settings.proxy.get_secret_value().startswith("http://alice:pa55word@")
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"proxy": "socks5://alice:pa55word@proxy.corp.example:1080"})
+    assert "pa55word" not in str(refused.value)
 
 
 def test_unknown_key_in_the_config_file_is_refused(tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
+
 from adapter.servicenow.errors import AuthorizationError
 
 DEFAULT_TIMEOUT = 300.0
@@ -40,8 +42,13 @@ class AuthorizationAttempt(Protocol):
 class Authorizer(Protocol):
     """How the user consents, chosen by setting: ``openfin-window``, ``browser`` or ``http``."""
 
-    def attempt(self, instance_redirect_uri: str) -> AbstractAsyncContextManager[AuthorizationAttempt]:
-        """Prepare one attempt; ``instance_redirect_uri`` is ``<origin>/oauth_redirect.do``."""
+    def attempt(
+        self, instance_redirect_uri: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> AbstractAsyncContextManager[AuthorizationAttempt]:
+        """Prepare one attempt; ``instance_redirect_uri`` is ``<origin>/oauth_redirect.do``.
+
+        ``transport`` is the instance's pooled transport (trust store, proxy, bounds), for an authorizer
+        that itself talks HTTP to the instance."""
         ...
 
 

@@ -13,6 +13,7 @@ import webbrowser
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 
+import httpx
 import structlog
 
 from adapter.servicenow.authorizers.base import (
@@ -63,7 +64,9 @@ class BrowserAuthorizer:
         self._timeout = timeout
 
     @asynccontextmanager
-    async def attempt(self, instance_redirect_uri: str) -> AsyncIterator[AuthorizationAttempt]:
+    async def attempt(
+        self, instance_redirect_uri: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> AsyncIterator[AuthorizationAttempt]:
         """Listen on loopback for the duration of the attempt; the instance redirect URI is not used."""
         arrived: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 

@@ -22,21 +22,26 @@ from adapter.servicenow.authorizers.base import (
     matches_redirect,
 )
 from adapter.servicenow.errors import AuthorizationError
+from adapter.servicenow.http1 import network_failure
 
 MAX_HOPS = 10
 
 
 class HttpAuthorizer:
-    """Follows redirects from the authorize URL; ``transport`` lets tests or callers choose the HTTP stack."""
+    """Follows redirects from the authorize URL through the instance's own pooled transport (the one the
+    connection passes in: same trust store, proxy and bounds as every other call); ``transport`` given
+    here replaces it (tests)."""
 
     def __init__(self, *, timeout: float = 30.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._timeout = timeout
         self._transport = transport
 
     @asynccontextmanager
-    async def attempt(self, instance_redirect_uri: str) -> AsyncIterator[AuthorizationAttempt]:
+    async def attempt(
+        self, instance_redirect_uri: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> AsyncIterator[AuthorizationAttempt]:
         """An attempt on the instance redirect URI."""
-        yield _HttpAttempt(instance_redirect_uri, self._timeout, self._transport)
+        yield _HttpAttempt(instance_redirect_uri, self._timeout, self._transport or transport)
 
 
 class _HttpAttempt(FixedRedirectAttempt):
@@ -57,7 +62,9 @@ class _HttpAttempt(FixedRedirectAttempt):
                 except httpx.TimeoutException:
                     raise AuthorizationError(TIMED_OUT) from None
                 except httpx.HTTPError as error:
-                    raise AuthorizationError(NOT_COMPLETED, detail=type(error).__name__) from None
+                    unfixable = network_failure(error)
+                    message = f"{NOT_COMPLETED}: {unfixable}" if unfixable else NOT_COMPLETED
+                    raise AuthorizationError(message, detail=type(error).__name__) from None
                 location = response.headers.get("location")
                 if not response.is_redirect or not location:
                     raise AuthorizationError(

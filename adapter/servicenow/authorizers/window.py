@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+import httpx
 import structlog
 
 from adapter.servicenow.authorizers.base import (
@@ -97,7 +98,9 @@ class WindowAuthorizer:
         self._options = {**DEFAULT_WINDOW_OPTIONS, **(window_options or {})}
 
     @asynccontextmanager
-    async def attempt(self, instance_redirect_uri: str) -> AsyncIterator[AuthorizationAttempt]:
+    async def attempt(
+        self, instance_redirect_uri: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> AsyncIterator[AuthorizationAttempt]:
         """An attempt on the instance redirect URI."""
         yield _WindowAttempt(self, instance_redirect_uri)
 

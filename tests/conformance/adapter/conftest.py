@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import re
+import ssl
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +31,7 @@ CHANNEL = "servicenow"
 CLIENT_ID = "openfin-demo"
 POLL_INTERVAL = "0.5"
 WAIT = 30.0
+INSTANCE_TLS_VARIABLE = "SERVICENOW_TEST_INSTANCE_TLS"
 
 
 _NAMED_REASON = re.compile(r"^[A-Z][A-Za-z]*Error: ")
@@ -143,6 +148,8 @@ class AdapterStack:
     instance: str
     adapter: RunningCommand
     apps: list[App] = field(default_factory=list)
+    instance_trust: ssl.SSLContext | bool = True
+    """How the test's own clients verify the instance (its CA when it serves https)."""
 
     def app(self, uuid: str) -> App:
         """Start an app and wait until its channel connection is made."""
@@ -169,17 +176,19 @@ class AdapterStack:
 
     def instance_client(self, user: str = "admin") -> httpx.Client:
         """Someone else on the instance: Basic auth as ``user`` (password = user name in the seed)."""
-        return httpx.Client(base_url=self.instance, auth=(user, user), timeout=10.0)
+        return httpx.Client(
+            base_url=self.instance, auth=(user, user), timeout=10.0, verify=self.instance_trust
+        )
 
     def stats(self) -> dict[str, int]:
         """Requests the instance has served, by ``METHOD path``."""
-        with httpx.Client(base_url=self.instance, timeout=10.0) as hooks:
+        with httpx.Client(base_url=self.instance, timeout=10.0, verify=self.instance_trust) as hooks:
             requests: dict[str, int] = hooks.get("/__emulator/stats").json()["requests"]
             return requests
 
     def live_tokens(self) -> dict[str, list[str]]:
         """The instance's live access and refresh tokens."""
-        with httpx.Client(base_url=self.instance, timeout=10.0) as hooks:
+        with httpx.Client(base_url=self.instance, timeout=10.0, verify=self.instance_trust) as hooks:
             tokens: dict[str, list[str]] = hooks.get("/__emulator/tokens").json()
             return tokens
 
@@ -197,6 +206,9 @@ def adapter_stack(
     """Both emulators and the adapter; ``broker`` is ``built-in``, ``stock`` (node InteropBroker routing by
     dispatch) or ``stock-queued`` (node InteropBroker routing through its own ``setIntentTarget``).
 
+    With ``SERVICENOW_TEST_INSTANCE_TLS=1`` in the environment the instance serves https (its CA made at
+    start, given to the adapter with ``--ca-bundle``), as real instances do.
+
     With ``auto_login`` the instance approves every authorize request as beth.anglin and the adapter follows
     the redirects over plain HTTP; without it the instance shows its login form and the adapter uses its
     default authorizer, an OpenFin window.
@@ -205,12 +217,20 @@ def adapter_stack(
     login = ["--auto-login", "beth.anglin"] if auto_login else []
     authorizer = ["--authorizer", "http"] if auto_login else []
     with contextlib.ExitStack() as stack:
+        tls: list[str] = []
+        trust: list[str] = []
+        if os.environ.get(INSTANCE_TLS_VARIABLE) == "1":
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="conformance-tls-"))
+            ca = str(Path(folder) / "instance-ca.pem")
+            tls, trust = ["--tls", "--tls-ca-out", ca], ["--ca-bundle", ca]
         instance = stack.enter_context(
-            running(adapter_command("emulate", "servicenow", "--port", "0", *login))
+            running(adapter_command("emulate", "servicenow", "--port", "0", *login, *tls))
         )
         runtime_args = ["--broker", PLATFORM] if broker == "built-in" else []
+        # The runtime's windows trust what Chromium trusts, the OS store: for the emulator, SSL_CERT_FILE.
+        runtime_env = {"SSL_CERT_FILE": trust[1]} if trust else None
         runtime = stack.enter_context(
-            running(adapter_command("emulate", "runtime", "--port", "0", *runtime_args))
+            running(adapter_command("emulate", "runtime", "--port", "0", *runtime_args), env=runtime_env)
         )
         if broker in ("stock", "stock-queued"):
             routing = "setIntentTarget" if broker == "stock-queued" else "dispatch"
@@ -238,12 +258,15 @@ def adapter_stack(
                     # An app that goes away releases its share at once, as these tests assert.
                     "--sign-out-grace",
                     "0",
+                    *trust,
                     *adapter_args,
                 )
             )
         )
         assert adapter.target == f"channel {CHANNEL}"
         desktop = AdapterStack(runtime=runtime.target, instance=instance.target, adapter=adapter)
+        if trust:
+            desktop.instance_trust = ssl.create_default_context(cafile=trust[1])
         stack.callback(desktop.close_apps)
         yield desktop
 

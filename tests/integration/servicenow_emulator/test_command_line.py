@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import re
 import socket
+import ssl
+import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
 
 from tests.integration.servicenow_emulator.flows import (
     CLIENT_ID,
@@ -69,3 +73,37 @@ def test_emulate_command_reports_a_port_in_use() -> None:
 
     assert f"cannot listen on 127.0.0.1:{port}" in str(refused.value)
     assert "Traceback" not in str(refused.value)
+
+
+def test_emulate_with_tls_serves_https_signed_by_the_ca_it_wrote(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    command = adapter_command(
+        "emulate", "servicenow", "--port", "0", "--tls", "--tls-ca-out", str(ca), "--tls-name", "snow.test"
+    )
+    with running(command) as emulator:
+        assert re.fullmatch(r"https://127\.0\.0\.1:\d+", emulator.target)
+        trusting = ssl.create_default_context(cafile=str(ca))
+        with httpx.Client(base_url=emulator.target, verify=trusting, timeout=10.0) as http:
+            answer = http.get("/api/now/table/sys_user?sysparm_limit=1", auth=("admin", "admin"))
+        assert answer.status_code == 200
+        # Positive control of the trust: a client that does not trust the CA refuses the server.
+        with (
+            httpx.Client(base_url=emulator.target, timeout=10.0) as stranger,
+            pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"),
+        ):
+            stranger.get("/api/now/table/sys_user?sysparm_limit=1")
+        leaf = ssl.get_server_certificate(("127.0.0.1", int(emulator.target.rsplit(":", 1)[1])))
+    names = x509.load_pem_x509_certificate(leaf.encode()).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName
+    )
+    assert "snow.test" in names.value.get_values_for_type(x509.DNSName)
+    assert emulator.process.returncode == 0
+
+
+def test_emulate_with_half_the_tls_files_is_one_sentence_and_exit_code_2(tmp_path: Path) -> None:
+    command = adapter_command("emulate", "servicenow", "--port", "0", "--tls-cert", str(tmp_path / "c.pem"))
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert finished.returncode == 2
+    assert finished.stderr.strip().endswith(
+        "--tls-cert and --tls-key go together: give both files, or --tls alone"
+    )

@@ -71,7 +71,9 @@ class ApprovingAuthorizer:
         self.urls: list[str] = []
 
     @asynccontextmanager
-    async def attempt(self, instance_redirect_uri: str) -> AsyncIterator[AuthorizationAttempt]:
+    async def attempt(
+        self, instance_redirect_uri: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> AsyncIterator[AuthorizationAttempt]:
         yield _Approve(instance_redirect_uri, self.urls)
 
 

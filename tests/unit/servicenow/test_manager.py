@@ -32,7 +32,9 @@ class SlowRefusal:
         self.attempts = 0
 
     @asynccontextmanager
-    async def attempt(self, instance_redirect_uri: str) -> AsyncIterator[AuthorizationAttempt]:
+    async def attempt(
+        self, instance_redirect_uri: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> AsyncIterator[AuthorizationAttempt]:
         self.attempts += 1
         yield _Refuse(instance_redirect_uri)
 
@@ -156,7 +158,9 @@ class WaitingUser:
         self.abandoned = False
 
     @asynccontextmanager
-    async def attempt(self, instance_redirect_uri: str) -> AsyncIterator[AuthorizationAttempt]:
+    async def attempt(
+        self, instance_redirect_uri: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> AsyncIterator[AuthorizationAttempt]:
         yield _Wait(instance_redirect_uri, self)
 
 
