@@ -74,7 +74,7 @@ def _compile_window_code(tmp_path: Path, code: str) -> subprocess.CompletedProce
     (tmp_path / "package.json").write_text('{"type": "module"}', encoding="utf-8")
     header = (
         f'/// <reference path="{OPENFIN_GLOBAL.as_posix()}" />\n'
-        "declare function refreshRow(context: Record<string, unknown>): void;\n"
+        "declare function refreshRow(context: { type: string }): void;\n"
         "declare function showState(state: string): void;\n"
     )
     (tmp_path / "app.ts").write_text(
