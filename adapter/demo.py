@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Sequence
@@ -112,8 +113,9 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
 @contextlib.asynccontextmanager
 async def desktop(
     narrator: Narrator, log_flags: Sequence[str] = ("--log-level", "warning")
-) -> AsyncIterator[tuple[str, str]]:
-    """The three processes of the demo; yields ``(instance URL, runtime address)``, stops them all after.
+) -> AsyncIterator[tuple[str, str, Path]]:
+    """The three processes of the demo; yields ``(instance URL, runtime address, the instance's CA file)``,
+    stops them all after.
 
     ``log_flags`` (``--log-level``, ``--log-json``) are passed to each process.
     """
@@ -185,7 +187,7 @@ async def desktop(
         )
         processes.append(adapter)
         narrator.detail(f"adapter: {ready}")
-        yield instance_url, address
+        yield instance_url, address, ca
     finally:
         # The adapter first, so that it never sees its runtime or instance vanish under it.
         for process in reversed(processes):
@@ -287,8 +289,9 @@ async def tour(narrator: Narrator, address: str) -> None:
         await channel.disconnect()
 
 
-async def workspace_tour(narrator: Narrator, address: str, instance_url: str) -> None:
-    """What the Workspace flavour's Home provider and notifications get from the adapter."""
+async def workspace_tour(narrator: Narrator, address: str, instance_url: str, instance_ca: Path) -> None:
+    """What the Workspace flavour's Home provider and notifications get from the adapter; the colleague who
+    assigns a case talks to the instance (https, trusting ``instance_ca``) directly."""
     async with RuntimeConnection(address, APP, reconnect=False) as runtime:
         channel = ChannelClient(runtime, CHANNEL)
         notices: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -320,7 +323,10 @@ async def workspace_tour(narrator: Narrator, address: str, instance_url: str) ->
             "Someone else assigns a case to the user: a Workspace notification (servicenow.caseNotification)"
         )
         async with httpx.AsyncClient(
-            base_url=instance_url, auth=("admin", "admin"), timeout=STEP_TIMEOUT
+            base_url=instance_url,
+            auth=("admin", "admin"),
+            timeout=STEP_TIMEOUT,
+            verify=ssl.create_default_context(cafile=str(instance_ca)),
         ) as admin:
             response = await admin.post(
                 "/api/now/table/sn_customerservice_case",
@@ -341,7 +347,7 @@ async def workspace_tour(narrator: Narrator, address: str, instance_url: str) ->
         await channel.disconnect()
 
 
-def _point_your_apps(narrator: Narrator, instance_url: str, address: str) -> None:
+def _point_your_apps(narrator: Narrator, instance_url: str, address: str, instance_ca: Path) -> None:
     narrator.step("The stack keeps running; point your own apps at it (Ctrl-C stops everything)")
     narrator.detail(f"runtime address   {address}")
     narrator.detail(f"channel           {CHANNEL}   (fin.InterApplicationBus.Channel.connect('{CHANNEL}'))")
@@ -358,7 +364,7 @@ def _point_your_apps(narrator: Narrator, instance_url: str, address: str) -> Non
     narrator.detail(f"apps allowed      {YOUR_APP}, {APP}   (the adapter refuses any other uuid)")
     narrator.detail(
         f"health check:     servicenow-adapter doctor --runtime-address {address} --broker {PLATFORM} "
-        f"--instance-url {instance_url}"
+        f"--instance-url {instance_url} --ca-bundle {instance_ca}"
     )
 
 
@@ -376,11 +382,11 @@ async def run_demo(
     """
     narrator = Narrator(out or sys.stdout)
     log_flags = ["--log-level", log_level, *(["--log-json"] if log_json else [])]
-    async with desktop(narrator, log_flags) as (instance_url, address):
+    async with desktop(narrator, log_flags) as (instance_url, address, instance_ca):
         await tour(narrator, address)
-        await workspace_tour(narrator, address, instance_url)
+        await workspace_tour(narrator, address, instance_url, instance_ca)
         if keep_running:
-            _point_your_apps(narrator, instance_url, address)
+            _point_your_apps(narrator, instance_url, address, instance_ca)
             announce_ready(address)
             await stop.wait()
     narrator.step("Everything is shut down. That was the whole desktop, with no OpenFin and no ServiceNow.")

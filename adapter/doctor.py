@@ -65,14 +65,14 @@ async def run_doctor(settings: AdapterSettings, *, out: TextIO) -> int:
         )
         for subject in ("adapter", "broker", "login"):
             report.say("skip", subject, "not checked: it is reached through the runtime.")
-        await _check_instance(report, settings.instance_url)
+        await _check_instance(report, settings.instance_url, settings)
         return 1
     try:
         report.say("ok", "runtime", f"The runtime at {address} answered and let us in.")
         status = await _check_adapter(report, runtime, settings)
         await _check_broker(report, runtime, settings, status)
         instance = settings.instance_url or _first_instance(status)
-        await _check_instance(report, instance)
+        await _check_instance(report, instance, settings)
         _check_login(report, status)
     finally:
         await runtime.close()
@@ -162,15 +162,27 @@ def _first_instance(status: dict[str, Any] | None) -> str | None:
     return str(connections[0]["instanceUrl"]) if connections else None
 
 
-async def _check_instance(report: Report, instance_url: str | None) -> None:
+async def _check_instance(report: Report, instance_url: str | None, settings: AdapterSettings) -> None:
     if not instance_url:
         report.say("skip", "instance", "No --instance-url is set and nobody is signed in: nothing to check.")
         return
     import httpx
 
+    from adapter.servicenow.transport import Network, TransportRegistry
+
+    # The way the adapter reaches it: the same trust store, extra CA bundle and proxy.
+    transports = TransportRegistry(
+        network=Network.configured(
+            ca_bundle=settings.ca_bundle,
+            proxy=settings.proxy.get_secret_value() if settings.proxy else None,
+            max_response_body=settings.max_response_body,
+        )
+    )
     probe = f"{instance_url}/api/now/table/sys_user?sysparm_limit=1"
     try:
-        async with httpx.AsyncClient(timeout=STEP_TIMEOUT, follow_redirects=False) as http:
+        async with httpx.AsyncClient(
+            transport=transports.borrow(instance_url), timeout=STEP_TIMEOUT, follow_redirects=False
+        ) as http:
             response = await http.get(probe)
     except httpx.HTTPError as error:
         report.say(
@@ -179,6 +191,8 @@ async def _check_instance(report: Report, instance_url: str | None) -> None:
             f"Cannot reach the instance at {instance_url}: {error or type(error).__name__}.",
         )
         return
+    finally:
+        await transports.aclose()
     if response.status_code in (200, 401):
         report.say("ok", "instance", f"The instance at {instance_url} answers its Table API.")
     else:

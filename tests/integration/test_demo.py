@@ -101,7 +101,7 @@ def test_the_doctor_command_the_demo_prints_finds_everything_healthy() -> None:
         done = asyncio.run(doctor_while_my_app_is_signed_in())
     assert done.returncode == 0, done.stdout + done.stderr
     assert "to 1 app(s): my-app." in done.stdout
-    assert "Signed in to http://127.0.0.1:" in done.stdout
+    assert "Signed in to https://127.0.0.1:" in done.stdout
     verdicts = {line.split()[1]: line.split()[0] for line in done.stdout.splitlines()}
     for subject in ("runtime", "adapter", "watcher", "broker", "instance", "login"):
         assert verdicts.get(subject) == "ok", done.stdout

@@ -346,7 +346,7 @@ def test_ctrl_c_during_demo_start_up_stops_everything_without_a_traceback() -> N
             instance = line.split()[1]
         if "Starting an OpenFin runtime" in line:
             break
-    assert instance.startswith("http://127.0.0.1:")
+    assert instance.startswith("https://127.0.0.1:")
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert_one_sentence(
