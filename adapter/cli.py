@@ -67,6 +67,12 @@ def _run_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--sign-out-grace", type=float, metavar="SECONDS", help="keep a sign-in after its last app went away"
     )
+    run.add_argument(
+        "--max-frame-bytes", type=int, metavar="BYTES", help="largest frame sent or handled (default: 8 MiB)"
+    )
+    run.add_argument(
+        "--max-json-depth", type=int, metavar="LEVELS", help="deepest JSON frame handled (default: 64)"
+    )
     run.add_argument("--config", type=Path, metavar="FILE", help="TOML file of settings")
     run.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     run.add_argument("--log-json", action="store_const", const=True, help="log JSON lines")

@@ -26,6 +26,7 @@ ENV_PREFIX = "SERVICENOW_ADAPTER_"
 DEFAULT_CHANNEL = "servicenow"
 DEFAULT_UUID = "servicenow-adapter"
 DEFAULT_WATCH_TABLE = "sn_customerservice_case"
+DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024
 
 Authorizer = Literal["openfin-window", "browser", "http"]
 TokenEndpoint = Literal["standard", "scripted"]
@@ -104,6 +105,21 @@ class AdapterSettings(BaseSettings):
             "seconds a sign-in outlives its last app when the apps went away without disconnecting "
             "(windows closed, the runtime restarted); 0 signs out at once"
         ),
+    )
+    max_frame_bytes: int = Field(
+        default=DEFAULT_MAX_FRAME_BYTES,
+        ge=64 * 1024,
+        le=1024 * 1024 * 1024,
+        description=(
+            "largest frame the adapter sends to the runtime and largest message it handles, in bytes; "
+            "a larger reply is a ReplyTooLargeError telling the app to page"
+        ),
+    )
+    max_json_depth: int = Field(
+        default=64,
+        ge=8,
+        le=250,
+        description="deepest JSON nesting of a frame the adapter handles (the frame's own object is level 1)",
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = False

@@ -119,7 +119,11 @@ class AdapterService:
         token = settings.token.get_secret_value() if settings.token else None
         # The address is settled in start(), where port discovery can run.
         self.runtime = RuntimeConnection(
-            settings.runtime_address or DEFAULT_RUNTIME_ADDRESS, settings.uuid, token=token
+            settings.runtime_address or DEFAULT_RUNTIME_ADDRESS,
+            settings.uuid,
+            token=token,
+            max_frame_bytes=settings.max_frame_bytes,
+            max_json_depth=settings.max_json_depth,
         )
         self.calls = RuntimeCalls(self.runtime)
         self.policy = AccessPolicy(settings.allow_app)
@@ -137,6 +141,7 @@ class AdapterService:
             on_connection=self._client_connecting,
             on_disconnection=self._client_gone,
         )
+        self.provider.too_large_hint = "page the request with sysparm_limit and sysparm_offset"
         self.broadcaster = ChangeBroadcaster(
             settings.watch_table,
             watch=lambda connection, table, baseline: poll_table(

@@ -17,12 +17,15 @@ from typing import Any
 import structlog
 from pydantic import BaseModel
 
+from adapter.jsoncodec import NestingError
 from adapter.openfin.connection import EventSubscription, RuntimeConnection
 from adapter.openfin.errors import (
+    ActionError,
     ChannelActionError,
     ChannelClosedError,
     ChannelConnectionRejected,
     ClientNotConnectedError,
+    FrameTooLargeError,
     NotConnectedError,
     RuntimeRequestError,
 )
@@ -85,6 +88,8 @@ class ChannelProvider:
         # Each connected client's identity as encoded for send-channel-message, kept while it stays.
         self._targets: dict[str, tuple[ClientIdentity, str]] = {}
         self._subscription: EventSubscription | None = None
+        self.too_large_hint = "ask for less"
+        """How a caller whose reply was too large for one frame can ask for less (the channel's words)."""
 
     # ------------------------------------------------------------------------------- registration
 
@@ -315,7 +320,13 @@ class ChannelProvider:
             return
         reply = await self.actions.reply(push.ack_to_sender, push.action, push.payload, sender)
         try:
-            await self.connection.send(reply)
+            try:
+                await self.connection.send(reply)
+            except (FrameTooLargeError, NestingError) as exc:
+                # One frame too big or too deep for the socket: the caller learns why and may ask for less.
+                too_large = ReplyTooLargeError(str(exc), self.too_large_hint)
+                log.warning("channel.reply_refused", action=push.action, client=sender.uuid, error=str(exc))
+                await self.connection.send(error_reply(push.ack_to_sender, too_large))
         except NotConnectedError:
             # The socket dropped while the action ran: the runtime failed the caller's dispatch already.
             log.info("channel.reply_undeliverable", action=push.action, client=sender.uuid)
@@ -341,6 +352,13 @@ class ChannelProvider:
         outcome = self._on_disconnection(client)
         if inspect.isawaitable(outcome):
             await outcome
+
+
+class ReplyTooLargeError(ActionError):
+    """A reply that cannot go out as one frame (too large or nested too deeply)."""
+
+    def __init__(self, problem: str, hint: str) -> None:
+        super().__init__(f"{problem}; {hint}")
 
 
 def _failed(client: ClientIdentity, action: str, error: Exception) -> DispatchOutcome:
