@@ -68,6 +68,15 @@ def _run_flags(run: argparse.ArgumentParser) -> None:
         "--sign-out-grace", type=float, metavar="SECONDS", help="keep a sign-in after its last app went away"
     )
     run.add_argument(
+        "--app-event-backlog", type=int, metavar="EVENTS", help="events waiting per app (default: 100)"
+    )
+    run.add_argument(
+        "--app-requests-in-flight", type=int, metavar="N", help="requests per app at once (default: 8)"
+    )
+    run.add_argument(
+        "--app-request-backlog", type=int, metavar="N", help="requests per app waiting (default: 256)"
+    )
+    run.add_argument(
         "--max-frame-bytes", type=int, metavar="BYTES", help="largest frame sent or handled (default: 8 MiB)"
     )
     run.add_argument(

@@ -106,6 +106,24 @@ class AdapterSettings(BaseSettings):
             "(windows closed, the runtime restarted); 0 signs out at once"
         ),
     )
+    app_event_backlog: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description=(
+            "events that may wait per app; an app that falls behind gets each record's latest change, "
+            "and past this many the oldest waiting event is dropped"
+        ),
+    )
+    app_requests_in_flight: int = Field(
+        default=8, ge=1, le=1000, description="servicenow.request calls of one app running at once"
+    )
+    app_request_backlog: int = Field(
+        default=256,
+        ge=0,
+        le=100_000,
+        description="requests of one app waiting for a turn; more are refused with TooManyRequestsError",
+    )
     max_frame_bytes: int = Field(
         default=DEFAULT_MAX_FRAME_BYTES,
         ge=64 * 1024,

@@ -15,6 +15,7 @@ import structlog
 from pydantic import BaseModel
 
 from adapter.bridge.access import AccessPolicy, app_id
+from adapter.bridge.fairness import RequestGate, delivery_status
 from adapter.bridge.messages import (
     ConnectionStatus,
     ConnectPayload,
@@ -89,8 +90,10 @@ class ServiceNowActions:
         default_instance_url: str | None = None,
         default_client_id: str | None = None,
         watching: list[str] | None = None,
+        gate: RequestGate | None = None,
     ) -> None:
         self._manager = manager
+        self._gate = gate or RequestGate()
         self._policy = policy
         self._changes = changes
         self._default_instance_url = default_instance_url
@@ -156,13 +159,14 @@ class ServiceNowActions:
         """``servicenow.request``: the official ``executeApiRequest`` on the caller's connection."""
         self._policy.check(caller)
         connection = self._manager.connection(app_id(caller), payload.instanceUrl)
-        response = await connection.execute(
-            payload.apiEndpoint,
-            payload.httpMethod,
-            payload.data,
-            payload.suppressResponseBody,
-            payload.headers,
-        )
+        async with self._gate.turn(app_id(caller)):
+            response = await connection.execute(
+                payload.apiEndpoint,
+                payload.httpMethod,
+                payload.data,
+                payload.suppressResponseBody,
+                payload.headers,
+            )
         if payload.httpMethod != "GET":
             self._changes.own_write(connection, payload.httpMethod, payload.apiEndpoint, response)
         # As the official package: no body means no ``data`` and no ``type`` keys at all.
@@ -200,6 +204,7 @@ class ServiceNowActions:
                 for entry in self._manager.status()
             ],
             watching=self._watching,
+            delivery=delivery_status(self._provider, caller) if self._provider is not None else None,
         )
 
     def _present(self, caller: ClientIdentity) -> bool:

@@ -100,11 +100,32 @@ class ConnectionStatus(_Result):
     tokenExpiresAt: str | None = Field(default=None, description="ISO 8601 expiry of the access token")
 
 
+class DeliveryCounts(_Result):
+    """What became of the events the adapter dispatched (``servicenow.recordChanged`` and the like)."""
+
+    waiting: int = Field(default=0, description="events waiting to be dispatched")
+    delivered: int = Field(default=0, description="events the app acknowledged")
+    merged: int = Field(
+        default=0, description="waiting events replaced by a newer event for the same record or connection"
+    )
+    dropped: int = Field(default=0, description="waiting events dropped, the oldest first, past the backlog")
+    failed: int = Field(default=0, description="events whose dispatch failed or was not acknowledged in time")
+
+
+class DeliveryStatus(_Result):
+    """Event delivery: each app has its own queue, so a slow app falls behind alone (docs/channel-api.md)."""
+
+    backlog: int = Field(description="events that may wait per app before the oldest is dropped")
+    app: DeliveryCounts = Field(description="the calling app's events, over its channel connections")
+    total: DeliveryCounts = Field(description="every app's events since the channel was made")
+
+
 class StatusResult(_Result):
-    """Every connection the adapter holds, and the tables whose changes it broadcasts."""
+    """Every connection the adapter holds, the tables whose changes it broadcasts, and event delivery."""
 
     connections: list[ConnectionStatus]
     watching: list[str] = Field(default_factory=list, description="tables whose changes are broadcast")
+    delivery: DeliveryStatus | None = Field(default=None, description="how the adapter's events fared")
 
 
 class RecordChangedEvent(_Result):

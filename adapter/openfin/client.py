@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 
 from adapter.openfin.connection import EventSubscription, RuntimeConnection
 from adapter.openfin.errors import (
@@ -23,6 +24,7 @@ from adapter.openfin.errors import (
     ChannelClosedError,
     ChannelConnectionRejected,
     ChannelNotFound,
+    ProtocolError,
     RuntimeRequestError,
 )
 from adapter.openfin.frames import ChannelMessagePayload, DesktopEvent, RoutingInfo
@@ -113,7 +115,12 @@ class ChannelClient:
             raise ChannelNotFound(self.channel_name) from None
         finally:
             await announcement.unsubscribe()
-        routing = RoutingInfo.model_validate(data)
+        try:
+            routing = RoutingInfo.model_validate(data)
+        except ValidationError as exc:
+            # Only where the answer was wrong, never its content: a runtime may send anything.
+            where = "; ".join(".".join(map(str, err["loc"])) or "<answer>" for err in exc.errors())
+            raise ProtocolError(f"Malformed answer to connect-to-channel ({where})") from None
         if routing.endpoint_id is None:
             raise ChannelConnectionRejected("The runtime assigned no endpointId to our connection")
         self._routing = routing

@@ -5,7 +5,8 @@ connection (file-token handshake, or the sponsored token a platform provider han
 out requests through the ``Correlator``, routes pushes to the channel endpoints and desktop-event listeners
 that registered for them, and when the runtime goes away it reconnects with capped, jittered backoff and
 replays what the runtime forgot: desktop-event subscriptions first, then every attached component
-(``Restorable``: channel providers, channel clients, the interop client) in the order they were attached.
+(``Restorable``: channel providers, channel clients, the interop client) in the order they were attached,
+each part that fails retried with backoff until all are back (state ``restoring`` until then).
 Its state (``ConnectionState``) moves in one place, ``_set_state``, and is observable through callbacks or
 an async iterator.
 """
@@ -73,6 +74,8 @@ class ConnectionState(enum.StrEnum):
     CONNECTING = "connecting"
     CONNECTED = "connected"
     RECONNECTING = "reconnecting"
+    RESTORING = "restoring"
+    """The socket is back; what the runtime forgot (channels, subscriptions, registrations) is not yet."""
     CLOSED = "closed"
 
 
@@ -88,6 +91,8 @@ class ConnectionStats:
     frames_received: int = 0
     errors: int = 0
     """Frames we could not parse, pushes nobody handled cleanly, replays that failed."""
+    restore_failures: int = 0
+    """Attempts to re-create a subscription or component after a reconnect that failed (and were retried)."""
 
 
 class Restorable(Protocol):
@@ -693,8 +698,8 @@ class RuntimeConnection:
             if not self.reconnect or not await self._reconnect():
                 self._set_state(ConnectionState.CLOSED)
                 return
-            await self._restore()
-            if self._reader is not None and self._reader.done():
+            self._set_state(ConnectionState.RESTORING)
+            if not await self._restore():
                 continue
             self.stats.reconnects += 1
             self._set_state(ConnectionState.CONNECTED)
@@ -719,19 +724,48 @@ class RuntimeConnection:
             return True
         return False
 
-    async def _restore(self) -> None:
-        for key in list(self._subscriptions):
-            try:
-                await self.request("subscribe-to-desktop-event", event_payload(key))
-            except Exception as exc:
-                self.stats.errors += 1
-                log.warning("runtime.resubscribe_failed", topic=key[0], type=key[1], error=str(exc))
-        for component in list(self._restorables):
-            try:
-                await component.restore()
-            except Exception as exc:
-                self.stats.errors += 1
-                log.warning("runtime.restore_failed", component=type(component).__name__, error=str(exc))
+    async def _restore(self) -> bool:
+        """Re-create what the runtime forgot, retrying each part that fails (with backoff) until all is
+        back: ``True`` then; ``False`` when the socket went away again or the connection is closing."""
+        subscriptions = list(self._subscriptions)
+        components = list(self._restorables)
+        delays = self.backoff.delays()
+        while True:
+            subscriptions = [key for key in subscriptions if not await self._resubscribe(key)]
+            components = [component for component in components if not await self._restore_one(component)]
+            if not subscriptions and not components:
+                return True
+            log.warning(
+                "runtime.restore_incomplete",
+                subscriptions=[f"{key[0]}/{key[1]}" for key in subscriptions],
+                components=[type(component).__name__ for component in components],
+            )
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(next(delays)):
+                    await self._closing.wait()
+            if self._closing.is_set() or self._reader is None or self._reader.done():
+                return False
+            # Parts dropped in the meantime (an unsubscribe, a detached component) need no restoring.
+            subscriptions = [key for key in subscriptions if key in self._subscriptions]
+            components = [component for component in components if component in self._restorables]
+
+    async def _resubscribe(self, key: EventKey) -> bool:
+        try:
+            await self.request("subscribe-to-desktop-event", event_payload(key))
+        except Exception as exc:
+            self.stats.restore_failures += 1
+            log.warning("runtime.resubscribe_failed", topic=key[0], type=key[1], error=str(exc))
+            return False
+        return True
+
+    async def _restore_one(self, component: Restorable) -> bool:
+        try:
+            await component.restore()
+        except Exception as exc:
+            self.stats.restore_failures += 1
+            log.warning("runtime.restore_failed", component=type(component).__name__, error=str(exc))
+            return False
+        return True
 
 
 def _utf8_length(text: str) -> int:

@@ -384,12 +384,14 @@ class InteropClient:
         self._channel.drop()
 
     async def restore(self) -> None:
-        """Reconnect to the broker and replay; keep trying in the background if it is not back yet."""
+        """Reconnect to the broker and replay every registration; raises when that failed, so that the
+        runtime connection tries again (and does not report itself connected until it is done)."""
         try:
             await self._establish()
         except (OpenFinError, TimeoutError) as exc:
+            self._channel.drop()
             log.info("interop.broker_not_back", broker=self.channel_name, error=str(exc))
-            self._start_reestablishing()
+            raise
 
     async def shutdown(self) -> None:
         """Leave the broker during a clean shutdown."""

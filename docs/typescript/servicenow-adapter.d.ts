@@ -75,11 +75,37 @@ export interface ConnectionStatus {
   tokenExpiresAt?: string | null;
 }
 
-/** Every connection the adapter holds, and the tables whose changes it broadcasts. */
+/** What became of the events the adapter dispatched (``servicenow.recordChanged`` and the like). */
+export interface DeliveryCounts {
+  /** events waiting to be dispatched */
+  waiting?: number;
+  /** events the app acknowledged */
+  delivered?: number;
+  /** waiting events replaced by a newer event for the same record or connection */
+  merged?: number;
+  /** waiting events dropped, the oldest first, past the backlog */
+  dropped?: number;
+  /** events whose dispatch failed or was not acknowledged in time */
+  failed?: number;
+}
+
+/** Event delivery: each app has its own queue, so a slow app falls behind alone (docs/channel-api.md). */
+export interface DeliveryStatus {
+  /** events that may wait per app before the oldest is dropped */
+  backlog: number;
+  /** the calling app's events, over its channel connections */
+  app: DeliveryCounts;
+  /** every app's events since the channel was made */
+  total: DeliveryCounts;
+}
+
+/** Every connection the adapter holds, the tables whose changes it broadcasts, and event delivery. */
 export interface StatusResult {
   connections: ConnectionStatus[];
   /** tables whose changes are broadcast */
   watching?: string[];
+  /** how the adapter's events fared */
+  delivery?: DeliveryStatus | null;
 }
 
 /** ``servicenow.recordChanged``, dispatched to every connected app. */
