@@ -71,10 +71,10 @@ def _run_flags(run: argparse.ArgumentParser) -> None:
         "--app-event-backlog", type=int, metavar="EVENTS", help="events waiting per app (default: 100)"
     )
     run.add_argument(
-        "--app-requests-in-flight", type=int, metavar="N", help="requests per app at once (default: 8)"
+        "--app-requests-in-flight", type=int, metavar="N", help="requests per app at once (default: 16)"
     )
     run.add_argument(
-        "--app-request-backlog", type=int, metavar="N", help="requests per app waiting (default: 256)"
+        "--app-request-backlog", type=int, metavar="N", help="requests per app waiting (default: 1000)"
     )
     run.add_argument(
         "--max-frame-bytes", type=int, metavar="BYTES", help="largest frame sent or handled (default: 8 MiB)"

@@ -116,10 +116,10 @@ class AdapterSettings(BaseSettings):
         ),
     )
     app_requests_in_flight: int = Field(
-        default=8, ge=1, le=1000, description="servicenow.request calls of one app running at once"
+        default=16, ge=1, le=1000, description="servicenow.request calls of one app running at once"
     )
     app_request_backlog: int = Field(
-        default=256,
+        default=1000,
         ge=0,
         le=100_000,
         description="requests of one app waiting for a turn; more are refused with TooManyRequestsError",

@@ -21,8 +21,8 @@ from adapter.bridge.messages import DeliveryCounts, DeliveryStatus
 from adapter.openfin import ActionError, ChannelProvider, ClientIdentity
 from adapter.openfin.delivery import DeliveryCounts as Counts
 
-DEFAULT_IN_FLIGHT = 8
-DEFAULT_BACKLOG = 256
+DEFAULT_IN_FLIGHT = 16
+DEFAULT_BACKLOG = 1000
 
 
 class TooManyRequestsError(ActionError):

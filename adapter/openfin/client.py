@@ -18,17 +18,20 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
+from adapter.jsoncodec import NestingError
 from adapter.openfin.connection import EventSubscription, RuntimeConnection
 from adapter.openfin.errors import (
     ChannelActionError,
     ChannelClosedError,
     ChannelConnectionRejected,
     ChannelNotFound,
+    FrameTooLargeError,
     ProtocolError,
+    ReplyTooLargeError,
     RuntimeRequestError,
 )
 from adapter.openfin.frames import ChannelMessagePayload, DesktopEvent, RoutingInfo
-from adapter.openfin.registry import ActionRegistry
+from adapter.openfin.registry import ActionRegistry, error_reply
 
 log = structlog.get_logger(__name__)
 
@@ -175,7 +178,11 @@ class ChannelClient:
     async def handle_message(self, push: ChannelMessagePayload) -> None:
         """Serve an action the provider dispatched to us."""
         reply = await self.actions.reply(push.ack_to_sender, push.action, push.payload, push.sender_identity)
-        await self.connection.send(reply)
+        try:
+            await self.connection.send(reply)
+        except (FrameTooLargeError, NestingError) as exc:
+            log.warning("channel.client.reply_refused", action=push.action, error=str(exc))
+            await self.connection.send(error_reply(push.ack_to_sender, ReplyTooLargeError(str(exc))))
 
     def _channel_announced(self, event: DesktopEvent, appeared: asyncio.Event) -> None:
         if (event.model_extra or {}).get("channelName") == self.channel_name:

@@ -145,6 +145,13 @@ class ActionError(Exception):
         return dict(self.fields)
 
 
+class ReplyTooLargeError(ActionError):
+    """A reply that cannot go out as one frame (larger than the frame bound, or nested too deeply)."""
+
+    def __init__(self, problem: str, hint: str = "ask for less") -> None:
+        super().__init__(f"{problem}; {hint}")
+
+
 class ActionNotFound(ActionError):
     """No handler is registered for the dispatched action; worded as the runtime's default action."""
 

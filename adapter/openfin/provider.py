@@ -23,13 +23,13 @@ from adapter.jsoncodec import NestingError
 from adapter.openfin.connection import EventSubscription, RuntimeConnection
 from adapter.openfin.delivery import DEFAULT_BACKLOG, ClientDelivery, DeliveryCounts, Event, Mailbox
 from adapter.openfin.errors import (
-    ActionError,
     ChannelActionError,
     ChannelClosedError,
     ChannelConnectionRejected,
     ClientNotConnectedError,
     FrameTooLargeError,
     NotConnectedError,
+    ReplyTooLargeError,
     RuntimeRequestError,
 )
 from adapter.openfin.frames import (
@@ -412,13 +412,6 @@ class ChannelProvider:
         outcome = self._on_disconnection(client)
         if inspect.isawaitable(outcome):
             await outcome
-
-
-class ReplyTooLargeError(ActionError):
-    """A reply that cannot go out as one frame (too large or nested too deeply)."""
-
-    def __init__(self, problem: str, hint: str) -> None:
-        super().__init__(f"{problem}; {hint}")
 
 
 def _failed(client: ClientIdentity, action: str, error: Exception) -> DispatchOutcome:

@@ -96,6 +96,24 @@ def test_an_answer_larger_than_a_frame_is_a_typed_error_and_the_socket_stays(
     assert _one_runtime_socket(running)
 
 
+def test_a_message_larger_than_a_frame_gets_a_typed_error(bus: tuple[Desktop, BusApp, BusApp]) -> None:
+    running, hostile, other = bus
+    before = running.stats().get(f"POST {CASES}", 0)
+    big = {"short_description": "too large", "description": "x" * (9 * 1024 * 1024)}
+
+    refused = hostile.request(CASES, "POST", data=big)
+
+    assert not refused["ok"]
+    assert _cause(refused) == "MessageTooLargeError", str(refused)[:500]
+    assert running.stats().get(f"POST {CASES}", 0) == before
+    # Positive control: the same write, smaller, reaches the instance.
+    written = hostile.request(CASES, "POST", data={**big, "description": "x" * 1024})
+    assert written["ok"], str(written)[:500]
+    assert running.stats().get(f"POST {CASES}", 0) == before + 1
+    assert other.request(f"{CASES}?sysparm_limit=1")["ok"]
+    assert _one_runtime_socket(running)
+
+
 def test_a_frame_nested_past_the_parser_leaves_the_reader_running(tmp_path: Path) -> None:
     harness = Harness(tmp_path)
     harness.start()
