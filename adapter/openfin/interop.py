@@ -389,6 +389,10 @@ class InteropClient:
         try:
             await self._establish()
         except (OpenFinError, TimeoutError) as exc:
+            # Connected but not replayed: leave, so that the next attempt does not add a second connection.
+            if self._channel.is_connected:
+                with contextlib.suppress(OpenFinError, TimeoutError):
+                    await self._channel.disconnect()
             self._channel.drop()
             log.info("interop.broker_not_back", broker=self.channel_name, error=str(exc))
             raise
