@@ -163,6 +163,7 @@ class InteropClient:
         self._intent_handlers: dict[str, _IntentEntry] = {}
         self._sessions: dict[str, _SessionState] = {}
         self._reestablishing: asyncio.Task[None] | None = None
+        self._establishing = asyncio.Lock()
         self._closed = False
 
     @property
@@ -375,9 +376,14 @@ class InteropClient:
             await self._announce_intent_handler(handler_id)
 
     async def _establish(self) -> None:
-        await self._channel.connect({}, timeout=self.connect_timeout)
-        await self._replay()
-        log.info("interop.reestablished", broker=self.channel_name)
+        # The runtime connection's restore and the rejoin after the broker left may both try at once: one
+        # at a time, and the second finds the broker joined, rather than a second connection of ours.
+        async with self._establishing:
+            if self._channel.is_connected:
+                return
+            await self._channel.connect({}, timeout=self.connect_timeout)
+            await self._replay()
+            log.info("interop.reestablished", broker=self.channel_name)
 
     def connection_lost(self) -> None:
         """The runtime went away with the broker connection."""
