@@ -43,7 +43,7 @@ async def test_a_socket_dropped_mid_dispatch_fails_the_request_and_everything_co
             start_fleet, runtime.address, ["drop-a", "drop-b"], reply_timeout=WAIT / 2
         )
         try:
-            for _ in range(CYCLES):
+            for cycle in range(CYCLES):
                 connected = await asyncio.to_thread(fleet.connect)
                 assert all(result["ok"] for result in connected), connected
                 loaded = await asyncio.to_thread(fleet.load, 20, [READ], concurrency=2)
@@ -68,6 +68,9 @@ async def test_a_socket_dropped_mid_dispatch_fails_the_request_and_everything_co
                 proxy.cut()
                 in_flight.append(await asyncio.wait_for(request, WAIT))
 
+                # This cycle's reconnect, restored: the state read right after the cut may still be the
+                # previous cycle's ``connected``, before the adapter has noticed the drop.
+                await eventually(lambda done=cycle: service.runtime.stats.reconnects > done, "reconnected")
                 await service.runtime.wait_for(ConnectionState.CONNECTED, WAIT)
                 await eventually(lambda: service.provider.is_open, "channel created again")
                 rejoined = await asyncio.to_thread(fleet.reconnect)
