@@ -6,13 +6,15 @@ docs/schemas/ and the TypeScript declarations follow them, and a test fails when
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Iterator
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 ConnectionState = Literal["connected", "refreshed", "expired", "disconnected"]
 ChangeKind = Literal["created", "updated", "deleted"]
+T = TypeVar("T")
 
 
 class _Payload(BaseModel):
@@ -23,6 +25,18 @@ class _Payload(BaseModel):
 
 class _Result(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+def _texts(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(key)
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
 
 
 class ConnectPayload(_Payload):
@@ -37,6 +51,15 @@ class ConnectPayload(_Payload):
         default_factory=dict, description="extra authorize-URL parameters, e.g. {prompt: 'login'}"
     )
     interactive: bool = Field(default=True, description="false: fail rather than show a login")
+
+    @field_validator("instanceUrl", "clientId", "scope", "authFlowParams")
+    @classmethod
+    def _utf8(cls, value: T) -> T:
+        # Text read from a lone ``\ud800`` escape is no text a URL can carry: a ParameterError here rather
+        # than a UnicodeEncodeError where the authorize URL is built.
+        for text in _texts(value):
+            text.encode("utf-8")
+        return value
 
 
 class ConnectResult(_Result):
