@@ -52,6 +52,7 @@ ENV_PREFIX = "SERVICENOW_ADAPTER_"
 DEFAULT_CHANNEL = "servicenow"
 DEFAULT_UUID = "servicenow-adapter"
 DEFAULT_WATCH_TABLE = "sn_customerservice_case"
+DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 LOG_LEVELS: tuple[str, ...] = typing.get_args(LogLevel)
@@ -397,6 +398,47 @@ class AdapterSettings(BaseSettings):
         le=1024**3,
         description="largest response body accepted after decompression, in bytes (stops reading there)",
         json_schema_extra={"metavar": "BYTES", "default_doc": "`33554432` (32 MiB)"},
+    )
+    app_event_backlog: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description=(
+            "events that may wait per app; an app that falls behind gets each record's latest change, "
+            "and past this many the oldest waiting event is dropped"
+        ),
+        json_schema_extra={"metavar": "EVENTS"},
+    )
+    app_requests_in_flight: int = Field(
+        default=16,
+        ge=1,
+        le=1000,
+        description="servicenow.request calls of one app running at once",
+        json_schema_extra={"metavar": "REQUESTS"},
+    )
+    app_request_backlog: int = Field(
+        default=1000,
+        ge=0,
+        le=100_000,
+        description="requests of one app waiting for a turn; more are refused with TooManyRequestsError",
+        json_schema_extra={"metavar": "REQUESTS"},
+    )
+    max_frame_bytes: int = Field(
+        default=DEFAULT_MAX_FRAME_BYTES,
+        ge=64 * 1024,
+        le=1024 * 1024 * 1024,
+        description=(
+            "largest frame the adapter sends to the runtime and largest message it handles, in bytes; "
+            "a larger reply is a ReplyTooLargeError telling the app to page"
+        ),
+        json_schema_extra={"metavar": "BYTES", "default_doc": "`8388608` (8 MiB)"},
+    )
+    max_json_depth: int = Field(
+        default=64,
+        ge=8,
+        le=250,
+        description="deepest JSON nesting of a frame the adapter handles (the frame's own object is level 1)",
+        json_schema_extra={"metavar": "LEVELS"},
     )
     log_level: LogLevel = Field(default="info", description="how much to log")
     log_json: bool = Field(default=False, description="log JSON lines instead of console text")

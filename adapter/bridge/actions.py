@@ -15,6 +15,7 @@ import structlog
 from pydantic import BaseModel
 
 from adapter.bridge.access import AccessPolicy, app_id
+from adapter.bridge.fairness import RequestGate, delivery_status
 from adapter.bridge.messages import (
     ConnectionStatus,
     ConnectPayload,
@@ -90,10 +91,12 @@ class ServiceNowActions:
         default_client_id: str | None = None,
         watching: list[str] | None = None,
         health: Callable[[], Mapping[str, Any]] | None = None,
+        gate: RequestGate | None = None,
     ) -> None:
         """``health`` gives the adapter-wide fields of ``servicenow.status`` (see ``StatusResult``)."""
         self._health = health
         self._manager = manager
+        self._gate = gate or RequestGate()
         self._policy = policy
         self._changes = changes
         self._default_instance_url = default_instance_url
@@ -159,13 +162,14 @@ class ServiceNowActions:
         """``servicenow.request``: the official ``executeApiRequest`` on the caller's connection."""
         self._policy.check(caller, REQUEST)
         connection = self._manager.connection(app_id(caller), payload.instanceUrl)
-        response = await connection.execute(
-            payload.apiEndpoint,
-            payload.httpMethod,
-            payload.data,
-            payload.suppressResponseBody,
-            payload.headers,
-        )
+        async with self._gate.turn(app_id(caller)):
+            response = await connection.execute(
+                payload.apiEndpoint,
+                payload.httpMethod,
+                payload.data,
+                payload.suppressResponseBody,
+                payload.headers,
+            )
         if payload.httpMethod != "GET":
             self._changes.own_write(connection, payload.httpMethod, payload.apiEndpoint, response)
         # As the official package: no body means no ``data`` and no ``type`` keys at all.
@@ -205,6 +209,7 @@ class ServiceNowActions:
             ],
             watching=self._watching,
             **(self._health() if self._health is not None else {}),
+            delivery=delivery_status(self._provider, caller) if self._provider is not None else None,
         )
 
     def _present(self, caller: ClientIdentity) -> bool:

@@ -7,7 +7,8 @@ docs/schemas/ and the TypeScript declarations follow them, and a test fails when
 from __future__ import annotations
 
 import unicodedata
-from typing import Annotated, Any, Literal
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -22,6 +23,7 @@ def _upper_case(value: Any) -> Any:
 HttpMethod = Annotated[Literal["GET", "POST", "PUT", "PATCH", "DELETE"], BeforeValidator(_upper_case)]
 ConnectionState = Literal["connected", "refreshed", "expired", "disconnected"]
 ChangeKind = Literal["created", "updated", "deleted"]
+T = TypeVar("T")
 
 
 class _Payload(BaseModel):
@@ -32,6 +34,18 @@ class _Payload(BaseModel):
 
 class _Result(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+def _texts(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(key)
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
 
 
 class ConnectPayload(_Payload):
@@ -46,6 +60,15 @@ class ConnectPayload(_Payload):
         default_factory=dict, description="extra authorize-URL parameters, e.g. {prompt: 'login'}"
     )
     interactive: bool = Field(default=True, description="false: fail rather than show a login")
+
+    @field_validator("instanceUrl", "clientId", "scope", "authFlowParams")
+    @classmethod
+    def _utf8(cls, value: T) -> T:
+        # Text read from a lone ``\ud800`` escape is no text a URL can carry: a ParameterError here rather
+        # than a UnicodeEncodeError where the authorize URL is built.
+        for text in _texts(value):
+            text.encode("utf-8")
+        return value
 
 
 class ConnectResult(_Result):
@@ -112,7 +135,7 @@ class ConnectionStatus(_Result):
 class RuntimeStatus(_Result):
     """The adapter's own connection to the OpenFin runtime."""
 
-    state: Literal["connecting", "connected", "reconnecting", "closed"]
+    state: Literal["connecting", "connected", "reconnecting", "restoring", "closed"]
     address: str
     reconnects: int = Field(description="how many times the connection was restored since start-up")
 
@@ -142,6 +165,26 @@ class AdapterError(_Result):
     message: str
 
 
+class DeliveryCounts(_Result):
+    """What became of the events the adapter dispatched (``servicenow.recordChanged`` and the like)."""
+
+    waiting: int = Field(default=0, description="events waiting to be dispatched")
+    delivered: int = Field(default=0, description="events the app acknowledged")
+    merged: int = Field(
+        default=0, description="waiting events replaced by a newer event for the same record or connection"
+    )
+    dropped: int = Field(default=0, description="waiting events dropped, the oldest first, past the backlog")
+    failed: int = Field(default=0, description="events whose dispatch failed or was not acknowledged in time")
+
+
+class DeliveryStatus(_Result):
+    """Event delivery: each app has its own queue, so a slow app falls behind alone (docs/channel-api.md)."""
+
+    backlog: int = Field(description="events that may wait per app before the oldest is dropped")
+    app: DeliveryCounts = Field(description="the calling app's events, over its channel connections")
+    total: DeliveryCounts = Field(description="every app's events since the channel was made")
+
+
 class StatusResult(_Result):
     """Every connection the adapter holds, the tables it broadcasts, and the adapter's own health."""
 
@@ -153,6 +196,7 @@ class StatusResult(_Result):
     watchers: list[WatcherStatus] = Field(default_factory=list)
     apps: list[str] = Field(default_factory=list, description="uuids of the apps connected to the channel")
     lastError: AdapterError | None = None
+    delivery: DeliveryStatus | None = Field(default=None, description="how the adapter's events fared")
 
 
 class ErrorInfo(_Result):

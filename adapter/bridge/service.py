@@ -25,9 +25,16 @@ from adapter.bridge.actions import ServiceNowActions
 from adapter.bridge.broadcast import ChangeBroadcaster, poll_table
 from adapter.bridge.changes import RecordChange
 from adapter.bridge.contexts import typed_case_context
+from adapter.bridge.fairness import RequestGate
 from adapter.bridge.health import AdapterHealth
 from adapter.bridge.intents import HANDLED_INTENTS, IntentHandlers
-from adapter.bridge.messages import BrokerStatus, ConnectionChangedEvent, RecordChangedEvent, RuntimeStatus
+from adapter.bridge.messages import (
+    BrokerStatus,
+    CaseNotificationEvent,
+    ConnectionChangedEvent,
+    RecordChangedEvent,
+    RuntimeStatus,
+)
 from adapter.bridge.notifications import CASE_NOTIFICATION, CaseNotifier
 from adapter.bridge.search import RecordSearch
 from adapter.bridge.windows import RuntimeAuthWindowHost
@@ -53,6 +60,7 @@ from adapter.openfin.discovery import (
     discover_runtime,
     find_rvm,
 )
+from adapter.openfin.reconnect import Backoff
 from adapter.servicenow.authorizers import Authorizer, BrowserAuthorizer, HttpAuthorizer, WindowAuthorizer
 from adapter.servicenow.connection import REST_API_PATHS, Connection, ConnectionOptions
 from adapter.servicenow.connection import ConnectionState as ServiceNowState
@@ -67,6 +75,8 @@ DEFAULT_RUNTIME_ADDRESS = "ws://127.0.0.1:9696"
 SESSION_CONTEXT_GROUP = "servicenow"
 RECORD_CHANGED = "servicenow.recordChanged"
 CONNECTION_CHANGED = "servicenow.connectionChanged"
+BROKER_RETRY = Backoff(initial=1.0, cap=30.0)
+"""How often joining a broker that failed at start-up is tried again."""
 
 
 async def runtime_address(
@@ -155,7 +165,11 @@ class AdapterService:
         token = settings.token.get_secret_value() if settings.token else None
         # The address is settled in start(), where port discovery can run.
         self.runtime = RuntimeConnection(
-            settings.runtime_address or DEFAULT_RUNTIME_ADDRESS, settings.uuid, token=token
+            settings.runtime_address or DEFAULT_RUNTIME_ADDRESS,
+            settings.uuid,
+            token=token,
+            max_frame_bytes=settings.max_frame_bytes,
+            max_json_depth=settings.max_json_depth,
         )
         self.calls = RuntimeCalls(self.runtime)
         self.policy = AccessPolicy(
@@ -186,8 +200,10 @@ class AdapterService:
             settings.channel,
             on_connection=self._client_connecting,
             on_disconnection=self._client_gone,
+            event_backlog=settings.app_event_backlog,
         )
         self.health = AdapterHealth()
+        self.provider.too_large_hint = "page the request with sysparm_limit and sysparm_offset"
         self.broadcaster = ChangeBroadcaster(
             settings.watch_table,
             watch=lambda connection, table, baseline: poll_table(
@@ -203,6 +219,7 @@ class AdapterService:
             default_client_id=settings.client_id,
             watching=settings.watch_table,
             health=self._status,
+            gate=RequestGate(settings.app_requests_in_flight, settings.app_request_backlog),
         )
         self.actions.register(self.provider)
         self.search = RecordSearch(self.manager, self.policy, settings.search_type)
@@ -215,16 +232,10 @@ class AdapterService:
             instance_url=settings.instance_url,
             client_id=settings.client_id,
         )
-        self.notifier = (
-            CaseNotifier(
-                lambda event: self.provider.publish(CASE_NOTIFICATION, event.model_dump(mode="json"))
-            )
-            if settings.case_notifications
-            else None
-        )
+        self.notifier = CaseNotifier(self._notify) if settings.case_notifications else None
         self.interop: InteropClient | None = None
         self.session: SessionContextGroup | None = None
-        self._background: set[asyncio.Task[Any]] = set()
+        self._joining: asyncio.Task[None] | None = None
         self.manager.add_listener(self._connection_changed)
 
     def _authorizer(self) -> Authorizer:
@@ -256,25 +267,37 @@ class AdapterService:
         self.runtime.address = await runtime_address(self.settings)
         await self.runtime.connect()
         await self.provider.create()
-        if self.settings.broker:
-            await self._join_broker(self.settings.broker)
+        if self.settings.broker and not await self._join_broker(self.settings.broker):
+            self._joining = asyncio.create_task(
+                self._join_broker_later(self.settings.broker), name="interop-join-later"
+            )
 
-    async def _join_broker(self, platform_uuid: str) -> None:
+    async def _join_broker(self, platform_uuid: str) -> bool:
+        """Join the broker; on failure (no broker, a malformed answer) log it and return ``False``: the
+        adapter serves its channel without FDC3 meanwhile."""
         interop = InteropClient(self.runtime, platform_uuid, context_group=self.settings.context_group)
         try:
             await interop.connect()
-            self.session = await interop.join_session_context_group(SESSION_CONTEXT_GROUP)
+            session = await interop.join_session_context_group(SESSION_CONTEXT_GROUP)
             for name, handler in self.intents.handlers.items():
                 spec = HANDLED_INTENTS.get(name)
                 contexts = spec.contexts if spec is not None else None
                 await interop.register_intent_handler(name, handler, contexts=contexts)
         except OpenFinError as error:
-            log.error("interop.unavailable", platform=platform_uuid, error=str(error))
+            log.error("interop.unavailable", platform=platform_uuid, error=str(error), retrying=True)
             self.health.record_error("broker", f"could not join {platform_uuid}'s broker: {error}")
             await interop.close()
-            return
+            return False
+        self.session = session
         self.interop = interop
         log.info("interop.joined", platform=platform_uuid, intents=list(self.intents.handlers))
+        return True
+
+    async def _join_broker_later(self, platform_uuid: str) -> None:
+        for delay in BROKER_RETRY.delays():
+            await asyncio.sleep(delay)
+            if await self._join_broker(platform_uuid):
+                return
 
     async def serve(self, stop: asyncio.Event) -> int:
         """Run until ``stop`` is set or the runtime is gone for good, then shut down; returns an exit code.
@@ -311,21 +334,26 @@ class AdapterService:
             if state is ConnectionState.RECONNECTING:
                 lost = self.runtime.last_error
                 self.health.record_error("runtime", f"connection lost: {lost or 'the runtime closed it'}")
+                # Back means the socket is: restoring the channel may take longer (its name held by someone
+                # else for a while), and the adapter keeps at it rather than exit.
                 with contextlib.suppress(TimeoutError):
-                    await self.runtime.wait_for(ConnectionState.CONNECTED, self.settings.reconnect_grace)
+                    async with asyncio.timeout(self.settings.reconnect_grace):
+                        async for current in self.runtime.states():
+                            if current in (ConnectionState.RESTORING, ConnectionState.CONNECTED):
+                                break
                     continue
                 return
 
     async def aclose(self) -> None:
         """Leave the broker, stop broadcasting, destroy the channel, revoke every login, close the socket."""
+        if self._joining is not None:
+            self._joining.cancel()
+            await asyncio.gather(self._joining, return_exceptions=True)
         if self.interop is not None:
             await self.interop.close()
         await self.broadcaster.aclose()
         if self.notifier is not None:
             await self.notifier.aclose()
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
         if self.provider.is_open:
             with contextlib.suppress(OpenFinError):
                 await self.provider.destroy()
@@ -364,6 +392,10 @@ class AdapterService:
 
     # --------------------------------------------------------------------------------------- broadcasts
 
+    async def _notify(self, event: CaseNotificationEvent) -> None:
+        # Through each app's own queue, as every event: an app slow to acknowledge delays only its own.
+        self.provider.post(CASE_NOTIFICATION, event.model_dump(mode="json"))
+
     async def _deliver(self, connection: Connection, change: RecordChange) -> None:
         if self.notifier is not None:
             self.notifier.observe(connection, change)
@@ -379,17 +411,19 @@ class AdapterService:
             context=context,
         )
         log.info("broadcast.change", table=change.table, number=change.number, change=change.change)
-        sends: list[Awaitable[object]] = [
-            self.provider.publish(RECORD_CHANGED, event.model_dump(mode="json"))
-        ]
+        # Each app has its own queue: the event is queued for all at once and no app's slowness holds up
+        # another's (an app that falls behind gets the latest change of each record).
+        self.provider.post(
+            RECORD_CHANGED, event.model_dump(mode="json"), key=(origin, change.table, change.sys_id)
+        )
+        sends: list[Awaitable[object]] = []
         if change.change != "deleted" and self.interop is not None:
             if self.session is not None:
                 sends.append(self.session.set_context(context))
             if self.settings.context_group:
                 sends.append(self.interop.set_context(context))
-        # Side by side: a publish completes when every app has answered the event, and the contexts must not
-        # wait for that (with 100 apps they arrived a whole fan-out later than the events). A failing send is
-        # raised (the broadcaster logs it) only once the others are done, never left running unawaited.
+        # Side by side; a failing send is raised (the broadcaster logs it) only once the others are done,
+        # never left running unawaited.
         failures = [
             outcome
             for outcome in await asyncio.gather(*sends, return_exceptions=True)
@@ -402,6 +436,6 @@ class AdapterService:
         event = ConnectionChangedEvent(
             instanceUrl=connection.key.origin, clientId=connection.client_id, state=state.value
         )
-        task = asyncio.create_task(self.provider.publish(CONNECTION_CHANGED, event.model_dump(mode="json")))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self.provider.post(
+            CONNECTION_CHANGED, event.model_dump(mode="json"), key=(event.instanceUrl, event.clientId)
+        )

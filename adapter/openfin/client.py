@@ -16,17 +16,22 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 
+from adapter.jsoncodec import NestingError
 from adapter.openfin.connection import EventSubscription, RuntimeConnection
 from adapter.openfin.errors import (
     ChannelActionError,
     ChannelClosedError,
     ChannelConnectionRejected,
     ChannelNotFound,
+    FrameTooLargeError,
+    ProtocolError,
+    ReplyTooLargeError,
     RuntimeRequestError,
 )
 from adapter.openfin.frames import ChannelMessagePayload, DesktopEvent, RoutingInfo
-from adapter.openfin.registry import ActionRegistry
+from adapter.openfin.registry import ActionRegistry, error_reply
 
 log = structlog.get_logger(__name__)
 
@@ -113,7 +118,12 @@ class ChannelClient:
             raise ChannelNotFound(self.channel_name) from None
         finally:
             await announcement.unsubscribe()
-        routing = RoutingInfo.model_validate(data)
+        try:
+            routing = RoutingInfo.model_validate(data)
+        except ValidationError as exc:
+            # Only where the answer was wrong, never its content: a runtime may send anything.
+            where = "; ".join(".".join(map(str, err["loc"])) or "<answer>" for err in exc.errors())
+            raise ProtocolError(f"Malformed answer to connect-to-channel ({where})") from None
         if routing.endpoint_id is None:
             raise ChannelConnectionRejected("The runtime assigned no endpointId to our connection")
         self._routing = routing
@@ -168,7 +178,11 @@ class ChannelClient:
     async def handle_message(self, push: ChannelMessagePayload) -> None:
         """Serve an action the provider dispatched to us."""
         reply = await self.actions.reply(push.ack_to_sender, push.action, push.payload, push.sender_identity)
-        await self.connection.send(reply)
+        try:
+            await self.connection.send(reply)
+        except (FrameTooLargeError, NestingError) as exc:
+            log.warning("channel.client.reply_refused", action=push.action, error=str(exc))
+            await self.connection.send(error_reply(push.ack_to_sender, ReplyTooLargeError(str(exc))))
 
     def _channel_announced(self, event: DesktopEvent, appeared: asyncio.Event) -> None:
         if (event.model_extra or {}).get("channelName") == self.channel_name:

@@ -5,7 +5,8 @@ connection (file-token handshake, or the sponsored token a platform provider han
 out requests through the ``Correlator``, routes pushes to the channel endpoints and desktop-event listeners
 that registered for them, and when the runtime goes away it reconnects with capped, jittered backoff and
 replays what the runtime forgot: desktop-event subscriptions first, then every attached component
-(``Restorable``: channel providers, channel clients, the interop client) in the order they were attached.
+(``Restorable``: channel providers, channel clients, the interop client) in the order they were attached,
+each part that fails retried with backoff until all are back (state ``restoring`` until then).
 Its state (``ConnectionState``) moves in one place, ``_set_state``, and is observable through callbacks or
 an async iterator.
 """
@@ -30,6 +31,7 @@ from adapter.openfin.correlator import Correlator
 from adapter.openfin.errors import (
     AuthorizationRejected,
     ConnectionLostError,
+    FrameTooLargeError,
     NotConnectedError,
     ProtocolError,
     RequestTimeoutError,
@@ -44,6 +46,7 @@ from adapter.openfin.frames import (
     ChannelMessagePayload,
     DesktopEvent,
     ExternalAuthorizationResponse,
+    FrameRefused,
     Identity,
     PushFrame,
     authorization_request,
@@ -58,6 +61,8 @@ from adapter.openfin.frames import (
 from adapter.openfin.reconnect import Backoff, should_reconnect
 
 log = structlog.get_logger(__name__)
+INBOUND_HARD_LIMIT = 4
+"""A frame over this many times ``max_frame_bytes`` is not read at all: the socket is closed instead."""
 # The standard logger structlog's level filter consults: asking it first skips building a debug event
 # (bound logger, processors) for every request when debug is off.
 _stdlib_log = logging.getLogger(__name__)
@@ -69,6 +74,8 @@ class ConnectionState(enum.StrEnum):
     CONNECTING = "connecting"
     CONNECTED = "connected"
     RECONNECTING = "reconnecting"
+    RESTORING = "restoring"
+    """The socket is back; what the runtime forgot (channels, subscriptions, registrations) is not yet."""
     CLOSED = "closed"
 
 
@@ -84,6 +91,8 @@ class ConnectionStats:
     frames_received: int = 0
     errors: int = 0
     """Frames we could not parse, pushes nobody handled cleanly, replays that failed."""
+    restore_failures: int = 0
+    """Attempts to re-create a subscription or component after a reconnect that failed (and were retried)."""
 
 
 class Restorable(Protocol):
@@ -184,6 +193,8 @@ class RuntimeConnection:
         handshake_timeout: float = 10.0,
         backoff: Backoff | None = None,
         reconnect: bool = True,
+        max_frame_bytes: int | None = None,
+        max_json_depth: int | None = None,
     ) -> None:
         self.address = address
         self.uuid = uuid
@@ -191,6 +202,8 @@ class RuntimeConnection:
         self.handshake_timeout = handshake_timeout
         self.backoff = backoff or Backoff()
         self.reconnect = reconnect
+        self.max_frame_bytes = max_frame_bytes
+        self.max_json_depth = max_json_depth
         self.stats = ConnectionStats()
         self.last_error: BaseException | None = None
         self._token = token
@@ -348,7 +361,9 @@ class RuntimeConnection:
             self.address,
             open_timeout=self.handshake_timeout,
             proxy=None,
-            max_size=None,
+            # A frame over the bound is still read (to tell its sender) unless it is far over it: only then
+            # is the socket given up rather than the memory.
+            max_size=None if self.max_frame_bytes is None else INBOUND_HARD_LIMIT * self.max_frame_bytes,
             user_agent_header=None,
         )
         try:
@@ -392,7 +407,12 @@ class RuntimeConnection:
     # -------------------------------------------------------------------------------- sending
 
     async def _send_on(self, ws: ClientConnection, frame: dict[str, Any] | str) -> None:
-        await ws.send(frame if isinstance(frame, str) else encode(frame))
+        text = frame if isinstance(frame, str) else encode(frame)
+        limit = self.max_frame_bytes
+        if limit is not None and len(text) > limit // 4 and _utf8_length(text) > limit:
+            # The runtime closes a socket that sends it an oversized frame, and with it every app's channel.
+            raise FrameTooLargeError(_utf8_length(text), limit)
+        await ws.send(text)
         self.stats.frames_sent += 1
 
     async def request(
@@ -434,6 +454,10 @@ class RuntimeConnection:
             self._correlator.discard(message_id)
             self.stats.request_failures += 1
             raise ConnectionLostError() from exc
+        except BaseException:
+            self._correlator.discard(message_id)
+            self.stats.request_failures += 1
+            raise
         try:
             return await self._correlator.wait(message_id, timeout or self.request_timeout)
         except RequestTimeoutError:
@@ -461,15 +485,26 @@ class RuntimeConnection:
             reason = f"Not connected to the runtime ({self._state.value})"
             return [NotConnectedError(reason) for _ in payloads_json]
         sent: list[int] = []
+        # Per payload: the index of its request in ``sent``, or why it was not sent.
+        slots: list[int | Exception] = []
         try:
             for payload_json in payloads_json:
+                if slots and isinstance(slots[-1], ConnectionLostError):
+                    slots.append(ConnectionLostError())
+                    continue
                 message_id = self._correlator.open(action)
-                sent.append(message_id)
                 try:
                     await self._send_on(ws, encode_request(action, payload_json, message_id))
                 except ConnectionClosed:
-                    self._correlator.discard(sent.pop())
-                    break
+                    self._correlator.discard(message_id)
+                    slots.append(ConnectionLostError())
+                    continue
+                except FrameTooLargeError as exc:
+                    self._correlator.discard(message_id)
+                    slots.append(exc)
+                    continue
+                slots.append(len(sent))
+                sent.append(message_id)
         except BaseException:
             # Cancelled while sending (a full socket buffer): nobody will await these, so forget them now
             # rather than keep them pending until the socket closes.
@@ -477,8 +512,8 @@ class RuntimeConnection:
                 self._correlator.discard(message_id)
             raise
         self.stats.requests += len(payloads_json)
-        outcomes = await self._correlator.wait_all(sent, timeout or self.request_timeout)
-        outcomes += [ConnectionLostError() for _ in range(len(payloads_json) - len(sent))]
+        replies = await self._correlator.wait_all(sent, timeout or self.request_timeout)
+        outcomes = [replies[slot] if isinstance(slot, int) else slot for slot in slots]
         for outcome in outcomes:
             if isinstance(outcome, RequestTimeoutError):
                 self.stats.request_timeouts += 1
@@ -502,15 +537,30 @@ class RuntimeConnection:
         with contextlib.suppress(ConnectionClosed):
             async for raw in ws:
                 self.stats.frames_received += 1
-                self._on_frame(raw)
+                try:
+                    self._on_frame(raw)
+                except Exception:
+                    # Whatever one frame does, the reader serves the next: a reader that ended would leave
+                    # the socket open and deaf.
+                    self.stats.errors += 1
+                    log.exception("runtime.frame_failed")
 
     def _on_frame(self, raw: str | bytes) -> None:
         try:
-            frame = parse_frame(raw)
+            frame = parse_frame(raw, max_depth=self.max_json_depth, max_bytes=self.max_frame_bytes)
             if isinstance(frame, AckFrame):
                 self._correlator.resolve(frame)
                 return
             push = parse_push(frame)
+        except FrameRefused as exc:
+            self.stats.errors += 1
+            log.warning("runtime.frame_refused", error=str(exc))
+            if exc.ack is not None:
+                # ``stack`` lets node-adapter rebuild the error, name included, as its ChannelError's cause.
+                error = {"name": exc.name, "message": exc.message, "stack": str(exc)}
+                refusal = failure_reply(exc.ack, str(exc), error)
+                self.spawn(self.send(refusal), name="openfin-refuse-frame")
+            return
         except ProtocolError as exc:
             self.stats.errors += 1
             log.warning("runtime.bad_frame", error=str(exc))
@@ -648,8 +698,8 @@ class RuntimeConnection:
             if not self.reconnect or not await self._reconnect():
                 self._set_state(ConnectionState.CLOSED)
                 return
-            await self._restore()
-            if self._reader is not None and self._reader.done():
+            self._set_state(ConnectionState.RESTORING)
+            if not await self._restore():
                 continue
             self.stats.reconnects += 1
             self._set_state(ConnectionState.CONNECTED)
@@ -674,19 +724,52 @@ class RuntimeConnection:
             return True
         return False
 
-    async def _restore(self) -> None:
-        for key in list(self._subscriptions):
-            try:
-                await self.request("subscribe-to-desktop-event", event_payload(key))
-            except Exception as exc:
-                self.stats.errors += 1
-                log.warning("runtime.resubscribe_failed", topic=key[0], type=key[1], error=str(exc))
-        for component in list(self._restorables):
-            try:
-                await component.restore()
-            except Exception as exc:
-                self.stats.errors += 1
-                log.warning("runtime.restore_failed", component=type(component).__name__, error=str(exc))
+    async def _restore(self) -> bool:
+        """Re-create what the runtime forgot, retrying each part that fails (with backoff) until all is
+        back: ``True`` then; ``False`` when the socket went away again or the connection is closing."""
+        subscriptions = list(self._subscriptions)
+        components = list(self._restorables)
+        delays = self.backoff.delays()
+        while True:
+            subscriptions = [key for key in subscriptions if not await self._resubscribe(key)]
+            components = [component for component in components if not await self._restore_one(component)]
+            if not subscriptions and not components:
+                return True
+            log.warning(
+                "runtime.restore_incomplete",
+                subscriptions=[f"{key[0]}/{key[1]}" for key in subscriptions],
+                components=[type(component).__name__ for component in components],
+            )
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(next(delays)):
+                    await self._closing.wait()
+            if self._closing.is_set() or self._reader is None or self._reader.done():
+                return False
+            # Parts dropped in the meantime (an unsubscribe, a detached component) need no restoring.
+            subscriptions = [key for key in subscriptions if key in self._subscriptions]
+            components = [component for component in components if component in self._restorables]
+
+    async def _resubscribe(self, key: EventKey) -> bool:
+        try:
+            await self.request("subscribe-to-desktop-event", event_payload(key))
+        except Exception as exc:
+            self.stats.restore_failures += 1
+            log.warning("runtime.resubscribe_failed", topic=key[0], type=key[1], error=str(exc))
+            return False
+        return True
+
+    async def _restore_one(self, component: Restorable) -> bool:
+        try:
+            await component.restore()
+        except Exception as exc:
+            self.stats.restore_failures += 1
+            log.warning("runtime.restore_failed", component=type(component).__name__, error=str(exc))
+            return False
+        return True
+
+
+def _utf8_length(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def write_token_file(path: Path, token: str) -> None:

@@ -56,6 +56,15 @@ class RequestTimeoutError(OpenFinError, TimeoutError):
         self.timeout = timeout
 
 
+class FrameTooLargeError(OpenFinError, ValueError):
+    """A frame we were about to send is larger than the largest frame we send (``max_frame_bytes``)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"The message ({size} bytes) is larger than the largest frame sent ({limit} bytes)")
+        self.size = size
+        self.limit = limit
+
+
 class RuntimeRequestError(OpenFinError):
     """The runtime (or the channel peer it relayed for) answered a request with ``success: false``.
 
@@ -134,6 +143,13 @@ class ActionError(Exception):
     def error_payload(self) -> dict[str, Any]:
         """Extra fields for the ``error`` object (``name`` and ``message`` are added by the provider)."""
         return dict(self.fields)
+
+
+class ReplyTooLargeError(ActionError):
+    """A reply that cannot go out as one frame (larger than the frame bound, or nested too deeply)."""
+
+    def __init__(self, problem: str, hint: str = "ask for less") -> None:
+        super().__init__(f"{problem}; {hint}")
 
 
 class ActionNotFound(ActionError):

@@ -186,12 +186,30 @@ AUTHORIZATION_RESPONSE = "authorization-response"
 Inbound = AckFrame | PushFrame
 
 
-def parse_frame(text: str | bytes) -> Inbound:
+class FrameRefused(ProtocolError):
+    """An inbound frame over a bound (nesting depth, size): not handled, its sender told when it can be.
+
+    ``name`` is the error name the sender gets; ``ack`` is the frame's ``ackToSender`` when it is a channel
+    push whose reply envelope could be read, else ``None``.
+    """
+
+    def __init__(self, name: str, message: str, ack: AckToSender | None) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+        self.ack = ack
+
+
+def parse_frame(text: str | bytes, *, max_depth: int | None = None, max_bytes: int | None = None) -> Inbound:
     """Parse one inbound text frame.
 
     A frame with a ``correlationId`` key is a reply (``AckFrame``); one without is a push (``PushFrame``),
     whose payload the caller parses further with ``parse_push``. Raises ``ProtocolError`` for anything that
     is not a JSON object with a string ``action``.
+
+    A frame longer than ``max_bytes`` or nested more than ``max_depth`` levels (the frame's own object is
+    level 1) is refused: a reply to one of our requests becomes a failure ``AckFrame`` (its caller gets the
+    error rather than a timeout), a push raises ``FrameRefused``.
     """
     try:
         data = jsoncodec.loads(text)
@@ -199,12 +217,43 @@ def parse_frame(text: str | bytes) -> Inbound:
         raise ProtocolError(f"Frame is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ProtocolError("Frame is not a JSON object")
+    if max_bytes is not None and len(text) > max_bytes:
+        refused = ("MessageTooLargeError", f"The message is larger than {max_bytes} bytes")
+    elif max_depth is not None and jsoncodec.too_deep(data, max_depth):
+        refused = ("MessageTooDeepError", f"The message is nested deeper than {max_depth} levels")
+    else:
+        refused = None
+    if refused is not None:
+        return _refuse(data, *refused, max_depth=max_depth)
     try:
         if "correlationId" in data:
             return AckFrame.model_validate(data)
         return PushFrame.model_validate(data)
     except ValidationError as exc:
         raise ProtocolError(f"Malformed frame: {_summary(exc)}") from exc
+
+
+def _refuse(data: dict[str, Any], name: str, message: str, *, max_depth: int | None) -> AckFrame:
+    correlation_id = data.get("correlationId")
+    if "correlationId" in data and type(correlation_id) is int:
+        reason = f"{name}: {message}"
+        failure = AckPayload(
+            success=False, reason=reason, error={"name": name, "message": message, "stack": reason}
+        )
+        return AckFrame(action="ack", correlation_id=correlation_id, payload=failure)
+    raise FrameRefused(name, message, _reply_envelope(data, max_depth))
+
+
+def _reply_envelope(data: dict[str, Any], max_depth: int | None) -> AckToSender | None:
+    payload = data.get("payload")
+    ack = payload.get("ackToSender") if isinstance(payload, dict) else None
+    # The envelope is sent back as it came: one nested too deeply would fail again on its way out.
+    if not isinstance(ack, dict) or (max_depth is not None and jsoncodec.too_deep(ack, max_depth)):
+        return None
+    try:
+        return AckToSender.model_validate(ack)
+    except ValidationError:
+        return None
 
 
 _PUSH_MODELS: dict[str, type[WireModel]] = {

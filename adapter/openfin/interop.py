@@ -253,6 +253,7 @@ class InteropClient:
         self._intent_handlers: dict[str, _IntentEntry] = {}
         self._sessions: dict[str, _SessionState] = {}
         self._reestablishing: asyncio.Task[None] | None = None
+        self._establishing = asyncio.Lock()
         self._closed = False
 
     @property
@@ -507,21 +508,32 @@ class InteropClient:
             await self._announce_intent_handler(handler_id)
 
     async def _establish(self) -> None:
-        await self._channel.connect({}, timeout=self.connect_timeout)
-        await self._replay()
-        log.info("interop.reestablished", broker=self.channel_name)
+        # The runtime connection's restore and the rejoin after the broker left may both try at once: one
+        # at a time, and the second finds the broker joined, rather than a second connection of ours.
+        async with self._establishing:
+            if self._channel.is_connected:
+                return
+            await self._channel.connect({}, timeout=self.connect_timeout)
+            await self._replay()
+            log.info("interop.reestablished", broker=self.channel_name)
 
     def connection_lost(self) -> None:
         """The runtime went away with the broker connection."""
         self._channel.drop()
 
     async def restore(self) -> None:
-        """Reconnect to the broker and replay; keep trying in the background if it is not back yet."""
+        """Reconnect to the broker and replay every registration; raises when that failed, so that the
+        runtime connection tries again (and does not report itself connected until it is done)."""
         try:
             await self._establish()
         except (OpenFinError, TimeoutError) as exc:
+            # Connected but not replayed: leave, so that the next attempt does not add a second connection.
+            if self._channel.is_connected:
+                with contextlib.suppress(OpenFinError, TimeoutError):
+                    await self._channel.disconnect()
+            self._channel.drop()
             log.info("interop.broker_not_back", broker=self.channel_name, error=str(exc))
-            self._start_reestablishing()
+            raise
 
     async def shutdown(self) -> None:
         """Leave the broker during a clean shutdown."""

@@ -9,22 +9,28 @@ runtime went away. After a runtime reconnect the channel is created again under 
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from pydantic import BaseModel
 
+from adapter.jsoncodec import NestingError
 from adapter.openfin.connection import EventSubscription, RuntimeConnection
+from adapter.openfin.delivery import DEFAULT_BACKLOG, ClientDelivery, DeliveryCounts, Event, Mailbox
 from adapter.openfin.errors import (
     ActionNotFound,
     ChannelActionError,
     ChannelClosedError,
     ChannelConnectionRejected,
     ClientNotConnectedError,
+    FrameTooLargeError,
     NotConnectedError,
+    ReplyTooLargeError,
     RuntimeRequestError,
 )
 from adapter.openfin.frames import (
@@ -74,8 +80,10 @@ class ChannelProvider:
         *,
         on_connection: ConnectionHook | None = None,
         on_disconnection: DisconnectionHook | None = None,
+        event_backlog: int = DEFAULT_BACKLOG,
     ) -> None:
         self.connection = connection
+        self.event_backlog = event_backlog
         self.channel_name = channel_name
         self.actions = ActionRegistry()
         self._on_connection = on_connection
@@ -86,6 +94,11 @@ class ChannelProvider:
         # Each connected client's identity as encoded for send-channel-message, kept while it stays.
         self._targets: dict[str, tuple[ClientIdentity, str]] = {}
         self._subscription: EventSubscription | None = None
+        self._deliveries: dict[str, ClientDelivery] = {}
+        # What became of the events of clients that have left since.
+        self._departed = DeliveryCounts()
+        self.too_large_hint = "ask for less"
+        """How a caller whose reply was too large for one frame can ask for less (the channel's words)."""
 
     # ------------------------------------------------------------------------------- registration
 
@@ -165,6 +178,7 @@ class ChannelProvider:
         identity, self._identity = self._identity, None
         self._clients.clear()
         self._targets.clear()
+        self._stop_deliveries()
         if identity is None:
             return
         self.connection.unregister_provider(identity.channel_id)
@@ -179,6 +193,7 @@ class ChannelProvider:
         clients = list(self._clients.values())
         self._clients.clear()
         self._targets.clear()
+        self._stop_deliveries()
         for client in clients:
             self.connection.spawn(self._notify_disconnection(client), name="openfin-client-gone")
 
@@ -278,6 +293,55 @@ class ChannelProvider:
                 outcomes.append(DispatchOutcome(client, result=result))
         return outcomes
 
+    def post(self, action: str, payload: Any = None, *, key: Hashable | None = None) -> None:
+        """Queue ``action`` for every connected client, each delivered by its own sender (``delivery``).
+
+        Returns at once: a client that is slow to acknowledge delays only its own events. With ``key``, a
+        client's waiting event of the same action and key is replaced by this one. Raises ``TypeError`` or
+        ``ValueError`` when ``payload`` has no JSON form.
+        """
+        event = Event(action, None if payload is None else encode(payload))
+        for client_key, client in self._clients.items():
+            delivery = self._deliveries.get(client_key)
+            if delivery is None:
+                send = functools.partial(self._send_event, client)
+                delivery = ClientDelivery(Mailbox(self.event_backlog), send, client.uuid)
+                self._deliveries[client_key] = delivery
+            delivery.post(event, key, self._spawn)
+
+    def delivery_counts(self) -> list[tuple[ClientIdentity, int, DeliveryCounts]]:
+        """For each connected client that was posted events: its identity, events waiting, and counts."""
+        return [
+            (client, len(delivery.mailbox), delivery.mailbox.counts)
+            for client_key, delivery in self._deliveries.items()
+            if (client := self._clients.get(client_key)) is not None
+        ]
+
+    def delivery_totals(self) -> DeliveryCounts:
+        """The counts summed over every client since the channel was made, departed clients included."""
+        totals = DeliveryCounts()
+        totals.add(self._departed)
+        for delivery in self._deliveries.values():
+            totals.add(delivery.mailbox.counts)
+        return totals
+
+    async def _send_event(self, client: ClientIdentity, event: Event) -> None:
+        await self._dispatch_json(client, event.action, event.payload_json, timeout=None)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = self.connection.spawn(coroutine, name=name)
+        return task
+
+    def _stop_delivery(self, client_key: str) -> None:
+        delivery = self._deliveries.pop(client_key, None)
+        if delivery is not None:
+            delivery.stop()
+            self._departed.add(delivery.mailbox.counts)
+
+    def _stop_deliveries(self) -> None:
+        for client_key in list(self._deliveries):
+            self._stop_delivery(client_key)
+
     # ------------------------------------------------------------------------------ from runtime
 
     async def handle_connection(self, push: ChannelConnectionPayload) -> None:
@@ -317,7 +381,13 @@ class ChannelProvider:
             return
         reply = await self.actions.reply(push.ack_to_sender, push.action, push.payload, sender)
         try:
-            await self.connection.send(reply)
+            try:
+                await self.connection.send(reply)
+            except (FrameTooLargeError, NestingError) as exc:
+                # One frame too big or too deep for the socket: the caller learns why and may ask for less.
+                too_large = ReplyTooLargeError(str(exc), self.too_large_hint)
+                log.warning("channel.reply_refused", action=push.action, client=sender.uuid, error=str(exc))
+                await self.connection.send(error_reply(push.ack_to_sender, too_large))
         except NotConnectedError:
             # The socket dropped while the action ran: the runtime failed the caller's dispatch already.
             log.info("channel.reply_undeliverable", action=push.action, client=sender.uuid)
@@ -333,6 +403,7 @@ class ChannelProvider:
         key = _client_key(ClientIdentity.model_validate(event.to_wire()))
         client = self._clients.pop(key, None)
         self._targets.pop(key, None)
+        self._stop_delivery(key)
         if client is not None:
             log.info("channel.client_disconnected", channel=self.channel_name, client=client.uuid)
             self.connection.spawn(self._notify_disconnection(client), name="openfin-client-gone")

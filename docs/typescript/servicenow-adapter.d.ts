@@ -91,9 +91,33 @@ export interface ConnectionStatus {
   tokenExpiresAt?: string | null;
 }
 
+/** What became of the events the adapter dispatched (``servicenow.recordChanged`` and the like). */
+export interface DeliveryCounts {
+  /** events waiting to be dispatched */
+  waiting?: number;
+  /** events the app acknowledged */
+  delivered?: number;
+  /** waiting events replaced by a newer event for the same record or connection */
+  merged?: number;
+  /** waiting events dropped, the oldest first, past the backlog */
+  dropped?: number;
+  /** events whose dispatch failed or was not acknowledged in time */
+  failed?: number;
+}
+
+/** Event delivery: each app has its own queue, so a slow app falls behind alone (docs/channel-api.md). */
+export interface DeliveryStatus {
+  /** events that may wait per app before the oldest is dropped */
+  backlog: number;
+  /** the calling app's events, over its channel connections */
+  app: DeliveryCounts;
+  /** every app's events since the channel was made */
+  total: DeliveryCounts;
+}
+
 /** The adapter's own connection to the OpenFin runtime. */
 export interface RuntimeStatus {
-  state: 'connecting' | 'connected' | 'reconnecting' | 'closed';
+  state: 'connecting' | 'connected' | 'reconnecting' | 'restoring' | 'closed';
   address: string;
   /** how many times the connection was restored since start-up */
   reconnects: number;
@@ -125,6 +149,8 @@ export interface StatusResult {
   /** uuids of the apps connected to the channel */
   apps?: string[];
   lastError?: AdapterError | null;
+  /** how the adapter's events fared */
+  delivery?: DeliveryStatus | null;
 }
 
 /** ``servicenow.search``: look for ``query`` in the configured record types at once. ``query`` is app input that ends up inside an encoded query: ``^`` (which would add conditions), control characters (newlines included) and ``javascript:`` (which the instance would run) are refused. */

@@ -68,10 +68,9 @@ async def test_a_socket_dropped_mid_dispatch_fails_the_request_and_everything_co
                 proxy.cut()
                 in_flight.append(await asyncio.wait_for(request, WAIT))
 
-                # The state may still read CONNECTED before the adapter has noticed the cut: wait for the
-                # reconnection itself.
-                reconnected = cycle + 1
-                await eventually(lambda: service.runtime.stats.reconnects == reconnected, "reconnected")  # noqa: B023
+                # This cycle's reconnect, restored: the state read right after the cut may still be the
+                # previous cycle's ``connected``, before the adapter has noticed the drop.
+                await eventually(lambda done=cycle: service.runtime.stats.reconnects > done, "reconnected")
                 await service.runtime.wait_for(ConnectionState.CONNECTED, WAIT)
                 await eventually(lambda: service.provider.is_open, "channel created again")
                 rejoined = await asyncio.to_thread(fleet.reconnect)

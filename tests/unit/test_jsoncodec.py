@@ -57,3 +57,36 @@ def test_what_is_not_json_is_a_value_error_and_what_has_no_json_form_a_type_erro
         jsoncodec.loads('{"truncated": [1, 2')
     with pytest.raises(TypeError):
         jsoncodec.dumps({"a": object()})
+
+
+def _nested(depth: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("depth", [1025, 3000, 100_000])
+def test_text_nested_past_the_parser_is_a_nesting_error_not_a_recursion_error(depth: int) -> None:
+    with pytest.raises(jsoncodec.NestingError):
+        jsoncodec.loads("[" * depth + "]" * depth)
+    # Where orjson refuses for another reason (NaN), the standard library's parser is bounded too.
+    with pytest.raises(jsoncodec.NestingError):
+        jsoncodec.loads("[" * depth + "NaN" + "]" * depth)
+
+
+def test_values_nested_past_the_encoder_are_a_nesting_error() -> None:
+    assert jsoncodec.dumps(_nested(200)) == "[" * 200 + "]" * 200
+    with pytest.raises(jsoncodec.NestingError):
+        jsoncodec.dumps(_nested(300))
+    with pytest.raises(jsoncodec.NestingError):
+        jsoncodec.dumps_bytes(_nested(3000))
+
+
+def test_too_deep_counts_the_outer_container_as_level_one() -> None:
+    assert not jsoncodec.too_deep(_nested(5), 5)
+    assert jsoncodec.too_deep(_nested(6), 5)
+    assert not jsoncodec.too_deep({"a": [1, {"b": "deep text [[[["}]}, 3)
+    assert jsoncodec.too_deep({"a": [1, {"b": {}}]}, 3)
+    assert not jsoncodec.too_deep("scalar", 0)
+    assert jsoncodec.too_deep(_nested(100_000), 64)

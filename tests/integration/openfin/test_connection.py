@@ -133,6 +133,7 @@ async def test_a_restarted_runtime_is_reconnected_and_event_subscriptions_are_re
         ConnectionState.CONNECTING,
         ConnectionState.CONNECTED,
         ConnectionState.RECONNECTING,
+        ConnectionState.RESTORING,
         ConnectionState.CONNECTED,
         ConnectionState.CLOSED,
     ]

@@ -16,6 +16,7 @@ from adapter.openfin.frames import (
     ChannelMessagePayload,
     ClientIdentity,
     DesktopEvent,
+    FrameRefused,
     PushFrame,
     authorization_request,
     channel_message_target,
@@ -328,3 +329,52 @@ def test_any_input_parses_or_raises_a_protocol_error(value: Any) -> None:
             parse_push(frame)
         except ProtocolError:
             return
+
+
+def _deep_message(depth: int) -> dict[str, Any]:
+    nested: Any = {}
+    for _ in range(depth):
+        nested = {"n": nested}
+    return {**CHANNEL_MESSAGE, "payload": {**CHANNEL_MESSAGE["payload"], "payload": nested}}
+
+
+def test_a_push_nested_past_the_bound_is_refused_with_its_reply_envelope() -> None:
+    # Frame (1), payload (2), the app's payload (3): 61 more levels make 64, the bound.
+    parse_frame(encode(_deep_message(61)), max_depth=64)
+    with pytest.raises(FrameRefused) as refused:
+        parse_frame(encode(_deep_message(62)), max_depth=64)
+    assert refused.value.name == "MessageTooDeepError"
+    assert refused.value.ack == AckToSender.model_validate(ACK_TO_SENDER)
+
+
+def test_a_push_over_the_size_bound_is_refused_with_its_reply_envelope() -> None:
+    text = encode({**CHANNEL_MESSAGE, "payload": {**CHANNEL_MESSAGE["payload"], "payload": "x" * 5000}})
+    parse_frame(text, max_bytes=len(text))
+    with pytest.raises(FrameRefused) as refused:
+        parse_frame(text, max_bytes=len(text) - 1)
+    assert refused.value.name == "MessageTooLargeError"
+    assert refused.value.ack is not None
+
+
+def test_a_refused_push_without_a_readable_envelope_has_none() -> None:
+    frame = _deep_message(80)
+    frame["payload"]["ackToSender"] = "not an envelope"
+    with pytest.raises(FrameRefused) as refused:
+        parse_frame(encode(frame), max_depth=64)
+    assert refused.value.ack is None
+
+
+def test_a_reply_over_a_bound_becomes_a_failure_ack_for_its_caller() -> None:
+    nested: Any = {}
+    for _ in range(80):
+        nested = {"n": nested}
+    frame = parse_frame(
+        encode({"action": "ack", "correlationId": 7, "payload": {"success": True, "data": nested}}),
+        max_depth=64,
+    )
+    assert isinstance(frame, AckFrame)
+    assert frame.correlation_id == 7
+    assert frame.payload is not None
+    assert frame.payload.success is False
+    assert frame.payload.reason is not None
+    assert frame.payload.reason.startswith("MessageTooDeepError")

@@ -1,0 +1,137 @@
+"""Per-client delivery of a provider's events: one client's slow acknowledgement never delays another's.
+
+Each connected client has its own ``Mailbox`` (bounded, pure) and its own sender task, which dispatches the
+client's events one at a time and in order, waiting for each acknowledgement (or its timeout) before the next.
+A client that does not keep up falls behind alone, under a stated policy:
+
+- at most ``backlog`` events wait per client;
+- an event posted with a ``key`` replaces the waiting event of the same key (counted as ``merged``): a client
+  that fell behind gets the latest event per key, in the place of the first;
+- when ``backlog`` events of different keys wait, the oldest waiting one is dropped (counted as ``dropped``).
+
+Events that reached the client are ``delivered``; those whose dispatch failed or timed out are ``failed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_BACKLOG = 100
+
+
+@dataclass
+class DeliveryCounts:
+    """What became of the events posted to one client (or, summed, to every client)."""
+
+    delivered: int = 0
+    merged: int = 0
+    dropped: int = 0
+    failed: int = 0
+
+    def add(self, other: DeliveryCounts) -> None:
+        """Add ``other``'s counts to these."""
+        self.delivered += other.delivered
+        self.merged += other.merged
+        self.dropped += other.dropped
+        self.failed += other.failed
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event for a client: the action and its payload, already JSON text (``None``: no payload)."""
+
+    action: str
+    payload_json: str | None
+
+
+class Mailbox:
+    """The events waiting for one client, bounded by ``backlog``: merged by key, oldest dropped. Pure."""
+
+    def __init__(self, backlog: int = DEFAULT_BACKLOG) -> None:
+        if backlog < 1:
+            raise ValueError("backlog must be at least 1")
+        self.backlog = backlog
+        self.counts = DeliveryCounts()
+        self._waiting: OrderedDict[Hashable, Event] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def put(self, event: Event, key: Hashable | None = None) -> None:
+        """Queue ``event``; with ``key``, in place of the waiting event of that key if there is one."""
+        slot: Hashable = (event.action, key) if key is not None else object()
+        if slot in self._waiting:
+            self._waiting[slot] = event
+            self.counts.merged += 1
+            return
+        if len(self._waiting) >= self.backlog:
+            self._waiting.popitem(last=False)
+            self.counts.dropped += 1
+        self._waiting[slot] = event
+
+    def take(self) -> Event | None:
+        """The oldest waiting event, removed; ``None`` when nothing waits."""
+        if not self._waiting:
+            return None
+        return self._waiting.popitem(last=False)[1]
+
+    def clear(self) -> None:
+        """Forget every waiting event."""
+        self._waiting.clear()
+
+
+Send = Callable[[Event], Awaitable[object]]
+"""Dispatch one event to the client and wait for its acknowledgement; raises when it failed."""
+
+Spawn = Callable[[Coroutine[Any, Any, None], str], "asyncio.Task[None]"]
+"""Start a task by name (the connection's ``spawn``, so that closing the connection ends it)."""
+
+
+@dataclass
+class ClientDelivery:
+    """A client's mailbox and the task that empties it, one event at a time."""
+
+    mailbox: Mailbox
+    send: Send
+    name: str
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _task: asyncio.Task[None] | None = None
+
+    def post(self, event: Event, key: Hashable | None, spawn: Spawn) -> None:
+        """Queue ``event`` and make sure the sender runs (``spawn`` starts it the first time)."""
+        self.mailbox.put(event, key)
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = spawn(self._run(), f"openfin-deliver-{self.name}")
+
+    async def _run(self) -> None:
+        while True:
+            event = self.mailbox.take()
+            if event is None:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            try:
+                await self.send(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.mailbox.counts.failed += 1
+                log.info("channel.delivery_failed", client=self.name, action=event.action, error=str(exc))
+            else:
+                self.mailbox.counts.delivered += 1
+
+    def stop(self) -> None:
+        """Stop sending and forget what waits (the client is gone)."""
+        self.mailbox.clear()
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None

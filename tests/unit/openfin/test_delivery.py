@@ -1,0 +1,110 @@
+"""The per-client event queue (``adapter.openfin.delivery``): bounded, merged by key, oldest dropped."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from adapter.openfin.delivery import ClientDelivery, Event, Mailbox
+
+
+def _drain(mailbox: Mailbox) -> list[str | None]:
+    taken = []
+    while (event := mailbox.take()) is not None:
+        taken.append(event.payload_json)
+    return taken
+
+
+def test_events_come_out_in_the_order_they_went_in() -> None:
+    mailbox = Mailbox(backlog=10)
+    for n in range(3):
+        mailbox.put(Event("changed", str(n)))
+    assert _drain(mailbox) == ["0", "1", "2"]
+    assert mailbox.take() is None
+
+
+def test_a_newer_event_of_a_key_replaces_the_waiting_one_in_its_place() -> None:
+    mailbox = Mailbox(backlog=10)
+    mailbox.put(Event("changed", "a1"), key="a")
+    mailbox.put(Event("changed", "b1"), key="b")
+    mailbox.put(Event("changed", "a2"), key="a")
+    assert _drain(mailbox) == ["a2", "b1"]
+    assert mailbox.counts.merged == 1
+    assert mailbox.counts.dropped == 0
+
+
+def test_the_same_key_of_another_action_is_not_merged() -> None:
+    mailbox = Mailbox(backlog=10)
+    mailbox.put(Event("changed", "1"), key="a")
+    mailbox.put(Event("connection", "2"), key="a")
+    assert _drain(mailbox) == ["1", "2"]
+    assert mailbox.counts.merged == 0
+
+
+def test_past_the_backlog_the_oldest_waiting_event_is_dropped() -> None:
+    mailbox = Mailbox(backlog=2)
+    for n in range(5):
+        mailbox.put(Event("changed", str(n)), key=n)
+    assert len(mailbox) == 2
+    assert _drain(mailbox) == ["3", "4"]
+    assert mailbox.counts.dropped == 3
+
+
+def test_a_backlog_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="backlog"):
+        Mailbox(backlog=0)
+
+
+async def test_a_client_that_never_answers_holds_up_only_its_own_events() -> None:
+    hung_started = asyncio.Event()
+    delivered: list[str | None] = []
+
+    async def hang(event: Event) -> None:
+        hung_started.set()
+        await asyncio.Event().wait()
+
+    async def deliver(event: Event) -> None:
+        delivered.append(event.payload_json)
+
+    def spawn(coroutine: Any, name: str) -> asyncio.Task[None]:
+        return asyncio.get_running_loop().create_task(coroutine, name=name)
+
+    hung = ClientDelivery(Mailbox(backlog=2), hang, "hung")
+    healthy = ClientDelivery(Mailbox(backlog=2), deliver, "healthy")
+    for n in range(4):
+        for client in (hung, healthy):
+            client.post(Event("changed", str(n)), None, spawn)
+        await asyncio.sleep(0)
+    await hung_started.wait()
+    while len(delivered) < 4:
+        await asyncio.sleep(0)
+    assert delivered == ["0", "1", "2", "3"]
+    assert healthy.mailbox.counts.delivered == 4
+    # The hung client holds "0"; of "1", "2", "3" only its backlog of two waits.
+    assert len(hung.mailbox) == 2
+    assert hung.mailbox.counts.dropped == 1
+    hung.stop()
+    healthy.stop()
+
+
+async def test_a_failed_dispatch_is_counted_and_the_next_event_still_goes() -> None:
+    sent: list[str | None] = []
+
+    async def flaky(event: Event) -> None:
+        sent.append(event.payload_json)
+        if event.payload_json == "0":
+            raise TimeoutError("no answer")
+
+    def spawn(coroutine: Any, name: str) -> asyncio.Task[None]:
+        return asyncio.get_running_loop().create_task(coroutine, name=name)
+
+    client = ClientDelivery(Mailbox(), flaky, "flaky")
+    client.post(Event("changed", "0"), None, spawn)
+    client.post(Event("changed", "1"), None, spawn)
+    while len(sent) < 2 or client.mailbox.counts.delivered < 1:
+        await asyncio.sleep(0)
+    assert client.mailbox.counts.failed == 1
+    assert client.mailbox.counts.delivered == 1
+    client.stop()
