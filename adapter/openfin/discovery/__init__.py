@@ -2,7 +2,7 @@
 
 ``protocol`` is pure (manifest, Chromium-IPC frames, the listener's state machine, which answer to accept);
 ``pipe`` (the named pipe or unix socket), ``rvm`` (finding and starting the RVM) and ``discover`` (one
-discovery with its timeout and clean-up) do the I/O. Facts: shared/reference/openfin-runtime-protocol.md 2.5.
+discovery with its timeout and clean-up) do the I/O. Facts: docs/deployment.md section 7.
 """
 
 from adapter.openfin.discovery.discover import DEFAULT_TIMEOUT, discover_runtime

@@ -1,6 +1,6 @@
 """Port discovery without I/O: the temporary manifest, the Chromium-IPC frames, and which answer to accept.
 
-How the official adapters find a runtime's port (shared/reference/openfin-runtime-protocol.md section 2.5):
+How the official adapters find a runtime's port (docs/deployment.md section 7):
 the adapter listens on a pipe, starts the RVM with a manifest naming the runtime version and with
 ``--runtime-information-channel-v6=<channel>``; the runtime (or the already running one it delegates to)
 connects to the pipe, sends a *hello* frame that the adapter echoes, then a *string* frame carrying JSON
