@@ -166,7 +166,8 @@ def _render_scale(results: dict[str, Any]) -> list[str]:
             f"event {cell(big['event_after_detection_ms'])}, "
             f"context {cell(big['context_after_detection_ms'])}, "
             f"{big['missing_deliveries']} missing; adapter RSS idle {big['rss_idle_mib']}, connected "
-            f"{big['rss_connected_mib']}, after the changes {big['rss_after_changes_mib']} MiB",
+            f"{big['rss_connected_mib']}, after the changes {big['rss_after_changes_mib']} MiB; CPU ms per "
+            f"change: {big['cpu_ms_per_change']}",
         ]
     return lines
 

@@ -7,7 +7,7 @@
 // changed record again on the event, as an app showing it would. Prints {"event": "ready", "data": {apps}}
 // once all are in.
 // stdin: {op: "arrivals", id, number} -> [{kind: "event" | "context", t}] for that case number;
-//        {op: "read", id, endpoint} -> {ms, errors}: every app reads `endpoint` at once;
+//        {op: "read", id, endpoint, at} -> {ms, errors}: every app reads `endpoint` at once, at wall-clock ms `at`;
 //        {op: "changeReads", id} -> {done, errors}: the reads made on events so far (then reset).
 import { connect, emit, serveCommands, wallMs, within } from './openfin.mjs';
 
@@ -63,7 +63,9 @@ await serveCommands({
     arrivals.delete(number);
     return seen;
   },
-  read: async ({ endpoint }) => {
+  read: async ({ endpoint, at }) => {
+    // Every process starts its apps' reads at the same wall-clock moment, so that "at once" holds across them.
+    await new Promise((resolve) => { setTimeout(resolve, Math.max(0, (at ?? 0) - wallMs())); });
     const began = performance.now();
     const outcomes = await Promise.allSettled(clients.map((client) => read(client, endpoint)));
     return { ms: performance.now() - began, errors: outcomes.filter((o) => o.status === 'rejected').length };
