@@ -53,6 +53,19 @@ DEFAULT_CHANNEL = "servicenow"
 DEFAULT_UUID = "servicenow-adapter"
 DEFAULT_WATCH_TABLE = "sn_customerservice_case"
 DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024
+# Out-of-box tables that extend task: the instance keeps their records in task, with sys_class_name.
+DEFAULT_TASK_TABLES = (
+    "incident",
+    "problem",
+    "change_request",
+    "change_task",
+    "problem_task",
+    "incident_task",
+    "sc_request",
+    "sc_req_item",
+    "sc_task",
+    "sn_customerservice_case",
+)
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 LOG_LEVELS: tuple[str, ...] = typing.get_args(LogLevel)
@@ -319,6 +332,14 @@ class AdapterSettings(BaseSettings):
         description="table whose changes are broadcast (repeatable)",
         json_schema_extra={"metavar": "TABLE"},
     )
+    task_table: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_TASK_TABLES),
+        description=(
+            "table known to extend task (repeatable): two or more of them watched are polled as one query "
+            "on task"
+        ),
+        json_schema_extra={"metavar": "TABLE"},
+    )
     context_group: str | None = Field(
         default=None,
         description="user channel that also gets case contexts",
@@ -443,7 +464,7 @@ class AdapterSettings(BaseSettings):
     log_level: LogLevel = Field(default="info", description="how much to log")
     log_json: bool = Field(default=False, description="log JSON lines instead of console text")
 
-    @field_validator("allow_app", "watch_table", "allow_path", mode="before")
+    @field_validator("allow_app", "watch_table", "task_table", "allow_path", mode="before")
     @classmethod
     def _lists_from_text(cls, value: object) -> object:
         return _split_list(value)
@@ -489,7 +510,7 @@ class AdapterSettings(BaseSettings):
             raise ValueError("must be an instance origin such as https://example.service-now.com")
         return value.rstrip("/") if value else value
 
-    @field_validator("watch_table")
+    @field_validator("watch_table", "task_table")
     @classmethod
     def _table_names(cls, value: list[str]) -> list[str]:
         bad = [name for name in value if not _TABLE_NAME.match(name)]

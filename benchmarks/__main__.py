@@ -16,12 +16,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import scenarios
+from benchmarks import scale, scenarios
 from benchmarks.desktop import desktop, rss_kib
 from benchmarks.plan import FULL, QUICK, Plan
 from benchmarks.report import machine, render, targets
 
-SCENARIOS = ("latency", "throughput", "fanout_and_polling", "footprint", "refresh")
+SCENARIOS = (
+    "latency",
+    "throughput",
+    "fanout_and_polling",
+    "footprint",
+    "refresh",
+    "coalescing",
+    "watched_tables",
+    "scale",
+)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -67,6 +76,12 @@ async def run(plan: Plan, only: tuple[str, ...]) -> dict[str, Any]:
             # The burst's 500 tasks at once leave the allocator's high-water mark behind: shown, not hidden.
             after_burst = rss_kib(handles.adapter.pid)
             results["refresh"]["rss_after_burst_mib"] = round(after_burst / 1024, 1) if after_burst else None
+        if "coalescing" in only:
+            results["coalescing"] = await scale.coalescing(handles, plan)
+        if "watched_tables" in only:
+            results["watched_tables"] = await scale.watched_tables(handles, plan)
+        if "scale" in only:
+            results["scale"] = await scale.scale(handles, plan)
     results["machine"] = machine()
     results["targets"] = targets(results)
     results["duration_s"] = round(time.perf_counter() - began, 1)

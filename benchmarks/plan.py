@@ -32,6 +32,15 @@ class Plan:
     per_caller: int = 10
     """Throughput runs make at least this many requests per concurrent caller."""
     poll_interval: float = 1.0
+    coalescing_apps: int = 100
+    """Apps that read one record at once (and again after each change)."""
+    coalescing_rounds: int = 5
+    """Bursts per coalescing measurement (and changes read again)."""
+    coalescing_latency_ms: int = 50
+    """The instance's added latency in the second coalescing measurement: a real instance is not 1 ms away."""
+    scale_apps: int = 1000
+    """Apps connected at once in the scale scenario."""
+    scale_changes: int = 10
 
     def requests_at(self, concurrency: int) -> int:
         """Requests for one throughput run at ``concurrency``."""
@@ -69,4 +78,8 @@ QUICK = Plan(
     footprint_requests=200,
     startup_samples=1,
     per_caller=1,
+    coalescing_apps=10,
+    coalescing_rounds=1,
+    scale_apps=25,
+    scale_changes=1,
 )

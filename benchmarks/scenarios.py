@@ -171,7 +171,8 @@ async def throughput(desktop: Desktop, plan: Plan) -> dict[str, Any]:
     }
 
 
-async def _case_numbers(desktop: Desktop, count: int) -> list[tuple[str, str]]:
+async def case_numbers(desktop: Desktop, count: int) -> list[tuple[str, str]]:
+    """(sys_id, number) of ``count`` cases."""
     response = await desktop.hooks.get(
         f"/api/now/table/{CASE_TABLE}",
         params={"sysparm_limit": str(count), "sysparm_fields": "sys_id,number"},
@@ -181,14 +182,15 @@ async def _case_numbers(desktop: Desktop, count: int) -> list[tuple[str, str]]:
     return [(case["sys_id"], case["number"]) for case in response.json()["result"]]
 
 
-def _non_hook_requests(stats: dict[str, int]) -> int:
+def non_hook_requests(stats: dict[str, int]) -> int:
+    """Requests the instance served, its own hooks left out."""
     return sum(count for key, count in stats.items() if not key.split(" ", 1)[-1].startswith("/__emulator"))
 
 
 async def _polling_cost(desktop: Desktop, plan: Plan, apps: int) -> dict[str, Any]:
-    before = _non_hook_requests(await desktop.stats())
+    before = non_hook_requests(await desktop.stats())
     await asyncio.sleep(plan.polling_window)
-    made = _non_hook_requests(await desktop.stats()) - before
+    made = non_hook_requests(await desktop.stats()) - before
     per_minute = made * 60.0 / plan.polling_window
     return {
         "apps": apps,
@@ -197,7 +199,7 @@ async def _polling_cost(desktop: Desktop, plan: Plan, apps: int) -> dict[str, An
     }
 
 
-async def _one_change(
+async def one_change(
     desktop: Desktop,
     fleets: list[NodeScript],
     apps: int,
@@ -242,7 +244,7 @@ async def _one_change(
     )
 
 
-def _split(apps: int, per_process: int) -> list[int]:
+def split_apps(apps: int, per_process: int) -> list[int]:
     """``apps`` apps in as few processes of at most ``per_process`` as hold them, sizes as even as can be."""
     processes = -(-apps // per_process)
     return [apps // processes + (1 if index < apps % processes else 0) for index in range(processes)]
@@ -250,7 +252,7 @@ def _split(apps: int, per_process: int) -> list[int]:
 
 async def fanout_and_polling(desktop: Desktop, plan: Plan) -> dict[str, Any]:
     """Scenarios 3 and 4: per fleet size, polling requests while idle, then changes broadcast to every app."""
-    cases = await _case_numbers(desktop, max(plan.changes_per_fleet, 1))
+    cases = await case_numbers(desktop, max(plan.changes_per_fleet, 1))
     fanout: dict[str, Any] = {}
     polling: dict[str, Any] = {}
     serial = 0
@@ -273,7 +275,7 @@ async def fanout_and_polling(desktop: Desktop, plan: Plan) -> dict[str, Any]:
                         ready_timeout=300.0,
                     )
                 )
-                for index, count in enumerate(_split(apps, plan.apps_per_process))
+                for index, count in enumerate(split_apps(apps, plan.apps_per_process))
             ]
             await asyncio.sleep(plan.poll_interval * 2)  # the first polls after sign-in are not steady state
             polling[str(apps)] = await _polling_cost(desktop, plan, apps)
@@ -284,7 +286,7 @@ async def fanout_and_polling(desktop: Desktop, plan: Plan) -> dict[str, Any]:
             for index in range(plan.changes_per_fleet):
                 sys_id, number = cases[index % len(cases)]
                 serial += 1
-                change, events, context = await _one_change(
+                change, events, context = await one_change(
                     desktop, fleets, apps, sys_id, number, serial, timeout=plan.poll_interval * 3 + 10
                 )
                 from_change += change

@@ -1,16 +1,23 @@
 """Case changes to every app: own writes at once, other people's changes by one poller per table.
 
-``ChangeBroadcaster`` owns the pollers (one per (connection, watched table), however many apps share the
+``ChangeBroadcaster`` owns the pollers (one per (connection, poll target), however many apps share the
 connection), reads back records the adapter's own writes touched, runs every version through one
 ``ChangeTracker`` (so each version is broadcast once) and hands each change to ``deliver``, which the service
 turns into a channel event and FDC3 contexts.
+
+A poll target is one watched table, or, for two or more watched tables known to extend ``task`` (the
+``task_table`` setting), one query on ``task`` filtered by ``sys_class_nameIN<tables>``: the instance keeps
+every task-derived record in its parent, so one request per interval sees them all, and each record's
+``sys_class_name`` says which watched table it is reported under.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -31,11 +38,45 @@ _TABLE_ENDPOINT = re.compile(
     r"^/?api/now(?:/v[12])?/table/(?P<table>[a-z0-9_]+)(?:/(?P<sys_id>[0-9a-f]{32}))?/?(?:\?|$)"
 )
 
-RecordBatches = AsyncIterator[list[dict[str, Any]]]
-Baseline = Callable[[Sequence[Mapping[str, Any]]], None]
-Watch = Callable[[Connection, str, Baseline], RecordBatches]
-"""``watch(connection, table, baseline)``: batches of records other people changed, until cancelled;
-``baseline`` first receives the records the instance held when watching began."""
+TASK = "task"
+# sys_ids per read-back request, so that its URL stays well under what instances and proxies accept.
+READ_BACK_CHUNK = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PollTarget:
+    """What one poller queries: ``table`` itself, or the parent ``task`` for the watched ``classes``."""
+
+    table: str
+    classes: tuple[str, ...] = ()
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The watched tables this target reports."""
+        return self.classes or (self.table,)
+
+    def table_of(self, record: Mapping[str, Any]) -> str | None:
+        """The watched table ``record`` is reported under; ``None`` for a class not watched here."""
+        if not self.classes:
+            return self.table
+        name = value_of(record, "sys_class_name")
+        return name if name in self.classes else None
+
+
+def poll_targets(tables: Sequence[str], task_tables: Collection[str]) -> list[PollTarget]:
+    """One target per watched table, except that two or more in ``task_tables`` share one query on task."""
+    watched = list(dict.fromkeys(tables))
+    shared = tuple(table for table in watched if table in task_tables and table != TASK)
+    if len(shared) < 2:
+        return [PollTarget(table) for table in watched]
+    return [PollTarget(TASK, shared), *(PollTarget(table) for table in watched if table not in shared)]
+
+
+RecordBatches = AsyncIterator[list[tuple[str, dict[str, Any]]]]
+Baseline = Callable[[str, Sequence[Mapping[str, Any]]], None]
+Watch = Callable[[Connection, PollTarget, Baseline], RecordBatches]
+"""``watch(connection, target, baseline)``: batches of (table, record) other people changed, until cancelled;
+``baseline(table, records)`` first receives the records the instance held when watching began."""
 
 Deliver = Callable[[Connection, RecordChange], Awaitable[None]]
 
@@ -58,26 +99,64 @@ def records_endpoint(table: str, sys_ids: list[str]) -> str:
     )
 
 
-async def poll_table(connection: Executor, table: str, interval: float, baseline: Baseline) -> RecordBatches:
-    """Other people's changes to ``table``, one batch per poll that found any, with display values.
+async def poll_table(
+    connection: Executor, target: PollTarget, interval: float, baseline: Baseline
+) -> AsyncGenerator[list[tuple[str, dict[str, Any]]], None]:
+    """Other people's changes to ``target``'s tables, one batch per poll that found any, with display values.
 
     The watcher asks only for what changed since its watermark; the changed records are then read back
-    in one request with their display values, which contexts need (state labels, the contact's e-mail).
+    in one request per table with their display values, which contexts need (state labels, the contact's
+    e-mail), and which a query on the parent cannot give (``contact`` is a field of the case, not of task).
     """
-    watcher = ChangeWatcher(
-        connection, WatchSettings(table=table, interval=interval, fields=WATCH_FIELDS), on_baseline=baseline
-    )
+
+    async def primed(records: Sequence[Mapping[str, Any]]) -> None:
+        if not target.classes:
+            baseline(target.table, records)
+            return
+        # The parent's newest records may leave a quieter table out, and lack each table's own fields
+        # (``contact`` is the case's): prime every table from its own baseline, as a poller of it alone
+        # would, so that the first change to any record names what changed. One request per table, once.
+        for table in target.classes:
+            own = WatchSettings(table=table, interval=interval, fields=WATCH_FIELDS)
+            await ChangeWatcher(connection, own, on_baseline=partial(baseline, table)).poll_once()
+
+    query = f"sys_class_nameIN{','.join(target.classes)}" if target.classes else None
+    settings = WatchSettings(table=target.table, interval=interval, fields=WATCH_FIELDS, query=query)
+    watcher = ChangeWatcher(connection, settings, on_baseline=primed)
     async for batch in watcher.changes():
-        sys_ids = [value_of(record, "sys_id") for record in batch]
-        try:
-            response = await connection.execute(records_endpoint(table, [s for s in sys_ids if s]))
-        except ApiRequestError as error:
-            # The watermark has moved on: broadcast what the poll saw rather than lose the changes.
-            log.warning("broadcast.read_back_failed", table=table, error=error.reason)
-            yield [dict(record) for record in batch]
-            continue
+        changed: list[tuple[str, dict[str, Any]]] = []
+        for table, rows in _by_table(target, batch).items():
+            try:
+                records = await _read_back(connection, table, rows)
+            except ApiRequestError as error:
+                # The watermark has moved on: broadcast what the poll saw rather than lose the changes.
+                log.warning("broadcast.read_back_failed", table=table, error=error.reason)
+                records = [dict(row) for row in rows]
+            changed += [(table, record) for record in records]
+        if changed:
+            yield changed
+
+
+def _by_table(target: PollTarget, records: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    grouped: dict[str, list[Mapping[str, Any]]] = {}
+    for record in records:
+        table = target.table_of(record)
+        if table is not None:
+            grouped.setdefault(table, []).append(record)
+    return grouped
+
+
+async def _read_back(
+    connection: Executor, table: str, rows: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The current versions of ``rows`` of ``table``, with display values, in as few requests as allowed."""
+    sys_ids = [sys_id for sys_id in (value_of(row, "sys_id") for row in rows) if sys_id]
+    records: list[dict[str, Any]] = []
+    for start in range(0, len(sys_ids), READ_BACK_CHUNK):
+        response = await connection.execute(records_endpoint(table, sys_ids[start : start + READ_BACK_CHUNK]))
         if isinstance(response.data, list):
-            yield [record for record in response.data if isinstance(record, dict)]
+            records += [record for record in response.data if isinstance(record, dict)]
+    return records
 
 
 def record_endpoint(table: str, sys_id: str) -> str:
@@ -89,8 +168,11 @@ def record_endpoint(table: str, sys_id: str) -> str:
 class ChangeBroadcaster:
     """Turns writes and polled changes of the watched tables into deliveries."""
 
-    def __init__(self, tables: list[str], watch: Watch, deliver: Deliver) -> None:
+    def __init__(
+        self, tables: list[str], watch: Watch, deliver: Deliver, *, task_tables: Collection[str] = ()
+    ) -> None:
         self._tables = list(tables)
+        self._targets = poll_targets(tables, task_tables)
         self._watch = watch
         self._deliver = deliver
         self._tracker = ChangeTracker()
@@ -105,13 +187,18 @@ class ChangeBroadcaster:
         """The watched tables."""
         return list(self._tables)
 
+    @property
+    def targets(self) -> list[PollTarget]:
+        """What each poller of a connection queries."""
+        return list(self._targets)
+
     def connection_acquired(self, connection: Connection) -> None:
-        """Start one poller per watched table for ``connection`` unless it already has them."""
-        for table in self._tables:
-            slot = (connection.key, table)
+        """Start one poller per poll target for ``connection`` unless it already has them."""
+        for target in self._targets:
+            slot = (connection.key, target.table)
             if slot not in self._pollers or self._pollers[slot].done():
                 self._pollers[slot] = asyncio.create_task(
-                    self._poll(connection, table), name=f"poll {connection.key.origin} {table}"
+                    self._poll(connection, target), name=f"poll {connection.key.origin} {target.table}"
                 )
 
     def connection_released(self, key: ConnectionKey) -> None:
@@ -182,18 +269,19 @@ class ChangeBroadcaster:
             if change is not None:
                 await self._emit(connection, change)
 
-    async def _poll(self, connection: Connection, table: str) -> None:
+    async def _poll(self, connection: Connection, target: PollTarget) -> None:
         try:
-            async for batch in self._watch(
-                connection, table, lambda records: self._tracker.prime(table, records)
-            ):
-                for record in batch:
+            async for batch in self._watch(connection, target, self._tracker.prime):
+                for table, record in batch:
                     change = self._tracker.observe(table, record)
                     if change is not None:
                         await self._emit(connection, change)
         except ApiError as error:  # the connection expired or closed: its next connect starts a new poller
             log.info(
-                "broadcast.poller_stopped", table=table, instance=connection.key.origin, error=error.reason
+                "broadcast.poller_stopped",
+                table=target.table,
+                instance=connection.key.origin,
+                error=error.reason,
             )
 
     async def _emit(self, connection: Connection, change: RecordChange) -> None:

@@ -40,9 +40,10 @@ class AdapterHealth:
         """Remember ``message`` as the latest failure of ``where`` (runtime, broker, watcher)."""
         self.last_error = AdapterError(at=_now(), where=where, message=message)
 
-    def observed(self, connection: Connection, table: str) -> Executor:
-        """``connection`` as the watcher of ``table`` uses it, with each request's outcome recorded."""
-        return _ObservedExecutor(connection, self, connection.key.origin, table)
+    def observed(self, connection: Connection, *tables: str) -> Executor:
+        """``connection`` as the watcher of ``tables`` (one query for them all) uses it, with each request's
+        outcome recorded for every one of them."""
+        return _ObservedExecutor(connection, self, connection.key.origin, tables)
 
     def polled(self, origin: str, table: str, error: str | None) -> None:
         """A watcher request ended, with ``error`` when it failed."""
@@ -71,11 +72,13 @@ class AdapterHealth:
 
 
 class _ObservedExecutor:
-    def __init__(self, inner: Connection, health: AdapterHealth, origin: str, table: str) -> None:
+    def __init__(
+        self, inner: Connection, health: AdapterHealth, origin: str, tables: tuple[str, ...]
+    ) -> None:
         self._inner = inner
         self._health = health
         self._origin = origin
-        self._table = table
+        self._tables = tables
 
     async def execute(
         self,
@@ -88,7 +91,9 @@ class _ObservedExecutor:
         try:
             response = await self._inner.execute(endpoint, method, data, suppress_response_body, headers)
         except ApiError as error:
-            self._health.polled(self._origin, self._table, str(error) or type(error).__name__)
+            for table in self._tables:
+                self._health.polled(self._origin, table, str(error) or type(error).__name__)
             raise
-        self._health.polled(self._origin, self._table, None)
+        for table in self._tables:
+            self._health.polled(self._origin, table, None)
         return response

@@ -206,10 +206,11 @@ class AdapterService:
         self.provider.too_large_hint = "page the request with sysparm_limit and sysparm_offset"
         self.broadcaster = ChangeBroadcaster(
             settings.watch_table,
-            watch=lambda connection, table, baseline: poll_table(
-                self.health.observed(connection, table), table, settings.poll_interval, baseline
+            watch=lambda connection, target, baseline: poll_table(
+                self.health.observed(connection, *target.tables), target, settings.poll_interval, baseline
             ),
             deliver=self._deliver,
+            task_tables=settings.task_table,
         )
         self.actions = ServiceNowActions(
             self.manager,

@@ -12,6 +12,9 @@ Requests follow the official ``executeApiRequest`` semantics (join rule, Accept,
 * each attempt is bounded by ``timeout.read``, and one deadline bounds the request, every attempt and wait
   included (``retry.deadline``, or ``timeout.read`` when longer): an attempt in flight when it passes is
   given up and the last failure reported;
+* identical GETs without a body in flight at the same time share one request (``ReadCoalescer``, keyed by
+  method, full URL, normalised headers and ``suppressResponseBody``), and every other method runs as a
+  write, so that a read starting after it never gets an answer from before it;
 * only paths under the allowed prefixes (``/api/`` and what the deployment adds) are requested, request
   bodies are bounded, answers over the pool's bounds are refused by name and never retried;
 * tokens never leave this object.
@@ -35,6 +38,7 @@ import structlog
 from adapter import jsoncodec
 from adapter.logging import forget_secret
 from adapter.servicenow.authorizers.base import Authorizer
+from adapter.servicenow.coalesce import ReadCoalescer
 from adapter.servicenow.errors import (
     ApiError,
     ApiRequestError,
@@ -144,6 +148,7 @@ class Connection:
         self._closed = False
         self._announced = False
         self._listeners: list[Listener] = []
+        self.coalescer: ReadCoalescer[ApiResponse] = ReadCoalescer()
 
     # ----- lifecycle -------------------------------------------------------------------------------------
 
@@ -348,6 +353,18 @@ class Connection:
                 f"{self._options.max_request_body} bytes"
             )
         self._usable()
+        if verb == "GET" and content is None:
+            key = (verb, str(url), _header_key(request_headers), suppress_response_body)
+            return await self.coalescer.read(
+                key, lambda: self._execute_once(verb, url, content, request_headers)
+            )
+        async with self.coalescer.write():
+            return await self._execute_once(verb, url, content, request_headers)
+
+    async def _execute_once(
+        self, verb: str, url: httpx.URL, content: bytes | None, request_headers: dict[str, str]
+    ) -> ApiResponse:
+        """One request with its retries, refresh and deadline."""
         # One attempt may use the whole per-request timeout even when it is longer than the retry deadline.
         budget = max(self._options.retry.deadline, self._options.timeout.read or 0.0)
         last = _Failed(None)
@@ -483,6 +500,11 @@ def _request_headers(method: str, caller: dict[str, str], suppress_response_body
     if method in BODY_METHODS and "content-type" not in lowered:
         headers["Content-Type"] = "application/json"
     return headers
+
+
+def _header_key(headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """Headers as a coalescing key: names are case-insensitive on the wire, so compare them lowered."""
+    return tuple(sorted((name.lower(), value) for name, value in headers.items()))
 
 
 def _request_body(data: Any) -> bytes | None:

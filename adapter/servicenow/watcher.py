@@ -118,7 +118,8 @@ class ChangeWatcher:
 
     The first poll sets the baseline (the newest records on the instance, newest first) and yields nothing,
     so only changes made after the watcher started are reported; ``on_baseline`` receives those records,
-    so that a caller can tell later what changed in them.
+    so that a caller can tell later what changed in them (when it returns an awaitable, the baseline is
+    taken once that completes, and taken again at the next poll if it raises ``ApiRequestError``).
     """
 
     def __init__(
@@ -128,7 +129,7 @@ class ChangeWatcher:
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
-        on_baseline: Callable[[Sequence[Mapping[str, Any]]], None] | None = None,
+        on_baseline: Callable[[Sequence[Mapping[str, Any]]], Awaitable[None] | None] | None = None,
     ) -> None:
         self._connection = connection
         self._settings = settings
@@ -172,7 +173,9 @@ class ChangeWatcher:
             records = await self._fetch(baseline=True, offset=0)
             self._tracker.absorb(records)
             if self._on_baseline is not None:
-                self._on_baseline(records)
+                primed = self._on_baseline(records)
+                if primed is not None:
+                    await primed
             self._started = True
             log.info("watcher.baseline", table=self._settings.table, watermark=str(self.watermark))
             return []

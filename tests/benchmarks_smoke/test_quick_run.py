@@ -56,7 +56,16 @@ def test_quick_run_reports_every_scenario_and_judges_every_target(tmp_path: Path
     assert results["refresh"]["errors"] == 0
     assert results["refresh"]["refresh_calls"] >= 1
     assert len(results["footprint"]["rss_after_step_mib"]) == 2
-    assert len(results["targets"]) == 7
+    coalescing = results["coalescing"]
+    for burst in ("at_once", "after_change", "at_once_with_latency", "after_change_with_latency"):
+        assert all(run["errors"] == 0 and run["instance_requests"] >= 1 for run in coalescing[burst])
+    assert all(run["reads"] == coalescing["apps"] for run in coalescing["after_change"])
+    watched = results["watched_tables"]
+    assert watched["3 task tables, a query each (before)"]["requests"] > 0
+    assert watched["3 task tables, one query on task"]["requests"] > 0
+    assert results["scale"]["missing_deliveries"] == 0
+    assert results["scale"]["logins"] >= 1
+    assert len(results["targets"]) == 13
     assert all(verdict["met"] in (True, False) for verdict in results["targets"].values())
     assert "targets" in run.stdout
     assert plot_path.read_bytes().startswith(b"\x89PNG")

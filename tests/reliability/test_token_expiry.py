@@ -19,6 +19,12 @@ ACCESS_LIFESPAN = 1800  # the seeded openfin-demo client's access token lifespan
 REFRESH_LIFESPAN = 8_640_000
 APPS = [f"expiry-app-{n}" for n in range(5)]
 READ = {"apiEndpoint": f"{CASES}?sysparm_limit=1&sysparm_fields=number", "httpMethod": "GET"}
+# Distinct reads (by offset): identical ones in flight together share one instance request, and the tests
+# count the instance's reads to know how much of the load has been served.
+DISTINCT_READS = [
+    {"apiEndpoint": f"{CASES}?sysparm_limit=1&sysparm_fields=number&sysparm_offset={n}", "httpMethod": "GET"}
+    for n in range(400)
+]
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +52,7 @@ def load_while(stack: Desktop, fleet: Fleet, total: int, change: Any) -> dict[st
     """Run ``total`` reads over the fleet and call ``change()`` once some of them have been served."""
     outcome: dict[str, Any] = {}
     started = reads(stack)
-    worker = threading.Thread(target=lambda: outcome.update(fleet.load(total, [READ], concurrency=4)))
+    worker = threading.Thread(target=lambda: outcome.update(fleet.load(total, DISTINCT_READS, concurrency=4)))
     worker.start()
     try:
         eventually(lambda: reads(stack) - started >= total // 4, "a quarter of the load served")

@@ -183,9 +183,10 @@ def test_a_newer_search_cancels_the_same_apps_older_one_but_not_another_apps(app
             hooks.post("/__emulator/faults", json={"path": contacts, "latency_ms": 60_000, "times": 1})
             older = _later(app, "ben")
             _wait_until(lambda: requests_to(apps, contacts) == before + 1)
-            # ... and the other app's is slow, still in flight when the app searches again.
+            # ... and the other app's is slow, still in flight when the app searches again. Its text differs:
+            # the same text would be the same contact read, which shares the first one's request.
             hooks.post("/__emulator/faults", json={"path": contacts, "latency_ms": 5_000, "times": 1})
-            others = _later(other, "ben")
+            others = _later(other, "bennett")
             _wait_until(lambda: requests_to(apps, contacts) == before + 2)
             newer = search(app, "Boxeo")
             assert group(newer, "Account")["hits"][0]["title"] == "Boxeo Financial"

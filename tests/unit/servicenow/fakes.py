@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +19,9 @@ from adapter.servicenow.validation import parse_instance_url
 INSTANCE = "https://acme.service-now.com"
 USER = {"sys_id": "6816f79cc0a8016401c5a33be04be441", "user_name": "admin", "name": "System Administrator"}
 
+# Paths the fake answers itself (sign-in, revocation, current user); the rest are the test's API requests.
+_OWN_PATHS = frozenset({"/oauth_token.do", "/oauth_revoke_token.do", "/api/now/table/sys_user"})
+
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
@@ -30,6 +34,10 @@ class FakeInstance:
     expires_in: int = 1799
     issued: int = 0
     refuse_refresh: bool = False
+    # When set, API answers wait for it, so that tests can hold requests in flight.
+    hold: asyncio.Event | None = None
+    # API requests that were cancelled while held.
+    cancelled: list[httpx.Request] = field(default_factory=list)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -55,13 +63,22 @@ class FakeInstance:
             return httpx.Response(200, json={"result": [USER]})
         return self.api(request)
 
+    async def handle_held(self, request: httpx.Request) -> httpx.Response:
+        response = self.handle(request)
+        if self.hold is not None and request.url.path not in _OWN_PATHS:
+            try:
+                await self.hold.wait()
+            except asyncio.CancelledError:
+                self.cancelled.append(request)
+                raise
+        return response
+
     def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handle)
+        return httpx.MockTransport(self.handle_held)
 
     def api_requests(self) -> list[httpx.Request]:
         """Requests other than the OAuth and current-user ones."""
-        skip = {"/oauth_token.do", "/oauth_revoke_token.do", "/api/now/table/sys_user"}
-        return [request for request in self.requests if request.url.path not in skip]
+        return [request for request in self.requests if request.url.path not in _OWN_PATHS]
 
 
 class ApprovingAuthorizer:
