@@ -51,6 +51,14 @@ def test_unsupported_proxy_urls_are_refused_by_name(url: str) -> None:
         parse_proxy_url(url)
 
 
+@pytest.mark.parametrize("url", ["http://alice:s3cr3t/x@proxy:3128", "alice:s3cr3t#x@proxy:3128"])
+def test_a_password_read_as_the_port_is_not_repeated(url: str) -> None:
+    """The environment's HTTPS_PROXY reaches this parser directly, without the settings' error wording."""
+    with pytest.raises(ProxySettingError) as refused:
+        parse_proxy_url(url)
+    assert "s3cr3t" not in str(refused.value)
+
+
 @pytest.mark.parametrize(
     "host", ["127.0.0.1", "127.3.4.5", "::1", "[::1]", "localhost", "LOCALHOST.", "a.localhost"]
 )
