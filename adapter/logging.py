@@ -78,6 +78,12 @@ def forget_secret(secret: str) -> None:
     secrets.discard(secret)
 
 
+def redact(value: Any) -> Any:
+    """``value`` with every registered secret masked and secret-keyed entries replaced, recursively: for
+    what leaves the process by other ways than the log (errors sent to apps)."""
+    return _redact_value(value)
+
+
 def _redact_value(value: Any) -> Any:
     if isinstance(value, str):
         return secrets.mask(value)
