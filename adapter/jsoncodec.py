@@ -20,20 +20,32 @@ import orjson
 _fallback_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
+class NestingError(ValueError):
+    """JSON nested deeper than the standard library can follow on Python's stack."""
+
+    def __init__(self) -> None:
+        super().__init__("JSON nested too deeply")
+
+
 def loads(data: str | bytes) -> Any:
-    """Parse JSON text; ``ValueError`` (``json.JSONDecodeError``) when it is not JSON."""
+    """Parse JSON text; ``ValueError`` (``json.JSONDecodeError``, ``NestingError``) when it is not JSON or is
+    nested too deeply for any reader (orjson stops at 1 024 levels; the fallback would overflow the stack)."""
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
-        return json.loads(data)
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise NestingError() from None
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON text of ``value``; ``TypeError``/``ValueError`` when it has no JSON form."""
+    """Compact JSON text of ``value``; ``TypeError``/``ValueError`` when it has no JSON form (or is nested too
+    deeply to write)."""
     try:
         return orjson.dumps(value).decode()
     except TypeError:
-        return _fallback_encode(value)
+        return _fallback(value)
 
 
 def dumps_bytes(value: Any) -> bytes:
@@ -41,4 +53,11 @@ def dumps_bytes(value: Any) -> bytes:
     try:
         return orjson.dumps(value)
     except TypeError:
-        return _fallback_encode(value).encode()
+        return _fallback(value).encode()
+
+
+def _fallback(value: Any) -> str:
+    try:
+        return _fallback_encode(value)
+    except RecursionError:
+        raise NestingError() from None
