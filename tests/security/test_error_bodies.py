@@ -54,3 +54,14 @@ async def test_an_error_body_echoing_the_token_puts_no_token_on_the_bus() -> Non
     assert sent.error_payload()["status"] == 400
     assert sent.error_payload()["data"]["status"] == "failure"
     assert "[REDACTED]" in sent.message
+
+
+def test_an_error_body_nested_as_deep_as_json_allows_is_still_a_named_error() -> None:
+    """Masking walks the body; a hostile instance's body 1 000 levels deep (orjson reads up to 1 024) must
+    not turn the named error into a RecursionError."""
+    from adapter.servicenow.response import error_from_response
+
+    deep = b'{"error":{"message":"Bad request"},"d":' + b"[" * 1000 + b"]" * 1000 + b"}"
+    error = error_from_response(400, "application/json", deep)
+    assert (error.name, error.status, error.message) == ("ApiRequestError", 400, "Bad request")
+    assert as_action_error(error).error_payload()["status"] == 400
