@@ -168,6 +168,7 @@ async def _check_instance(report: Report, instance_url: str | None, settings: Ad
         return
     import httpx
 
+    from adapter.servicenow.errors import ApiError
     from adapter.servicenow.transport import Network, TransportRegistry
 
     # The way the adapter reaches it: the same trust store, extra CA bundle and proxy.
@@ -190,6 +191,9 @@ async def _check_instance(report: Report, instance_url: str | None, settings: Ad
             "instance",
             f"Cannot reach the instance at {instance_url}: {error or type(error).__name__}.",
         )
+        return
+    except ApiError as error:  # the system's proxy settings are unusable
+        report.say("FAIL", "instance", f"Cannot reach the instance at {instance_url}: {error.message}.")
         return
     finally:
         await transports.aclose()

@@ -78,6 +78,16 @@ def forget_secret(secret: str) -> None:
     secrets.discard(secret)
 
 
+def redact(value: Any) -> Any:
+    """``value`` with every registered secret masked and secret-keyed entries replaced, recursively: for
+    what leaves the process by other ways than the log (errors sent to apps). A value nested too deeply to
+    walk is withheld whole rather than passed on unread."""
+    try:
+        return _redact_value(value)
+    except RecursionError:
+        return REDACTED
+
+
 def _redact_value(value: Any) -> Any:
     if isinstance(value, str):
         return secrets.mask(value)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapter.bridge.messages import AdapterError, WatcherStatus
+from adapter.logging import redact
 from adapter.servicenow.connection import Connection
 from adapter.servicenow.errors import ApiError
 from adapter.servicenow.response import ApiResponse
@@ -37,8 +38,9 @@ class AdapterHealth:
         self.last_error: AdapterError | None = None
 
     def record_error(self, where: str, message: str) -> None:
-        """Remember ``message`` as the latest failure of ``where`` (runtime, broker, watcher)."""
-        self.last_error = AdapterError(at=_now(), where=where, message=message)
+        """Remember ``message`` as the latest failure of ``where`` (runtime, broker, watcher); status sends it
+        to every app, so registered secrets are masked in it as in a log line."""
+        self.last_error = AdapterError(at=_now(), where=where, message=redact(message))
 
     def observed(self, connection: Connection, *tables: str) -> Executor:
         """``connection`` as the watcher of ``tables`` (one query for them all) uses it, with each request's

@@ -3,12 +3,14 @@
 Every error an app can meet is a subclass of ``ApiError``. ``to_dict()`` gives what the bridge puts on the
 bus (``{name, message, status?, detail?, data?}``) and ``reason`` the one-line ``"<Name>: <message>"`` form
 that survives a runtime relaying only a rejection reason. No error ever carries a token or an authorization
-code.
+code: whatever an instance's answer put in message, detail or data is masked like a log line.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
+
+from adapter.logging import redact
 
 
 class ApiError(Exception):
@@ -19,11 +21,13 @@ class ApiError(Exception):
     def __init__(
         self, message: str | None = None, *, status: int | None = None, detail: Any = None, data: Any = None
     ) -> None:
-        self.message = message or self.default_message
+        # Message, detail and data may quote what an instance or a gateway answered, and some echo the
+        # request's Authorization header: every token the process holds is masked before an app sees it.
+        self.message = redact(message or self.default_message)
         self.status = status
-        self.detail = detail
+        self.detail = redact(detail)
         # The whole JSON error body, as the official package's error.data (detail is its error.detail).
-        self.data = data
+        self.data = redact(data)
         super().__init__(self.message)
 
     @property

@@ -51,8 +51,13 @@ def parse_proxy_url(url: str) -> Proxy:
     try:
         parts = urlsplit(text)
         port = parts.port
-    except ValueError as error:
-        raise ProxySettingError(f"not a proxy URL: {error}") from None
+    except ValueError:
+        # Never the parser's own words: an unencoded '/', '#' or '?' in the password makes it the "port",
+        # and the parser's message quotes it.
+        raise ProxySettingError(
+            "not a proxy URL: the port is not a number (percent-encode '/', '#', '?' and '@' in the user "
+            "name and password)"
+        ) from None
     scheme = parts.scheme.lower()
     if scheme != "http":
         raise ProxySettingError(

@@ -17,8 +17,9 @@ from pathlib import Path
 import httpx
 import structlog
 
+from adapter.servicenow.errors import ApiRequestError
 from adapter.servicenow.http1 import Answer, Http1Pool, Http1Transport, PoolLimits
-from adapter.servicenow.proxy import ProxyChoice, is_loopback
+from adapter.servicenow.proxy import ProxyChoice, ProxySettingError, is_loopback
 from adapter.servicenow.trust import ssl_context
 
 log = structlog.get_logger(__name__)
@@ -190,7 +191,15 @@ class TransportRegistry:
         warn_if_plain_http(origin)
         url = httpx.URL(origin)
         port = url.port or (443 if url.scheme == "https" else 80)
-        proxy = network.proxy.for_origin(url.scheme, url.host, port)
+        try:
+            proxy = network.proxy.for_origin(url.scheme, url.host, port)
+        except ProxySettingError as error:
+            # --proxy is checked at start-up; the system's settings only here, when an app first reaches
+            # the instance: a named error for the app, worded without the URL (it may hold a password).
+            raise ApiRequestError(
+                f"The system's proxy setting for {origin} (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY or the OS "
+                f"settings) is not usable: {error}"
+            ) from None
         if proxy is not None:
             log.info("transport.proxied", instance=origin, proxy=proxy.shown, tunnel=url.scheme == "https")
         context = ssl_context(network.ca_bundle)

@@ -119,7 +119,7 @@ def validate_endpoint(endpoint: object) -> str:
 
     Refused: non-strings, over-long input, control and line-separator characters (also percent-encoded),
     a scheme (``https:``, ``javascript:``), a scheme-relative ``//host``, backslashes, ``@`` before the query,
-    a fragment, and ``.``/``..`` path segments (also percent-encoded).
+    a fragment, and ``.``/``..`` path segments (also percent-encoded, also followed by ``;`` parameters).
     """
     if not isinstance(endpoint, str):
         raise ParameterError("Invalid API endpoint: expected a string path")
@@ -143,7 +143,9 @@ def validate_endpoint(endpoint: object) -> str:
     # Also after decoding: "/api%2F..%2Foauth_token.do" is "/api/../oauth_token.do" to a server that
     # decodes %2F, which would take the request outside the allowed paths.
     segments += unquote(path_part).split("/")
-    if any(segment in _DOT_SEGMENTS for segment in segments):
+    # A servlet container drops ";" path parameters before it resolves dot segments, so "/api/..;/login.do"
+    # is "/login.do" to the instance while it still starts with "/api/" here.
+    if any(segment.split(";", 1)[0] in _DOT_SEGMENTS for segment in segments):
         raise ParameterError("Invalid API endpoint: '.' and '..' path segments are not allowed")
     return path
 

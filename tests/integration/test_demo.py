@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import shlex
 import socket
@@ -142,3 +143,28 @@ def test_the_demos_log_flags_reach_every_process_it_starts() -> None:
     assert any(name and name.startswith("adapter.emulators.runtime") for name in loggers), loggers
     assert "adapter.bridge.service" in loggers, loggers
     assert {record["level"] for record in records} >= {"info"}
+
+
+def test_the_doctor_says_a_system_proxy_is_unusable_in_a_sentence() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "HTTPS_PROXY": "http://alice:s3cr3t/x@proxy.corp.example:3128"}
+    done = subprocess.run(
+        adapter_command(
+            "doctor", "--runtime-address", f"ws://127.0.0.1:{port}", "--instance-url", "https://acme.example"
+        ),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    instance = [line for line in done.stdout.splitlines() if line.split()[1:2] == ["instance"]]
+    assert len(instance) == 1, done.stdout + done.stderr
+    assert instance[0].startswith("FAIL instance ")
+    assert "proxy" in instance[0]
+    assert "s3cr3t" not in done.stdout + done.stderr
+    assert "unexpected error" not in done.stderr

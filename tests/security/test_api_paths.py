@@ -26,6 +26,8 @@ OUTSIDE_THE_APIS = [
     "/sys_user_list.do?JSONv2",
     "/__emulator/tokens",
     "/api%2F..%2Foauth_token.do",
+    "/api/..;/oauth_token.do",
+    "/api/%2e%2e;x/login.do",
     "/API/now/table/sys_user",
     "/apis/now/table/sys_user",
 ]

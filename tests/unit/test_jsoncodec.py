@@ -90,3 +90,49 @@ def test_too_deep_counts_the_outer_container_as_level_one() -> None:
     assert jsoncodec.too_deep({"a": [1, {"b": {}}]}, 3)
     assert not jsoncodec.too_deep("scalar", 0)
     assert jsoncodec.too_deep(_nested(100_000), 64)
+
+
+def _nested_text(depth: int) -> bytes:
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+@pytest.mark.parametrize("depth", [1100, 3000, 100_000])
+def test_nesting_too_deep_to_read_is_a_value_error_not_a_recursion_error(depth: int) -> None:
+    """orjson stops at 1024 levels and the standard library, taking over, overflows Python's stack: a
+    3 000-deep frame ended the runtime connection's reader (issue 13, finding 8)."""
+    with pytest.raises(ValueError, match="nested"):
+        jsoncodec.loads(_nested_text(depth))
+
+
+def test_nesting_too_deep_to_write_is_a_value_error_not_a_recursion_error() -> None:
+    value: object = 1
+    for _ in range(1020):  # readable (orjson reads up to 1024 levels), too deep for either writer
+        value = [value]
+    with pytest.raises(ValueError, match="nested"):
+        jsoncodec.dumps(value)
+    with pytest.raises(ValueError, match="nested"):
+        jsoncodec.dumps_bytes(value)
+
+
+def test_deep_but_ordinary_nesting_still_reads_and_writes() -> None:
+    """Positive control: the bound is far beyond what any real frame or ServiceNow body uses."""
+    text = _nested_text(200)
+    assert jsoncodec.loads(jsoncodec.dumps(jsoncodec.loads(text))) == jsoncodec.loads(text)
+
+
+def test_a_frame_nested_too_deep_is_a_protocol_error() -> None:
+    from adapter.openfin.errors import ProtocolError
+    from adapter.openfin.frames import parse_frame
+
+    with pytest.raises(ProtocolError, match="not JSON"):
+        parse_frame(b'{"action":"process-channel-message","payload":' + _nested_text(3000) + b"}")
+    assert parse_frame(b'{"action":"ping","payload":' + _nested_text(50) + b"}").action == "ping"
+
+
+def test_an_instance_body_nested_too_deep_is_a_named_error() -> None:
+    from adapter.servicenow.errors import ApiRequestError
+    from adapter.servicenow.response import error_from_response, success_response
+
+    with pytest.raises(ApiRequestError):
+        success_response(200, "application/json", _nested_text(3000))
+    assert error_from_response(500, "application/json", _nested_text(3000)).status == 500

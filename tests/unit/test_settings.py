@@ -88,6 +88,22 @@ def test_the_proxy_password_is_kept_secret_in_the_settings_repr_and_errors() -> 
     assert "pa55word" not in str(refused.value)
 
 
+@pytest.mark.parametrize(
+    "proxy",
+    [
+        "http://alice:pa55word/x@proxy.corp.example:3128",
+        "http://alice:pa55word#x@proxy.corp.example:3128",
+        "http://alice:pa55word?x@proxy.corp.example:3128",
+    ],
+)
+def test_a_password_that_splits_the_proxy_url_is_not_repeated_in_the_error(proxy: str) -> None:
+    """An unencoded '/', '#' or '?' ends the authority early, so the password is read as the port."""
+    with pytest.raises(SettingsError, match=r"proxy \(--proxy") as refused:
+        load_settings({"proxy": proxy})
+    assert "pa55word" not in str(refused.value)
+    assert "percent-encode" in str(refused.value)
+
+
 def test_unknown_key_in_the_config_file_is_refused(tmp_path: Path) -> None:
     config = tmp_path / "adapter.toml"
     config.write_text('chanel = "typo"\n', encoding="utf-8")

@@ -60,3 +60,20 @@ def test_a_watcher_that_never_polled_is_listed_without_a_time() -> None:
         True,
         None,
     )
+
+
+def test_a_failure_quoting_a_secret_reaches_status_masked() -> None:
+    """``servicenow.status`` sends the last failure to every app; runtime and broker failures are free text
+    from other components (a runtime may repeat what it was sent), so the text is masked as a log line is."""
+    from adapter.logging import forget_secret, register_secret
+
+    secret = "runtime-auth-token-0123456789"
+    register_secret(secret)
+    try:
+        health = AdapterHealth()
+        health.record_error("runtime", f"connection lost: refused token {secret}")
+        assert health.last_error is not None
+        assert secret not in health.last_error.message
+        assert health.last_error.message == "connection lost: refused token [REDACTED]"
+    finally:
+        forget_secret(secret)

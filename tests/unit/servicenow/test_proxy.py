@@ -51,6 +51,14 @@ def test_unsupported_proxy_urls_are_refused_by_name(url: str) -> None:
         parse_proxy_url(url)
 
 
+@pytest.mark.parametrize("url", ["http://alice:s3cr3t/x@proxy:3128", "alice:s3cr3t#x@proxy:3128"])
+def test_a_password_read_as_the_port_is_not_repeated(url: str) -> None:
+    """The environment's HTTPS_PROXY reaches this parser directly, without the settings' error wording."""
+    with pytest.raises(ProxySettingError) as refused:
+        parse_proxy_url(url)
+    assert "s3cr3t" not in str(refused.value)
+
+
 @pytest.mark.parametrize(
     "host", ["127.0.0.1", "127.3.4.5", "::1", "[::1]", "localhost", "LOCALHOST.", "a.localhost"]
 )
@@ -125,3 +133,19 @@ def test_plain_http_off_loopback_is_warned_about(url: str, warned: bool) -> None
     with structlog.testing.capture_logs() as logs:
         assert warn_if_plain_http(url) is warned
     assert [entry["event"] for entry in logs] == (["instance.plain_http"] if warned else [])
+
+
+def test_an_unusable_system_proxy_is_a_named_request_error_for_the_app() -> None:
+    """``--proxy`` is checked at start-up; the system's proxy (HTTPS_PROXY, Windows') only when an instance
+    is first reached: the app gets a named ServiceNow error, not an unexpected one, and no password."""
+    from adapter.servicenow.errors import ApiRequestError
+    from adapter.servicenow.transport import Network, TransportRegistry
+
+    choice = ProxyChoice(system=lambda: {"https": "http://alice:s3cr3t/x@proxy.corp.example:3128"})
+    registry = TransportRegistry(network=Network(proxy=choice))
+    with pytest.raises(ApiRequestError, match="proxy") as refused:
+        registry.borrow("https://acme.service-now.com")
+    assert "s3cr3t" not in str(refused.value)
+    # Positive control: a usable system proxy gives a transport.
+    good = TransportRegistry(network=Network(proxy=ProxyChoice(system=lambda: {"https": "proxy.corp:3128"})))
+    assert good.borrow("https://acme.service-now.com") is not None

@@ -92,6 +92,12 @@ def test_queries_pass_through_unchanged() -> None:
         "/api/../oauth_token.do",
         "/api/%2e%2e/oauth_token.do",
         "/api/./now",
+        # Servlet containers drop ";" path parameters before resolving dot segments: "..;" is "..".
+        "/api/..;/oauth_token.do",
+        "/api/..;jsessionid=x/login.do",
+        "/api/%2e%2e;/login.do",
+        "/api/..%3B/login.do",
+        "/api/.;/now",
         "..",
         "/api#fragment",
         "/api/" + "a" * 70_000,
