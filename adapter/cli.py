@@ -98,10 +98,22 @@ class _Parser(argparse.ArgumentParser):
     def known_words(self) -> list[str]:
         """Every flag and sub-command this parser accepts."""
         words = [option for action in self._actions for option in action.option_strings]
-        for action in self._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                words += list(action.choices)
+        for commands in self._commands():
+            words += list(commands)
         return words
+
+    def command_parser(self, word: str | None) -> _Parser | None:
+        """The parser of sub-command ``word``, if this parser has one."""
+        for commands in self._commands():
+            if word in commands:
+                parser = commands[word]
+                return parser if isinstance(parser, _Parser) else None
+        return None
+
+    def _commands(self) -> list[dict[str, argparse.ArgumentParser]]:
+        # argparse has no public name for the action that holds sub-commands.
+        kind = argparse._SubParsersAction  # noqa: SLF001
+        return [action.choices for action in self._actions if isinstance(action, kind)]
 
     def error(self, message: str) -> NoReturn:
         """Raise ``CommandLineError`` rather than print the usage and exit."""
@@ -358,9 +370,8 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Nam
         # Reported by the command's own parser, so that the message names it and its flags are suggested.
         leaf = parser
         for word in (args.command, getattr(args, "emulator", None)):
-            for action in leaf._actions:
-                if isinstance(action, argparse._SubParsersAction) and word in action.choices:
-                    leaf = action.choices[word]
+            child = leaf.command_parser(word) if isinstance(leaf, _Parser) else None
+            leaf = child or leaf
         leaf.error(f"unrecognized arguments: {' '.join(extra)}")
     return args
 

@@ -1,11 +1,10 @@
 """JSON on the hot paths (bus frames, API bodies): orjson, with the standard library where orjson refuses.
 
-Every request through the adapter decodes a frame and a ServiceNow body and encodes a reply frame; with the
-standard library that was about 60 us of CPU per 2 KB record, with orjson 13 us (docs/performance.md). Where
-orjson refuses (``NaN`` in text, non-string keys, integers past 64 bits to encode) the standard library takes
-over, so nothing that parsed or encoded before fails now. What differs is what JavaScript does too: text is
-written as UTF-8 rather than ``\\u`` escapes, NaN is written as ``null`` and integers past 64 bits are read
-as floats.
+Every request through the adapter decodes a frame and a ServiceNow body and encodes a reply frame, so the
+codec's cost is paid on every request (figures in docs/performance.md). Where orjson refuses (``NaN`` in text,
+non-string keys, integers past 64 bits to encode) the standard library takes over, so nothing that parsed or
+encoded before fails now. What differs is what JavaScript does too: text is written as UTF-8 rather than
+``\\u`` escapes, NaN is written as ``null`` and integers past 64 bits are read as floats.
 
 Nesting is bounded in both directions, since the standard library recurses on the C stack: orjson reads at
 most 1 024 levels and writes at most 253; anything deeper is ``NestingError`` (a ``ValueError``), never a

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import enum
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -132,10 +132,19 @@ EventKey = tuple[str, str, str | None, str | None]
 
 
 class EventSubscription:
-    """One listener on desktop events of ``(topic, type, uuid, name)``; ``unsubscribe`` removes it."""
+    """One listener on desktop events of ``(topic, type, uuid, name)``; ``unsubscribe`` removes it.
 
-    def __init__(self, connection: RuntimeConnection, key: EventKey, listener: EventListener) -> None:
-        self._connection = connection
+    ``remove`` is how the connection that made it lets it go (and, with the last listener of its key, the
+    runtime subscription too).
+    """
+
+    def __init__(
+        self,
+        remove: Callable[[EventSubscription], Awaitable[None]],
+        key: EventKey,
+        listener: EventListener,
+    ) -> None:
+        self._remove = remove
         self.key = key
         self.listener = listener
         self.active = True
@@ -154,7 +163,7 @@ class EventSubscription:
         """Stop listening; the runtime subscription goes when its last local listener does."""
         if self.active:
             self.active = False
-            await self._connection._remove_subscription(self)
+            await self._remove(self)
 
 
 def event_payload(key: EventKey) -> dict[str, Any]:
@@ -655,7 +664,7 @@ class RuntimeConnection:
         The runtime subscription is made once per key and replayed after every reconnect.
         """
         key: EventKey = (topic, type_, uuid, name)
-        subscription = EventSubscription(self, key, listener)
+        subscription = EventSubscription(self._remove_subscription, key, listener)
         listeners = self._subscriptions.setdefault(key, [])
         listeners.append(subscription)
         if len(listeners) == 1:

@@ -290,38 +290,43 @@ class InteropClient:
             with contextlib.suppress(OpenFinError):
                 await self._channel.disconnect()
 
-    async def _dispatch(self, action: str, payload: Any = None) -> Any:
+    async def dispatch(self, action: str, payload: Any = None) -> Any:
+        """Dispatch ``action`` to the broker and return its answer (session context groups use it too)."""
         return await self._channel.dispatch(action, payload)
+
+    def remove_action(self, handler_id: str) -> None:
+        """Stop serving ``handler_id`` (a context or intent handler's action) on the broker's channel."""
+        self._channel.actions.remove(handler_id)
 
     # ---------------------------------------------------------------------------- context groups
 
     async def get_context_groups(self) -> list[ContextGroupInfo]:
         """The broker's context groups, in its order."""
-        groups = await self._dispatch("getContextGroups")
+        groups = await self.dispatch("getContextGroups")
         return [ContextGroupInfo.model_validate(group) for group in groups or []]
 
     async def join_context_group(self, group_id: str) -> None:
         """Join context group ``group_id`` (the broker replays its current contexts to our handlers)."""
-        await self._dispatch("joinContextGroup", {"contextGroupId": group_id})
+        await self.dispatch("joinContextGroup", {"contextGroupId": group_id})
         self._current_group = group_id
 
     async def leave_context_group(self) -> None:
         """Leave the context group we are in."""
-        await self._dispatch("removeFromContextGroup", {})
+        await self.dispatch("removeFromContextGroup", {})
         self._current_group = None
 
     async def get_all_clients_in_context_group(self, group_id: str) -> list[ClientIdentity]:
         """The clients in ``group_id``."""
-        clients = await self._dispatch("getAllClientsInContextGroup", {"contextGroupId": group_id})
+        clients = await self.dispatch("getAllClientsInContextGroup", {"contextGroupId": group_id})
         return [ClientIdentity.model_validate(client) for client in clients or []]
 
     async def set_context(self, context: Mapping[str, Any]) -> None:
         """Broadcast ``context`` to our context group (raises ``ChannelActionError`` when in none)."""
-        await self._dispatch("setContext", {"context": check_context(context)})
+        await self.dispatch("setContext", {"context": check_context(context)})
 
     async def get_current_context(self, context_type: str | None = None) -> dict[str, Any] | None:
         """The group's last context of ``context_type`` (or its last context of any type)."""
-        context = await self._dispatch("getCurrentContext", {"contextType": context_type})
+        context = await self.dispatch("getCurrentContext", {"contextType": context_type})
         return context if isinstance(context, dict) else None
 
     # --------------------------------------------------------------------------- context handlers
@@ -342,25 +347,27 @@ class InteropClient:
         else:
             handler_id = f"{UNTYPED_HANDLER_ID}-{context_type}-{_random_suffix()}"
         entry = _ContextEntry(handler_id, context_type, handler)
-        self._register_context_action(entry)
+        self.register_context_action(entry)
         self._context_handlers[handler_id] = entry
         try:
             await self._announce_context_handler(entry)
         except BaseException:
             del self._context_handlers[handler_id]
-            self._channel.actions.remove(handler_id)
+            self.remove_action(handler_id)
             raise
 
         async def remove() -> None:
             if self._context_handlers.pop(handler_id, None) is None:
                 return
-            self._channel.actions.remove(handler_id)
+            self.remove_action(handler_id)
             if self._channel.is_connected:
-                await self._dispatch("removeContextHandler", {"handlerId": handler_id})
+                await self.dispatch("removeContextHandler", {"handlerId": handler_id})
 
         return HandlerRegistration(handler_id, remove)
 
-    def _register_context_action(self, entry: _ContextEntry) -> None:
+    def register_context_action(self, entry: _ContextEntry) -> None:
+        """Serve ``entry``'s handler id on the broker's channel; each context delivered calls the handler."""
+
         async def deliver(context: Any, _caller: ClientIdentity) -> None:
             await _call_context_handler(entry, context)
 
@@ -370,7 +377,7 @@ class InteropClient:
         payload: dict[str, Any] = {"handlerId": entry.handler_id}
         if entry.context_type is not None:
             payload["contextType"] = entry.context_type
-        await self._dispatch("contextHandlerRegistered", payload)
+        await self.dispatch("contextHandlerRegistered", payload)
 
     # ---------------------------------------------------------------------------- session groups
 
@@ -383,7 +390,7 @@ class InteropClient:
         return SessionContextGroup(self, state)
 
     async def _create_session(self, group_id: str) -> None:
-        answer = await self._dispatch(
+        answer = await self.dispatch(
             "sessionContextGroup:createIfNeeded", {"sessionContextGroupId": group_id}
         )
         if isinstance(answer, dict) and answer.get("hasConflict"):
@@ -413,12 +420,12 @@ class InteropClient:
             await self._announce_intent_handler(handler_id)
         except BaseException:
             del self._intent_handlers[handler_id]
-            self._channel.actions.remove(handler_id)
+            self.remove_action(handler_id)
             raise
 
         async def remove() -> None:
             removed = self._intent_handlers.pop(handler_id, None)
-            self._channel.actions.remove(handler_id)
+            self.remove_action(handler_id)
             if removed is not None and removed.reannouncing is not None:
                 removed.reannouncing.cancel()
 
@@ -429,7 +436,7 @@ class InteropClient:
         entry = self._intent_handlers.get(handler_id)
         if entry is not None and entry.contexts is not None:
             payload["contexts"] = list(entry.contexts)
-        await self._dispatch("intentHandlerRegistered", payload)
+        await self.dispatch("intentHandlerRegistered", payload)
 
     async def _run_intent(self, entry: _IntentEntry, intent: Intent) -> Any:
         topic = intent.result_topic
@@ -491,7 +498,7 @@ class InteropClient:
         payload: dict[str, Any] = {"name": name, "context": check_context(context)}
         if metadata is not None:
             payload["metadata"] = dict(metadata)
-        return await self._dispatch("fireIntent", payload)
+        return await self.dispatch("fireIntent", payload)
 
     # --------------------------------------------------------------------------------- replay
 
@@ -499,7 +506,7 @@ class InteropClient:
         for entry in list(self._context_handlers.values()):
             await self._announce_context_handler(entry)
         if self._current_group is not None:
-            await self._dispatch("joinContextGroup", {"contextGroupId": self._current_group})
+            await self.dispatch("joinContextGroup", {"contextGroupId": self._current_group})
         for state in list(self._sessions.values()):
             await self._create_session(state.group_id)
             for entry in list(state.handlers.values()):
@@ -570,7 +577,7 @@ class InteropClient:
 
 
 async def _announce_session_handler(client: InteropClient, group_id: str, entry: _ContextEntry) -> None:
-    await client._dispatch(
+    await client.dispatch(
         f"sessionContextGroup:handlerAdded-{group_id}",
         {"handlerId": entry.handler_id, "contextType": entry.context_type},
     )
@@ -590,7 +597,7 @@ class SessionContextGroup:
 
     async def set_context(self, context: Mapping[str, Any]) -> None:
         """Set ``context`` in the group; every member's matching handler receives it."""
-        await self._client._dispatch(
+        await self._client.dispatch(
             f"sessionContextGroup:setContext-{self.id}",
             {"sessionContextGroupId": self.id, "context": check_context(context)},
         )
@@ -600,7 +607,7 @@ class SessionContextGroup:
         payload: dict[str, Any] = {"sessionContextGroupId": self.id}
         if context_type is not None:
             payload["type"] = context_type
-        context = await self._client._dispatch(f"sessionContextGroup:getContext-{self.id}", payload)
+        context = await self._client.dispatch(f"sessionContextGroup:getContext-{self.id}", payload)
         return context if isinstance(context, dict) else None
 
     async def add_context_handler(
@@ -617,21 +624,21 @@ class SessionContextGroup:
         elif handler_id in self._state.handlers:
             raise DuplicateActionError(handler_id)
         entry = _ContextEntry(handler_id, context_type, handler)
-        self._client._register_context_action(entry)
+        self._client.register_context_action(entry)
         self._state.handlers[handler_id] = entry
         try:
             await _announce_session_handler(self._client, self.id, entry)
         except BaseException:
             del self._state.handlers[handler_id]
-            self._client._channel.actions.remove(handler_id)
+            self._client.remove_action(handler_id)
             raise
 
         async def remove() -> None:
             if self._state.handlers.pop(handler_id, None) is None:
                 return
-            self._client._channel.actions.remove(handler_id)
+            self._client.remove_action(handler_id)
             with contextlib.suppress(ChannelClosedError):
-                await self._client._dispatch(
+                await self._client.dispatch(
                     f"sessionContextGroup:handlerRemoved-{self.id}", {"handlerId": handler_id}
                 )
 

@@ -99,7 +99,8 @@ class AppWindow:
         self._following = True
         self.closed = False
 
-    async def _subscribe(self) -> None:
+    async def follow(self) -> None:
+        """Subscribe to this window's events (what ``events`` and ``wait_closed`` read)."""
         for event_type in WINDOW_EVENTS:
             self._subscriptions.append(
                 await self.connection.subscribe_event(
@@ -202,7 +203,7 @@ class RuntimeCalls:
             },
         )
         window = AppWindow(self.connection, Identity(uuid=app_uuid, name=app_uuid))
-        await window._subscribe()
+        await window.follow()
         try:
             await self.connection.request("run-application", {"uuid": app_uuid})
         except BaseException:

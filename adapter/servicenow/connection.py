@@ -47,6 +47,7 @@ from adapter.servicenow.errors import (
     ParameterError,
 )
 from adapter.servicenow.http1 import Answer, ResponseTooLarge, network_failure
+from adapter.servicenow.listeners import add_listener
 from adapter.servicenow.oauth import OAuthEndpoints, OAuthSession, TokenEndpointMode, TokenSet
 from adapter.servicenow.response import (
     ApiResponse,
@@ -242,13 +243,7 @@ class Connection:
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(connection, state)`` on each state change; returns a remover."""
-        self._listeners.append(listener)
-
-        def remove() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return remove
+        return add_listener(self._listeners, listener)
 
     def _emit(self, state: ConnectionState) -> None:
         for listener in list(self._listeners):

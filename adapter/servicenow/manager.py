@@ -30,6 +30,7 @@ from adapter.servicenow.connection import (
     Listener,
 )
 from adapter.servicenow.errors import ApiError, AuthTokenExpiredError, NotConnectedError, ParameterError
+from adapter.servicenow.listeners import add_listener
 from adapter.servicenow.token_store import TokenStore
 from adapter.servicenow.transport import TransportRegistry
 from adapter.servicenow.validation import InstanceAddress, parse_instance_url, validate_client_id
@@ -110,13 +111,7 @@ class ConnectionManager:
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Hear every connection's state changes (connected, refreshed, expired, disconnected)."""
-        self._listeners.append(listener)
-
-        def remove() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return remove
+        return add_listener(self._listeners, listener)
 
     @staticmethod
     def key_for(instance_url: str, client_id: str) -> ConnectionKey:

@@ -25,10 +25,9 @@ from adapter.servicenow.trust import ssl_context
 log = structlog.get_logger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=10.0)
-# Up to 32 kept-alive connections per instance. With 8, requests queued for a connection while the instance
-# sat idle between a response and the next request on the same socket: at 32 concurrent record GETs, 32 gave
-# 1 662 req/s against 1 457 (means of 4 interleaved runs), at 128 concurrent 1 669 against 1 370. The pool
-# scans nothing per request, so more connections cost no CPU; the JS peer (undici) does not cap them at all.
+# Up to 32 kept-alive connections per instance: with fewer, requests queue for a connection while the instance
+# sits idle between a response and the next request on the same socket (docs/performance.md). The pool scans
+# nothing per request, so more connections cost no CPU; the JS peer (undici) does not cap them at all.
 DEFAULT_LIMITS = PoolLimits(max_connections=32, keepalive_expiry=30.0)
 
 

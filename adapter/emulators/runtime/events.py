@@ -7,12 +7,12 @@ ones. Channel events are subscribed with no uuid and so reach every subscriber, 
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from adapter.emulators.runtime.connection import Connection
 from adapter.emulators.runtime.frames import push
+from adapter.emulators.runtime.refcounts import SubscriptionCounts
 
 
 @dataclass(frozen=True)
@@ -51,30 +51,23 @@ class DesktopEvents:
     """Every connection's event subscriptions, and the fan-out of emitted events."""
 
     def __init__(self) -> None:
-        self._subscriptions: dict[Connection, Counter[Subscription]] = {}
+        self._subscriptions: SubscriptionCounts[Subscription] = SubscriptionCounts()
 
     def subscribe(self, connection: Connection, subscription: Subscription) -> None:
         """Add one reference to ``subscription`` for ``connection``."""
-        self._subscriptions.setdefault(connection, Counter())[subscription] += 1
+        self._subscriptions.add(connection, subscription)
 
     def unsubscribe(self, connection: Connection, subscription: Subscription) -> None:
         """Drop one reference; the subscription ends when none is left. Unknown ones are ignored."""
-        counts = self._subscriptions.get(connection)
-        if counts is None or subscription not in counts:
-            return
-        counts[subscription] -= 1
-        if counts[subscription] <= 0:
-            del counts[subscription]
-        if not counts:
-            del self._subscriptions[connection]
+        self._subscriptions.remove(connection, subscription)
 
     def drop(self, connection: Connection) -> None:
         """Forget every subscription of a closed connection."""
-        self._subscriptions.pop(connection, None)
+        self._subscriptions.drop(connection)
 
     def count(self, connection: Connection) -> int:
         """How many distinct subscriptions ``connection`` holds (for tests and stats)."""
-        return len(self._subscriptions.get(connection, ()))
+        return len(self._subscriptions.of(connection))
 
     def emit(
         self,
@@ -92,8 +85,8 @@ class DesktopEvents:
         emitter_uuid = uuid if uuid is not None else _str_or_none(fields.get("uuid"))
         emitter_name = name if name is not None else _str_or_none(fields.get("name"))
         sent = 0
-        for connection, counts in list(self._subscriptions.items()):
-            for subscription in list(counts):
+        for connection, subscriptions in self._subscriptions.items():
+            for subscription in subscriptions:
                 if not subscription.matches(topic, kind, emitter_uuid, emitter_name):
                     continue
                 payload: dict[str, Any] = {**fields, "topic": topic, "type": kind}

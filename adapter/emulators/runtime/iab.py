@@ -6,7 +6,6 @@ named by a GUID and the handler publishes its result there; the runtime delivers
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from adapter.emulators.runtime.connection import Connection
 from adapter.emulators.runtime.errors import ActionError
 from adapter.emulators.runtime.frames import push
+from adapter.emulators.runtime.refcounts import SubscriptionCounts
 
 ANY = "*"
 
@@ -48,24 +48,15 @@ class InterAppBus:
 
     def __init__(self, connections: Callable[[], Iterable[Connection]]) -> None:
         self._connections = connections
-        self._subscriptions: dict[Connection, Counter[BusSubscription]] = {}
+        self._subscriptions: SubscriptionCounts[BusSubscription] = SubscriptionCounts()
 
     def subscribe(self, connection: Connection, payload: dict[str, Any]) -> None:
         """``subscribe``: add one reference to the subscription."""
-        subscription = BusSubscription.from_payload(payload)
-        self._subscriptions.setdefault(connection, Counter())[subscription] += 1
+        self._subscriptions.add(connection, BusSubscription.from_payload(payload))
 
     def unsubscribe(self, connection: Connection, payload: dict[str, Any]) -> None:
         """``unsubscribe``: drop one reference; unknown subscriptions are ignored."""
-        subscription = BusSubscription.from_payload(payload)
-        counts = self._subscriptions.get(connection)
-        if counts is None or subscription not in counts:
-            return
-        counts[subscription] -= 1
-        if counts[subscription] <= 0:
-            del counts[subscription]
-        if not counts:
-            del self._subscriptions[connection]
+        self._subscriptions.remove(connection, BusSubscription.from_payload(payload))
 
     def publish(self, connection: Connection, payload: dict[str, Any]) -> int:
         """``publish-message``: deliver to every subscriber of the topic; returns how many got it."""
@@ -80,7 +71,7 @@ class InterAppBus:
 
     def drop(self, connection: Connection) -> None:
         """Forget a closed connection's subscriptions."""
-        self._subscriptions.pop(connection, None)
+        self._subscriptions.drop(connection)
 
     def _deliver(self, sender: Connection, payload: dict[str, Any], destination: str | None) -> int:
         topic = payload.get("topic")
@@ -98,7 +89,7 @@ class InterAppBus:
         for connection in list(self._connections()):
             if destination is not None and connection.uuid != destination:
                 continue
-            subscriptions = self._subscriptions.get(connection, Counter())
+            subscriptions = self._subscriptions.of(connection)
             if any(s.matches(topic, sender.uuid, source_name) for s in subscriptions):
                 connection.send(push("process-message", {**message, "destinationUuid": connection.uuid}))
                 delivered += 1
