@@ -212,21 +212,7 @@ class Store:
         with self.transaction() as db:
             self.insert_row(db, table, values)
             for role in roles:
-                role_id = self._role_id(db, role, now)
-                self.insert_row(
-                    db,
-                    "sys_user_has_role",
-                    {
-                        "sys_id": new_sys_id(),
-                        "sys_created_on": now,
-                        "sys_created_by": "system",
-                        "sys_updated_on": now,
-                        "sys_updated_by": "system",
-                        "sys_mod_count": 0,
-                        "user": user_id,
-                        "role": role_id,
-                    },
-                )
+                self._link_role(db, user_id, role, now)
         return user_id
 
     def grant(self, db: sqlite3.Connection, user_id: str, password: str, roles: tuple[str, ...]) -> None:
@@ -237,20 +223,23 @@ class Store:
             (hash_password(password), ",".join(roles), user_id),
         )
         for role in roles:
-            self.insert_row(
-                db,
-                "sys_user_has_role",
-                {
-                    "sys_id": new_sys_id(),
-                    "sys_created_on": now,
-                    "sys_created_by": "system",
-                    "sys_updated_on": now,
-                    "sys_updated_by": "system",
-                    "sys_mod_count": 0,
-                    "user": user_id,
-                    "role": self._role_id(db, role, now),
-                },
-            )
+            self._link_role(db, user_id, role, now)
+
+    def _link_role(self, db: sqlite3.Connection, user_id: str, role: str, now: str) -> None:
+        self.insert_row(
+            db,
+            "sys_user_has_role",
+            {
+                "sys_id": new_sys_id(),
+                "sys_created_on": now,
+                "sys_created_by": "system",
+                "sys_updated_on": now,
+                "sys_updated_by": "system",
+                "sys_mod_count": 0,
+                "user": user_id,
+                "role": self._role_id(db, role, now),
+            },
+        )
 
     def _role_id(self, db: sqlite3.Connection, role: str, now: str) -> str:
         row = db.execute("SELECT sys_id FROM sys_user_role WHERE name = ?", (role,)).fetchone()
