@@ -12,7 +12,6 @@ as an app refused by ``--allow-app`` still can.
 from __future__ import annotations
 
 import contextlib
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +19,15 @@ from typing import Any, Literal
 
 import httpx
 
-from tests.conformance.adapter.conftest import CHANNEL, CLIENT_ID, PLATFORM, AdapterStack, App, AppError
-from tests.conformance.node_support import NodeProcess, node_executable, start_node
+from tests.conformance.adapter.conftest import (
+    CHANNEL,
+    CLIENT_ID,
+    PLATFORM,
+    AdapterStack,
+    App,
+    NodeApp,
+)
+from tests.conformance.node_support import node_executable, start_node
 from tests.support.processes import RunningCommand, adapter_command, running
 
 HERE = Path(__file__).resolve().parent
@@ -33,22 +39,8 @@ Broker = Literal["built-in", "stock", "stamping"]
 
 
 @dataclass
-class Raiser:
+class Raiser(NodeApp):
     """A node-adapter app on the broker only (never on the adapter's channel)."""
-
-    uuid: str
-    node: NodeProcess
-    _ids: Iterator[int] = field(default_factory=itertools.count)
-
-    def _command(self, op: str, **fields: Any) -> Any:
-        command_id = next(self._ids)
-        self.node.send({"op": op, "id": command_id, **fields})
-        while True:
-            answer = self.node.wait_for_event("reply", timeout=WAIT)
-            if answer["id"] == command_id:
-                if answer["ok"]:
-                    return answer["result"]
-                raise AppError(answer["error"])
 
     def raise_intent(self, name: str, context: dict[str, Any]) -> Any:
         """``interop.fireIntent({name, context})``: the broker's resolution, or ``AppError``."""

@@ -70,8 +70,8 @@ class AppError(AssertionError):
 
 
 @dataclass
-class App:
-    """A node-adapter app connected to the adapter's channel."""
+class NodeApp:
+    """A node-adapter app process driven by numbered commands, each answered by a ``reply`` event."""
 
     uuid: str
     node: NodeProcess
@@ -86,6 +86,11 @@ class App:
                 if answer["ok"]:
                     return answer["result"]
                 raise AppError(answer["error"])
+
+
+@dataclass
+class App(NodeApp):
+    """A node-adapter app connected to the adapter's channel."""
 
     def dispatch(self, action: str, payload: dict[str, Any] | None = None) -> Any:
         """``client.dispatch(action, payload)``: its result, or ``AppError``."""
