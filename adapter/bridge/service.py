@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Awaitable, Hashable, Mapping
+from typing import Any, Protocol
 
 import httpx
 import structlog
@@ -22,7 +22,7 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 from adapter import __version__
 from adapter.bridge.access import AccessDeniedError, AccessPolicy, ChannelConnect, app_id
 from adapter.bridge.actions import ServiceNowActions
-from adapter.bridge.broadcast import ChangeBroadcaster, poll_table
+from adapter.bridge.broadcast import ChangeBroadcaster, TablePolling
 from adapter.bridge.changes import RecordChange
 from adapter.bridge.contexts import typed_case_context
 from adapter.bridge.fairness import RequestGate
@@ -204,12 +204,13 @@ class AdapterService:
         )
         self.health = AdapterHealth()
         self.provider.too_large_hint = "page the request with sysparm_limit and sysparm_offset"
+        self.events = EventPublisher(
+            self.provider, case_notifications=settings.case_notifications, group=bool(settings.context_group)
+        )
         self.broadcaster = ChangeBroadcaster(
             settings.watch_table,
-            watch=lambda connection, target, baseline: poll_table(
-                self.health.observed(connection, *target.tables), target, settings.poll_interval, baseline
-            ),
-            deliver=self._deliver,
+            TablePolling(settings.poll_interval, self.health),
+            self.events,
             task_tables=settings.task_table,
         )
         self.actions = ServiceNowActions(
@@ -219,25 +220,24 @@ class AdapterService:
             default_instance_url=settings.instance_url,
             default_client_id=settings.client_id,
             watching=settings.watch_table,
-            health=self._status,
+            health=self,
             gate=RequestGate(settings.app_requests_in_flight, settings.app_request_backlog),
         )
         self.actions.register(self.provider)
         self.search = RecordSearch(self.manager, self.policy, settings.search_type)
         self.search.register(self.provider)
         self.intents = IntentHandlers(
-            self.actions.live_connections,
+            self.actions.live,
             self.policy,
-            observe_write=self.broadcaster.own_write,
-            open_in_browser=self.calls.open_url_with_browser,
+            writes=self.broadcaster,
+            browser=self.calls,
             instance_url=settings.instance_url,
             client_id=settings.client_id,
         )
-        self.notifier = CaseNotifier(self._notify) if settings.case_notifications else None
         self.interop: InteropClient | None = None
         self.session: SessionContextGroup | None = None
         self._joining: asyncio.Task[None] | None = None
-        self.manager.add_listener(self._connection_changed)
+        self.manager.add_listener(self.events.connection_changed)
 
     def _authorizer(self) -> Authorizer:
         if self.settings.authorizer == "http":
@@ -291,6 +291,7 @@ class AdapterService:
             return False
         self.session = session
         self.interop = interop
+        self.events.joined(interop, session)
         log.info("interop.joined", platform=platform_uuid, intents=list(self.intents.handlers))
         return True
 
@@ -353,16 +354,16 @@ class AdapterService:
         if self.interop is not None:
             await self.interop.close()
         await self.broadcaster.aclose()
-        if self.notifier is not None:
-            await self.notifier.aclose()
+        await self.events.aclose()
         if self.provider.is_open:
             with contextlib.suppress(OpenFinError):
                 await self.provider.destroy()
         await self.manager.aclose(revoke=True)
         await self.runtime.close()
 
-    def _status(self) -> dict[str, Any]:
-        origins = {connection.key.origin for connection in self.actions.live_connections()}
+    def adapter_status(self) -> dict[str, Any]:
+        """The adapter-wide fields of ``servicenow.status`` (``AdapterReport``)."""
+        origins = {connection.key.origin for connection in self.actions.live.signed_in()}
         broker = self.settings.broker
         return {
             "adapterVersion": __version__,
@@ -391,13 +392,44 @@ class AdapterService:
             return
         await self.actions.release_app(client)
 
-    # --------------------------------------------------------------------------------------- broadcasts
 
-    async def _notify(self, event: CaseNotificationEvent) -> None:
-        # Through each app's own queue, as every event: an app slow to acknowledge delays only its own.
-        self.provider.post(CASE_NOTIFICATION, event.model_dump(mode="json"))
+class ChannelEvents(Protocol):
+    """The adapter's channel as a publisher: an event queued for every connected app."""
 
-    async def _deliver(self, connection: Connection, change: RecordChange) -> None:
+    def post(self, action: str, payload: Any = None, *, key: Hashable | None = None) -> None:
+        """Queue ``action`` for every app; with ``key``, an app's waiting event of that key is replaced."""
+
+
+class ContextTarget(Protocol):
+    """An FDC3 channel a case context is set on (the session context group, the user's context group)."""
+
+    async def set_context(self, context: Mapping[str, Any]) -> None:
+        """Set ``context`` for every member."""
+
+
+class EventPublisher:
+    """What apps are told: each record change as a channel event and FDC3 contexts, each connection
+    change, and (with ``case_notifications``) the case notifications changes deserve.
+
+    Until the broker is joined, changes go to the channel only; then also to the session context group and,
+    with ``group``, to the adapter's own context group (``joined``). Deletions are channel events only: FDC3
+    has no context for a record that is gone.
+    """
+
+    def __init__(
+        self, channel: ChannelEvents, *, case_notifications: bool = False, group: bool = False
+    ) -> None:
+        self._channel = channel
+        self._group = group
+        self._contexts: tuple[ContextTarget, ...] = ()
+        self.notifier = CaseNotifier(self) if case_notifications else None
+
+    def joined(self, broker: ContextTarget, session: ContextTarget) -> None:
+        """The broker is joined: contexts go to ``session`` and, with ``group``, to ``broker``'s group."""
+        self._contexts = (session, broker) if self._group else (session,)
+
+    async def deliver(self, connection: Connection, change: RecordChange) -> None:
+        """Broadcast ``change`` (``ChangeRecipient``); a failed context send is raised once all have ended."""
         if self.notifier is not None:
             self.notifier.observe(connection, change)
         origin = connection.key.origin
@@ -414,15 +446,12 @@ class AdapterService:
         log.info("broadcast.change", table=change.table, number=change.number, change=change.change)
         # Each app has its own queue: the event is queued for all at once and no app's slowness holds up
         # another's (an app that falls behind gets the latest change of each record).
-        self.provider.post(
+        self._channel.post(
             RECORD_CHANGED, event.model_dump(mode="json"), key=(origin, change.table, change.sys_id)
         )
-        sends: list[Awaitable[object]] = []
-        if change.change != "deleted" and self.interop is not None:
-            if self.session is not None:
-                sends.append(self.session.set_context(context))
-            if self.settings.context_group:
-                sends.append(self.interop.set_context(context))
+        sends: list[Awaitable[None]] = []
+        if change.change != "deleted":
+            sends = [target.set_context(context) for target in self._contexts]
         # Side by side; a failing send is raised (the broadcaster logs it) only once the others are done,
         # never left running unawaited.
         failures = [
@@ -433,10 +462,21 @@ class AdapterService:
         if failures:
             raise failures[0]
 
-    def _connection_changed(self, connection: Connection, state: ServiceNowState) -> None:
+    async def notify(self, event: CaseNotificationEvent) -> None:
+        """Send a case notification (``NotificationChannel``)."""
+        # Through each app's own queue, as every event: an app slow to acknowledge delays only its own.
+        self._channel.post(CASE_NOTIFICATION, event.model_dump(mode="json"))
+
+    def connection_changed(self, connection: Connection, state: ServiceNowState) -> None:
+        """Tell every app a login's new state (a ``ConnectionManager`` listener)."""
         event = ConnectionChangedEvent(
             instanceUrl=connection.key.origin, clientId=connection.client_id, state=state.value
         )
-        self.provider.post(
+        self._channel.post(
             CONNECTION_CHANGED, event.model_dump(mode="json"), key=(event.instanceUrl, event.clientId)
         )
+
+    async def aclose(self) -> None:
+        """Cancel notifications still being prepared."""
+        if self.notifier is not None:
+            await self.notifier.aclose()
