@@ -3,9 +3,9 @@
 ``ChangeBroadcaster`` owns the pollers (one per (connection, poll target), however many apps share the
 connection), reads back records the adapter's own writes touched (``ReadBackQueue`` decides which writes
 need a read-back of their own), runs every version through one ``ChangeTracker`` (so each version is
-broadcast once) and hands each change to its ``ChangeRecipient``, which the service turns into a channel
-event and FDC3 contexts. Other people's changes come from a ``ChangeSource``: ``TablePolling`` in the
-adapter, anything that yields batches in a test.
+broadcast once) and hands each change to its ``ChangeRecipient`` (``adapter.bridge.publisher``, which
+makes it a channel event and FDC3 contexts). Other people's changes come from a ``ChangeSource``:
+``TablePolling`` in the adapter, anything that yields batches in a test.
 
 A poll target is one watched table, or, for two or more watched tables known to extend ``task`` (the
 ``task_table`` setting), one query on ``task`` filtered by ``sys_class_nameIN<tables>``: the instance keeps
@@ -88,7 +88,7 @@ class ChangeSource(Protocol):
 
 
 class ChangeRecipient(Protocol):
-    """Who is handed each change to broadcast (the service: a channel event and FDC3 contexts)."""
+    """Who is handed each change to broadcast (``EventPublisher``: a channel event and FDC3 contexts)."""
 
     async def deliver(self, connection: Connection, change: RecordChange) -> None:
         """Broadcast ``change``, seen on ``connection``'s instance; a failure is logged, never fatal."""

@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Awaitable, Hashable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import structlog
@@ -23,19 +22,11 @@ from adapter import __version__
 from adapter.bridge.access import AccessDeniedError, AccessPolicy, ChannelConnect, app_id
 from adapter.bridge.actions import ServiceNowActions
 from adapter.bridge.broadcast import ChangeBroadcaster, TablePolling
-from adapter.bridge.changes import RecordChange
-from adapter.bridge.contexts import typed_case_context
 from adapter.bridge.fairness import RequestGate
 from adapter.bridge.health import AdapterHealth
 from adapter.bridge.intents import HANDLED_INTENTS, IntentHandlers
-from adapter.bridge.messages import (
-    BrokerStatus,
-    CaseNotificationEvent,
-    ConnectionChangedEvent,
-    RecordChangedEvent,
-    RuntimeStatus,
-)
-from adapter.bridge.notifications import CASE_NOTIFICATION, CaseNotifier
+from adapter.bridge.messages import BrokerStatus, RuntimeStatus
+from adapter.bridge.publisher import EventPublisher
 from adapter.bridge.search import RecordSearch
 from adapter.bridge.windows import RuntimeAuthWindowHost
 from adapter.lifecycle import StartupError, announce_ready
@@ -62,8 +53,7 @@ from adapter.openfin.discovery import (
 )
 from adapter.openfin.reconnect import Backoff
 from adapter.servicenow.authorizers import Authorizer, BrowserAuthorizer, HttpAuthorizer, WindowAuthorizer
-from adapter.servicenow.connection import REST_API_PATHS, Connection, ConnectionOptions
-from adapter.servicenow.connection import ConnectionState as ServiceNowState
+from adapter.servicenow.connection import REST_API_PATHS, ConnectionOptions
 from adapter.servicenow.manager import ConnectionManager
 from adapter.servicenow.token_store import KeyringTokenStore
 from adapter.servicenow.transport import Network, TransportRegistry, warn_if_plain_http
@@ -73,8 +63,6 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_RUNTIME_ADDRESS = "ws://127.0.0.1:9696"
 SESSION_CONTEXT_GROUP = "servicenow"
-RECORD_CHANGED = "servicenow.recordChanged"
-CONNECTION_CHANGED = "servicenow.connectionChanged"
 BROKER_RETRY = Backoff(initial=1.0, cap=30.0)
 """How often joining a broker that failed at start-up is tried again."""
 
@@ -391,92 +379,3 @@ class AdapterService:
         if any(app_id(other) == app_id(client) for other in self.provider.connections):
             return
         await self.actions.release_app(client)
-
-
-class ChannelEvents(Protocol):
-    """The adapter's channel as a publisher: an event queued for every connected app."""
-
-    def post(self, action: str, payload: Any = None, *, key: Hashable | None = None) -> None:
-        """Queue ``action`` for every app; with ``key``, an app's waiting event of that key is replaced."""
-
-
-class ContextTarget(Protocol):
-    """An FDC3 channel a case context is set on (the session context group, the user's context group)."""
-
-    async def set_context(self, context: Mapping[str, Any]) -> None:
-        """Set ``context`` for every member."""
-
-
-class EventPublisher:
-    """What apps are told: each record change as a channel event and FDC3 contexts, each connection
-    change, and (with ``case_notifications``) the case notifications changes deserve.
-
-    Until the broker is joined, changes go to the channel only; then also to the session context group and,
-    with ``group``, to the adapter's own context group (``joined``). Deletions are channel events only: FDC3
-    has no context for a record that is gone.
-    """
-
-    def __init__(
-        self, channel: ChannelEvents, *, case_notifications: bool = False, group: bool = False
-    ) -> None:
-        self._channel = channel
-        self._group = group
-        self._contexts: tuple[ContextTarget, ...] = ()
-        self.notifier = CaseNotifier(self) if case_notifications else None
-
-    def joined(self, broker: ContextTarget, session: ContextTarget) -> None:
-        """The broker is joined: contexts go to ``session`` and, with ``group``, to ``broker``'s group."""
-        self._contexts = (session, broker) if self._group else (session,)
-
-    async def deliver(self, connection: Connection, change: RecordChange) -> None:
-        """Broadcast ``change`` (``ChangeRecipient``); a failed context send is raised once all have ended."""
-        if self.notifier is not None:
-            self.notifier.observe(connection, change)
-        origin = connection.key.origin
-        context = typed_case_context(change.record, table=change.table, instance_url=origin)
-        event = RecordChangedEvent(
-            instanceUrl=origin,
-            table=change.table,
-            sys_id=change.sys_id,
-            number=change.number,
-            change=change.change,
-            changedFields=list(change.changed_fields),
-            context=context,
-        )
-        log.info("broadcast.change", table=change.table, number=change.number, change=change.change)
-        # Each app has its own queue: the event is queued for all at once and no app's slowness holds up
-        # another's (an app that falls behind gets the latest change of each record).
-        self._channel.post(
-            RECORD_CHANGED, event.model_dump(mode="json"), key=(origin, change.table, change.sys_id)
-        )
-        sends: list[Awaitable[None]] = []
-        if change.change != "deleted":
-            sends = [target.set_context(context) for target in self._contexts]
-        # Side by side; a failing send is raised (the broadcaster logs it) only once the others are done,
-        # never left running unawaited.
-        failures = [
-            outcome
-            for outcome in await asyncio.gather(*sends, return_exceptions=True)
-            if isinstance(outcome, Exception)
-        ]
-        if failures:
-            raise failures[0]
-
-    async def notify(self, event: CaseNotificationEvent) -> None:
-        """Send a case notification (``NotificationChannel``)."""
-        # Through each app's own queue, as every event: an app slow to acknowledge delays only its own.
-        self._channel.post(CASE_NOTIFICATION, event.model_dump(mode="json"))
-
-    def connection_changed(self, connection: Connection, state: ServiceNowState) -> None:
-        """Tell every app a login's new state (a ``ConnectionManager`` listener)."""
-        event = ConnectionChangedEvent(
-            instanceUrl=connection.key.origin, clientId=connection.client_id, state=state.value
-        )
-        self._channel.post(
-            CONNECTION_CHANGED, event.model_dump(mode="json"), key=(event.instanceUrl, event.clientId)
-        )
-
-    async def aclose(self) -> None:
-        """Cancel notifications still being prepared."""
-        if self.notifier is not None:
-            await self.notifier.aclose()

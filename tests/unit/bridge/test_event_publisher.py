@@ -12,7 +12,8 @@ import pytest
 from adapter.bridge.changes import RecordChange
 from adapter.bridge.messages import ChangeKind
 from adapter.bridge.notifications import CASE_NOTIFICATION
-from adapter.bridge.service import CONNECTION_CHANGED, RECORD_CHANGED, EventPublisher, explain_start_failure
+from adapter.bridge.publisher import CONNECTION_CHANGED, RECORD_CHANGED, EventPublisher
+from adapter.bridge.service import explain_start_failure
 from adapter.openfin import AuthorizationRejected
 from adapter.servicenow.connection import ConnectionState
 from tests.unit.bridge.fakes import CASES, ORIGIN, FakeInstance
