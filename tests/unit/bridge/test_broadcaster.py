@@ -74,8 +74,10 @@ async def test_writes_that_change_no_watched_record_are_not_broadcast(parts: Par
     )
     broadcaster.own_write(connection, "POST", "/api/now/attachment/file", refused)
     broadcaster.own_write(connection, "POST", TABLE, refused.model_copy(update={"data": None}))
-    # Positive control: a write to a watched record after them is broadcast, and is the only change.
+    assert broadcaster._writes == set(), "none of them is read back"
+    # Positive control: a write to a watched record after them is read back and broadcast.
     await write(instance, broadcaster, "PATCH", f"{TABLE}/{case['sys_id']}", {"state": "3"})
+    assert len(broadcaster._writes) == 1
     await settled(broadcaster)
     assert [(c.sys_id, c.record["state"]) for c in recipient.changes] == [(case["sys_id"], "3")]
     assert [sent.path for sent in instance.requests("GET")] == [f"{TABLE}/{case['sys_id']}"] * 2
