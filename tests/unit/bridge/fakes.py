@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -23,9 +23,18 @@ from adapter.servicenow.errors import ApiError, ApiRequestError, NotConnectedErr
 from adapter.servicenow.manager import Acquired, ReleaseResult
 from adapter.servicenow.response import ApiResponse
 
+WAIT = 10.0
+"""How long a test waits for what must happen before it fails (never a measure of speed)."""
 ORIGIN = "https://acme.service-now.com"
 CLIENT_ID = "client"
 CASES = "sn_customerservice_case"
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Let the other tasks run until ``condition`` holds (``TimeoutError`` after ``WAIT``)."""
+    async with asyncio.timeout(WAIT):
+        while not condition():
+            await asyncio.sleep(0)
 
 
 @dataclass
@@ -166,7 +175,7 @@ class RecordedDeliveries:
 
     async def wait_for(self, count: int) -> list[RecordChange]:
         """The changes, once at least ``count`` have arrived."""
-        async with self._arrived:
+        async with asyncio.timeout(WAIT), self._arrived:
             await self._arrived.wait_for(lambda: len(self.changes) >= count)
         return list(self.changes)
 

@@ -14,9 +14,8 @@ from adapter.bridge.messages import ConnectPayload, DisconnectPayload, RequestPa
 from adapter.openfin import ActionError, ChannelProvider, ClientIdentity
 from adapter.servicenow.connection import ConnectionKey
 from adapter.servicenow.errors import ApiRequestError, AuthTokenExpiredError
-from tests.unit.bridge.fakes import CASES, CLIENT_ID, ORIGIN, FakeLogins, RecordedChanges
+from tests.unit.bridge.fakes import CASES, CLIENT_ID, ORIGIN, WAIT, FakeLogins, RecordedChanges
 
-WAIT = 10.0
 KEY = ConnectionKey(ORIGIN, CLIENT_ID)
 
 

@@ -9,9 +9,8 @@ import pytest
 
 from adapter.bridge.broadcast import ChangeBroadcaster
 from adapter.servicenow.errors import AuthTokenExpiredError
-from tests.unit.bridge.fakes import CASES, FakeInstance, RecordedDeliveries, ScriptedSource
+from tests.unit.bridge.fakes import CASES, WAIT, FakeInstance, RecordedDeliveries, ScriptedSource, until
 
-WAIT = 10.0
 TABLE = f"/api/now/table/{CASES}"
 
 
@@ -23,8 +22,7 @@ async def parts() -> AsyncIterator[Parts]:
     """An instance, a scripted source of other people's changes, and a broadcaster watching the cases."""
     instance, source, recipient = FakeInstance(), ScriptedSource(), RecordedDeliveries()
     broadcaster = ChangeBroadcaster([CASES], source, recipient)
-    async with asyncio.timeout(WAIT):
-        yield instance, source, recipient, broadcaster
+    yield instance, source, recipient, broadcaster
     await broadcaster.aclose()
 
 
@@ -38,7 +36,8 @@ async def write(
 
 async def settled(broadcaster: ChangeBroadcaster) -> None:
     """Every read-back pending now has ended."""
-    await asyncio.gather(*broadcaster._writes)
+    async with asyncio.timeout(WAIT):
+        await asyncio.gather(*broadcaster._writes)
 
 
 async def test_an_own_write_is_broadcast_at_once_without_a_poll(parts: Parts) -> None:
@@ -107,8 +106,7 @@ async def test_a_hot_records_read_backs_do_not_pile_up_and_its_latest_version_go
     endpoint = f"{TABLE}/{case['sys_id']}"
     instance.hold_reads = asyncio.Event()
     await write(instance, broadcaster, "PATCH", endpoint, {"state": "1"})
-    while instance.reads_waiting < 1:  # the first read-back has started to read
-        await asyncio.sleep(0)
+    await until(lambda: instance.reads_waiting == 1)  # the first read-back has started to read
     for n in range(2, 12):
         await write(instance, broadcaster, "PATCH", endpoint, {"state": str(n)})
     assert len(broadcaster._writes) == 2, "one reading, one waiting: nine writes rode on the second"
@@ -140,16 +138,14 @@ async def test_one_poller_per_login_however_many_apps_share_it_and_none_after_re
     instance, source, _recipient, broadcaster = parts
     broadcaster.connection_acquired(instance.connection)
     broadcaster.connection_acquired(instance.connection)
-    await source.watching.wait()
+    await until(source.watching.is_set)
     assert source.started == [(instance.key, CASES)]
     broadcaster.connection_released(instance.key)
-    while not source.stopped:
-        await asyncio.sleep(0)
+    await until(lambda: bool(source.stopped))
     assert source.stopped == [(instance.key, CASES)]
     # A new share after the release watches again.
     broadcaster.connection_acquired(instance.connection)
-    while len(source.started) < 2:
-        await asyncio.sleep(0)
+    await until(lambda: len(source.started) == 2)
     assert source.started == [(instance.key, CASES)] * 2
 
 
@@ -157,7 +153,7 @@ async def test_a_polled_version_the_own_write_reported_is_not_broadcast_again(pa
     instance, source, recipient, broadcaster = parts
     case = instance.put(CASES, state="1")
     broadcaster.connection_acquired(instance.connection)
-    await source.watching.wait()
+    await until(source.watching.is_set)
     await write(instance, broadcaster, "PATCH", f"{TABLE}/{case['sys_id']}", {"state": "2"})
     await recipient.wait_for(1)
     seen = dict(instance.tables[CASES][case["sys_id"]])
@@ -172,11 +168,10 @@ async def test_what_the_instance_held_when_watching_began_is_remembered_not_broa
     before = {"sys_id": "c" * 32, "number": "CS0000001", "sys_mod_count": "4", "state": "1", "priority": "3"}
     source, recipient = ScriptedSource([(CASES, before)]), RecordedDeliveries()
     broadcaster = ChangeBroadcaster([CASES], source, recipient)
-    async with asyncio.timeout(WAIT):
-        broadcaster.connection_acquired(FakeInstance().connection)
-        await source.watching.wait()
-        source.send((CASES, {**before, "state": "2", "sys_mod_count": "5"}))
-        (change,) = await recipient.wait_for(1)
+    broadcaster.connection_acquired(FakeInstance().connection)
+    await until(source.watching.is_set)
+    source.send((CASES, {**before, "state": "2", "sys_mod_count": "5"}))
+    (change,) = await recipient.wait_for(1)
     await broadcaster.aclose()
     assert (change.change, change.changed_fields) == ("updated", ("state",))
 
@@ -186,11 +181,9 @@ async def test_a_poller_stopped_by_an_expired_login_is_started_again_by_the_next
 ) -> None:
     instance, source, _recipient, broadcaster = parts
     broadcaster.connection_acquired(instance.connection)
-    await source.watching.wait()
+    await until(source.watching.is_set)
     source.stop_with(AuthTokenExpiredError())
-    while not source.stopped:
-        await asyncio.sleep(0)
+    await until(lambda: bool(source.stopped))
     broadcaster.connection_acquired(instance.connection)
-    while len(source.started) < 2:
-        await asyncio.sleep(0)
+    await until(lambda: len(source.started) == 2)
     assert source.started == [(instance.key, CASES)] * 2

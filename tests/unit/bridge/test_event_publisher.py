@@ -16,9 +16,8 @@ from adapter.bridge.publisher import CONNECTION_CHANGED, RECORD_CHANGED, EventPu
 from adapter.bridge.service import explain_start_failure
 from adapter.openfin import AuthorizationRejected
 from adapter.servicenow.connection import ConnectionState
-from tests.unit.bridge.fakes import CASES, ORIGIN, FakeInstance
+from tests.unit.bridge.fakes import CASES, ORIGIN, WAIT, FakeInstance
 
-WAIT = 10.0
 ME = "u" * 32
 
 
