@@ -2,12 +2,14 @@
 
 Layers, bottom up: ``frames`` (pydantic wire models, pure), ``correlator`` (request ids, replies, timeouts),
 ``reconnect`` (backoff and the retry decision), ``registry`` (channel actions by name with payload models),
-``connection`` (the socket: handshake, routing, reconnect and replay), then what app code uses:
+``desktop_events`` and ``routing`` (where each inbound frame goes, pure), ``connection_state``, ``connection``
+(the socket around them: handshake, requests, reconnect and replay), then what app code uses:
 ``ChannelProvider``, ``ChannelClient``, ``InteropClient`` and ``RuntimeCalls``. Errors live in ``errors``.
 """
 
 from adapter.openfin.client import ChannelClient
-from adapter.openfin.connection import ConnectionState, ConnectionStats, RuntimeConnection
+from adapter.openfin.connection import RuntimeConnection
+from adapter.openfin.connection_state import ConnectionState
 from adapter.openfin.errors import (
     ActionError,
     ActionNotFound,
@@ -36,6 +38,7 @@ from adapter.openfin.interop import (
 )
 from adapter.openfin.provider import ChannelProvider, DispatchOutcome
 from adapter.openfin.reconnect import Backoff
+from adapter.openfin.routing import ConnectionStats
 from adapter.openfin.runtime_calls import AppWindow, RuntimeCalls, RuntimeInfo, WindowEvent, WindowOptions
 
 __all__ = [

@@ -19,7 +19,8 @@ import structlog
 from pydantic import ValidationError
 
 from adapter.jsoncodec import NestingError
-from adapter.openfin.connection import EventSubscription, RuntimeConnection
+from adapter.openfin.connection import RuntimeConnection
+from adapter.openfin.desktop_events import EventSubscription
 from adapter.openfin.errors import (
     ChannelActionError,
     ChannelClosedError,

@@ -20,8 +20,9 @@ import structlog
 from pydantic import BaseModel
 
 from adapter.jsoncodec import NestingError
-from adapter.openfin.connection import EventSubscription, RuntimeConnection
+from adapter.openfin.connection import RuntimeConnection
 from adapter.openfin.delivery import DEFAULT_BACKLOG, ClientDelivery, DeliveryCounts, Event, Mailbox
+from adapter.openfin.desktop_events import EventSubscription
 from adapter.openfin.errors import (
     ActionNotFound,
     ChannelActionError,

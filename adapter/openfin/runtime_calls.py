@@ -19,7 +19,8 @@ import structlog
 from pydantic import Field
 
 from adapter.logging import register_secret
-from adapter.openfin.connection import EventSubscription, RuntimeConnection
+from adapter.openfin.connection import RuntimeConnection
+from adapter.openfin.desktop_events import EventSubscription
 from adapter.openfin.errors import NotConnectedError, RequestTimeoutError, RuntimeRequestError
 from adapter.openfin.frames import DesktopEvent, Identity, WireModel
 
