@@ -10,6 +10,7 @@ Layers, bottom up: ``frames`` (pydantic wire models, pure), ``correlator`` (requ
 from adapter.openfin.client import ChannelClient
 from adapter.openfin.connection import RuntimeConnection
 from adapter.openfin.connection_state import ConnectionState
+from adapter.openfin.context_handlers import HandlerRegistration
 from adapter.openfin.errors import (
     ActionError,
     ActionNotFound,
@@ -29,17 +30,12 @@ from adapter.openfin.errors import (
     RuntimeRequestError,
 )
 from adapter.openfin.frames import ClientIdentity, Identity, ProviderIdentity
-from adapter.openfin.interop import (
-    ContextGroupInfo,
-    HandlerRegistration,
-    Intent,
-    InteropClient,
-    SessionContextGroup,
-)
+from adapter.openfin.interop import ContextGroupInfo, Intent, InteropClient
 from adapter.openfin.provider import ChannelProvider, DispatchOutcome
 from adapter.openfin.reconnect import Backoff
 from adapter.openfin.routing import ConnectionStats
 from adapter.openfin.runtime_calls import AppWindow, RuntimeCalls, RuntimeInfo, WindowEvent, WindowOptions
+from adapter.openfin.session_groups import SessionContextGroup
 
 __all__ = [
     "ActionError",
