@@ -9,7 +9,7 @@ Layers, bottom up: ``frames`` (pydantic wire models, pure), ``correlator`` (requ
 
 from adapter.openfin.client import ChannelClient
 from adapter.openfin.connection import RuntimeConnection
-from adapter.openfin.connection_state import ConnectionState
+from adapter.openfin.connection_state import RuntimeConnectionState
 from adapter.openfin.context_handlers import HandlerRegistration
 from adapter.openfin.errors import (
     ActionError,
@@ -22,11 +22,11 @@ from adapter.openfin.errors import (
     ConnectionLostError,
     DuplicateActionError,
     InvalidContextError,
-    NotConnectedError,
     OpenFinError,
-    ParameterError,
+    PayloadError,
     ProtocolError,
     RequestTimeoutError,
+    RuntimeNotConnectedError,
     RuntimeRequestError,
 )
 from adapter.openfin.frames import ClientIdentity, Identity, ProviderIdentity
@@ -51,7 +51,6 @@ __all__ = [
     "ChannelProvider",
     "ClientIdentity",
     "ConnectionLostError",
-    "ConnectionState",
     "ConnectionStats",
     "ContextGroupInfo",
     "DispatchOutcome",
@@ -61,15 +60,16 @@ __all__ = [
     "Intent",
     "InteropClient",
     "InvalidContextError",
-    "NotConnectedError",
     "OpenFinError",
-    "ParameterError",
+    "PayloadError",
     "ProtocolError",
     "ProviderIdentity",
     "RequestTimeoutError",
     "RuntimeCalls",
     "RuntimeConnection",
+    "RuntimeConnectionState",
     "RuntimeInfo",
+    "RuntimeNotConnectedError",
     "RuntimeRequestError",
     "SessionContextGroup",
     "WindowEvent",

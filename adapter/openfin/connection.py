@@ -8,8 +8,8 @@ the I/O the router asks for: running an endpoint's handler as a task it owns, or
 runtime goes away it reconnects with capped, jittered backoff and replays what the runtime forgot:
 desktop-event subscriptions first, then every attached component (``Restorable``: channel providers, channel
 clients, the interop client) in the order they were attached, each part that fails retried with backoff
-until all are back (state ``restoring`` until then). Its state (``ConnectionState``) moves in one place,
-``_set_state``, and is observable through callbacks or an async iterator.
+until all are back (state ``restoring`` until then). Its state (``RuntimeConnectionState``) moves in one
+place, ``_set_state``, and is observable through callbacks or an async iterator.
 
 Over 500 lines for a reason: everything left here touches the one socket or the tasks that own it (the
 handshake, three ways of sending requests, the reader, the supervisor and the replay), and the rules that
@@ -30,16 +30,16 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from adapter.logging import register_secret
-from adapter.openfin.connection_state import ConnectionState, StateWatch
+from adapter.openfin.connection_state import RuntimeConnectionState, StateWatch
 from adapter.openfin.correlator import Correlator
 from adapter.openfin.desktop_events import EventKey, EventListener, EventSubscription, event_payload
 from adapter.openfin.errors import (
     AuthorizationRejected,
     ConnectionLostError,
     FrameTooLargeError,
-    NotConnectedError,
     ProtocolError,
     RequestTimeoutError,
+    RuntimeNotConnectedError,
     RuntimeRequestError,
 )
 from adapter.openfin.frames import (
@@ -141,7 +141,7 @@ class RuntimeConnection:
     # ----------------------------------------------------------------------------------------- state
 
     @property
-    def state(self) -> ConnectionState:
+    def state(self) -> RuntimeConnectionState:
         """The current state."""
         return self._lifecycle.current
 
@@ -155,22 +155,22 @@ class RuntimeConnection:
         """Our identity on the runtime: ``{uuid, name: uuid}``."""
         return Identity(uuid=self.uuid, name=self.uuid)
 
-    def on_state_change(self, callback: Callable[[ConnectionState], None]) -> Callable[[], None]:
+    def on_state_change(self, callback: Callable[[RuntimeConnectionState], None]) -> Callable[[], None]:
         """Call ``callback(state)`` on every state change; returns a function that removes it."""
         return self._lifecycle.on_change(callback)
 
-    def states(self) -> AsyncIterator[ConnectionState]:
+    def states(self) -> AsyncIterator[RuntimeConnectionState]:
         """The current state, then each change, ending after ``closed``."""
         return self._lifecycle.states()
 
-    async def wait_for(self, state: ConnectionState, timeout: float) -> None:  # noqa: ASYNC109 (every request owns its deadline)
+    async def wait_for(self, state: RuntimeConnectionState, timeout: float) -> None:  # noqa: ASYNC109 (every request owns its deadline)
         """Return once the connection is in ``state``; ``TimeoutError`` after ``timeout`` seconds."""
         async with asyncio.timeout(timeout):
             async for current in self.states():
                 if current is state:
                     return
 
-    def _set_state(self, state: ConnectionState) -> None:
+    def _set_state(self, state: RuntimeConnectionState) -> None:
         previous = self._lifecycle.current
         if state is previous:
             return
@@ -187,14 +187,14 @@ class RuntimeConnection:
         if self._started:
             raise RuntimeError("RuntimeConnection.connect may be called once")
         self._started = True
-        self._set_state(ConnectionState.CONNECTING)
+        self._set_state(RuntimeConnectionState.CONNECTING)
         try:
             await self._open(token=self._token)
         except BaseException as exc:
             self.last_error = exc
-            self._set_state(ConnectionState.CLOSED)
+            self._set_state(RuntimeConnectionState.CLOSED)
             raise
-        self._set_state(ConnectionState.CONNECTED)
+        self._set_state(RuntimeConnectionState.CONNECTED)
         self._supervisor = asyncio.create_task(self._supervise(), name="openfin-supervisor")
 
     async def close(self) -> None:
@@ -225,7 +225,7 @@ class RuntimeConnection:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._set_state(ConnectionState.CLOSED)
+        self._set_state(RuntimeConnectionState.CLOSED)
 
     async def __aenter__(self) -> RuntimeConnection:
         await self.connect()
@@ -327,7 +327,7 @@ class RuntimeConnection:
     ) -> Any:
         """Send a request and return the reply's ``data``.
 
-        Raises ``NotConnectedError`` without a socket, ``RuntimeRequestError`` for a failure ack,
+        Raises ``RuntimeNotConnectedError`` without a socket, ``RuntimeRequestError`` for a failure ack,
         ``RequestTimeoutError`` after ``timeout`` (default ``request_timeout``) seconds without an answer,
         ``ConnectionLostError`` if the socket closes first.
         """
@@ -346,7 +346,7 @@ class RuntimeConnection:
         once and sent to every client of a channel."""
         ws = self._ws
         if ws is None:
-            raise NotConnectedError(f"Not connected to the runtime ({self.state.value})")
+            raise RuntimeNotConnectedError(f"Not connected to the runtime ({self.state.value})")
         message_id = self._correlator.open(action)
         self.stats.requests += 1
         if _stdlib_log.isEnabledFor(logging.DEBUG):
@@ -366,7 +366,7 @@ class RuntimeConnection:
         except RequestTimeoutError:
             self.stats.request_timeouts += 1
             raise
-        except (RuntimeRequestError, NotConnectedError):
+        except (RuntimeRequestError, RuntimeNotConnectedError):
             self.stats.request_failures += 1
             raise
 
@@ -381,12 +381,12 @@ class RuntimeConnection:
 
         For each payload in order: the reply's ``data``, or the exception that request failed with
         (returned, not raised): ``RuntimeRequestError``, ``RequestTimeoutError``, ``ConnectionLostError``
-        for those the socket could not take, ``NotConnectedError`` for all without a socket.
+        for those the socket could not take, ``RuntimeNotConnectedError`` for all without a socket.
         """
         ws = self._ws
         if ws is None:
             reason = f"Not connected to the runtime ({self.state.value})"
-            return [NotConnectedError(reason) for _ in payloads_json]
+            return [RuntimeNotConnectedError(reason) for _ in payloads_json]
         sent: list[int] = []
         # Per payload: the index of its request in ``sent``, or why it was not sent.
         slots: list[int | Exception] = []
@@ -428,7 +428,7 @@ class RuntimeConnection:
         """Send a frame that gets no answer (a raw ``ackToSender`` reply to a channel push)."""
         ws = self._ws
         if ws is None:
-            raise NotConnectedError(f"Not connected to the runtime ({self.state.value})")
+            raise RuntimeNotConnectedError(f"Not connected to the runtime ({self.state.value})")
         try:
             await self._send_on(ws, frame)
         except ConnectionClosed as exc:
@@ -510,7 +510,7 @@ class RuntimeConnection:
     async def unsubscribe_event(self, subscription: EventSubscription) -> None:
         """Remove ``subscription``'s listener, and the runtime subscription with the last of its key."""
         if self._router.events.remove(subscription) and self._ws is not None:
-            with contextlib.suppress(RuntimeRequestError, NotConnectedError, RequestTimeoutError):
+            with contextlib.suppress(RuntimeRequestError, RuntimeNotConnectedError, RequestTimeoutError):
                 await self.request("unsubscribe-to-desktop-event", event_payload(subscription.key))
 
     # ---------------------------------------------------------------------------------- reconnect
@@ -531,16 +531,16 @@ class RuntimeConnection:
                     self.stats.errors += 1
                     log.exception("runtime.connection_lost_step_failed", component=type(component).__name__)
             if not self.reconnect or not await self._reconnect():
-                self._set_state(ConnectionState.CLOSED)
+                self._set_state(RuntimeConnectionState.CLOSED)
                 return
-            self._set_state(ConnectionState.RESTORING)
+            self._set_state(RuntimeConnectionState.RESTORING)
             if not await self._restore():
                 continue
             self.stats.reconnects += 1
-            self._set_state(ConnectionState.CONNECTED)
+            self._set_state(RuntimeConnectionState.CONNECTED)
 
     async def _reconnect(self) -> bool:
-        self._set_state(ConnectionState.RECONNECTING)
+        self._set_state(RuntimeConnectionState.RECONNECTING)
         for delay in self.backoff.delays():
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):

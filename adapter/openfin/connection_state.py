@@ -11,7 +11,7 @@ import structlog
 log = structlog.get_logger(__name__)
 
 
-class ConnectionState(enum.StrEnum):
+class RuntimeConnectionState(enum.StrEnum):
     """Where the connection is in its life."""
 
     CONNECTING = "connecting"
@@ -30,15 +30,15 @@ class StateWatch:
     """
 
     def __init__(self) -> None:
-        self.current = ConnectionState.CLOSED
+        self.current = RuntimeConnectionState.CLOSED
         self._started = False
-        self._callbacks: list[Callable[[ConnectionState], None]] = []
-        self._queues: list[asyncio.Queue[ConnectionState]] = []
+        self._callbacks: list[Callable[[RuntimeConnectionState], None]] = []
+        self._queues: list[asyncio.Queue[RuntimeConnectionState]] = []
 
-    def move(self, state: ConnectionState) -> None:
+    def move(self, state: RuntimeConnectionState) -> None:
         """Enter ``state`` (a change) and tell every watcher; a callback that raises is logged."""
         self.current = state
-        self._started = self._started or state is not ConnectionState.CLOSED
+        self._started = self._started or state is not RuntimeConnectionState.CLOSED
         for callback in list(self._callbacks):
             try:
                 callback(state)
@@ -47,19 +47,19 @@ class StateWatch:
         for queue in self._queues:
             queue.put_nowait(state)
 
-    def on_change(self, callback: Callable[[ConnectionState], None]) -> Callable[[], None]:
+    def on_change(self, callback: Callable[[RuntimeConnectionState], None]) -> Callable[[], None]:
         """Call ``callback(state)`` on every change; returns a function that removes it."""
         self._callbacks.append(callback)
         return lambda: self._callbacks.remove(callback)
 
-    async def states(self) -> AsyncIterator[ConnectionState]:
+    async def states(self) -> AsyncIterator[RuntimeConnectionState]:
         """The current state, then each change, ending after ``closed``."""
-        queue: asyncio.Queue[ConnectionState] = asyncio.Queue()
+        queue: asyncio.Queue[RuntimeConnectionState] = asyncio.Queue()
         self._queues.append(queue)
         try:
             state = self.current
             yield state
-            while state is not ConnectionState.CLOSED or not self._started:
+            while state is not RuntimeConnectionState.CLOSED or not self._started:
                 state = await queue.get()
                 yield state
         finally:

@@ -25,11 +25,11 @@ class ProtocolError(OpenFinError):
     """The runtime sent a frame we cannot understand (not JSON, not an object, a malformed envelope)."""
 
 
-class NotConnectedError(OpenFinError):
+class RuntimeNotConnectedError(OpenFinError):
     """There is no authorized socket to the runtime (not connected yet, reconnecting, or closed)."""
 
 
-class ConnectionLostError(NotConnectedError):
+class ConnectionLostError(RuntimeNotConnectedError):
     """The socket closed while a request was waiting for its answer.
 
     The message is node-adapter's wording, ``Remote connection has closed``.
@@ -165,8 +165,16 @@ class ActionNotFound(ActionError):
         return self.message
 
 
-class ParameterError(ActionError):
-    """A dispatched payload failed validation against the action's payload model; the handler did not run."""
+class PayloadError(ActionError):
+    """A dispatched payload failed validation against the action's payload model; the handler did not run.
+
+    Its wire ``name`` is ``ParameterError``, the name node-adapter apps have always been sent for it.
+    """
+
+    WIRE_NAME = "ParameterError"
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message, name=self.WIRE_NAME, **fields)
 
 
 class ClientNotConnectedError(ActionError):

@@ -48,9 +48,9 @@ from adapter.openfin.context_handlers import (
 )
 from adapter.openfin.errors import (
     DuplicateActionError,
-    NotConnectedError,
     OpenFinError,
     RequestTimeoutError,
+    RuntimeNotConnectedError,
     RuntimeRequestError,
 )
 from adapter.openfin.frames import (
@@ -387,7 +387,7 @@ class InteropClient:
                 "publish-message",
                 {"topic": topic, "message": message, "sourceWindowName": self.connection.uuid},
             )
-        except (RuntimeRequestError, NotConnectedError, RequestTimeoutError) as exc:
+        except (RuntimeRequestError, RuntimeNotConnectedError, RequestTimeoutError) as exc:
             log.warning("interop.intent_result_not_published", topic=topic, error=str(exc))
 
     async def fire_intent(

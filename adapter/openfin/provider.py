@@ -30,8 +30,8 @@ from adapter.openfin.errors import (
     ChannelConnectionRejected,
     ClientNotConnectedError,
     FrameTooLargeError,
-    NotConnectedError,
     ReplyTooLargeError,
+    RuntimeNotConnectedError,
     RuntimeRequestError,
 )
 from adapter.openfin.frames import (
@@ -389,7 +389,7 @@ class ChannelProvider:
                 too_large = ReplyTooLargeError(str(exc), self.too_large_hint)
                 log.warning("channel.reply_refused", action=push.action, client=sender.uuid, error=str(exc))
                 await self.connection.send(error_reply(push.ack_to_sender, too_large))
-        except NotConnectedError:
+        except RuntimeNotConnectedError:
             # The socket dropped while the action ran: the runtime failed the caller's dispatch already.
             log.info("channel.reply_undeliverable", action=push.action, client=sender.uuid)
 

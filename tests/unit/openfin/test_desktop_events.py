@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapter.openfin.connection_state import ConnectionState, StateWatch
+from adapter.openfin.connection_state import RuntimeConnectionState, StateWatch
 from adapter.openfin.desktop_events import DesktopEventListeners, EventSubscription, event_payload
 from adapter.openfin.frames import DesktopEvent
 
@@ -93,22 +93,26 @@ def test_event_payload_names_uuid_and_name_only_when_given() -> None:
 
 async def test_the_state_watch_tells_callbacks_and_iterators_and_ends_after_closed() -> None:
     watch = StateWatch()
-    told: list[ConnectionState] = []
+    told: list[RuntimeConnectionState] = []
     remove = watch.on_change(told.append)
-    watch.move(ConnectionState.CONNECTING)
+    watch.move(RuntimeConnectionState.CONNECTING)
     states = watch.states()
     seen = [await anext(states)]  # from here on the iterator hears every change
-    for state in (ConnectionState.CONNECTED, ConnectionState.RECONNECTING, ConnectionState.CLOSED):
+    for state in (
+        RuntimeConnectionState.CONNECTED,
+        RuntimeConnectionState.RECONNECTING,
+        RuntimeConnectionState.CLOSED,
+    ):
         watch.move(state)
     seen += [state async for state in states]
     remove()
-    watch.move(ConnectionState.CONNECTING)
+    watch.move(RuntimeConnectionState.CONNECTING)
 
     expected = [
-        ConnectionState.CONNECTING,
-        ConnectionState.CONNECTED,
-        ConnectionState.RECONNECTING,
-        ConnectionState.CLOSED,
+        RuntimeConnectionState.CONNECTING,
+        RuntimeConnectionState.CONNECTED,
+        RuntimeConnectionState.RECONNECTING,
+        RuntimeConnectionState.CLOSED,
     ]
     assert seen == expected
     assert told == expected
@@ -116,14 +120,14 @@ async def test_the_state_watch_tells_callbacks_and_iterators_and_ends_after_clos
 
 async def test_a_failing_state_callback_does_not_stop_the_others() -> None:
     watch = StateWatch()
-    told: list[ConnectionState] = []
+    told: list[RuntimeConnectionState] = []
 
-    def broken(state: ConnectionState) -> None:
+    def broken(state: RuntimeConnectionState) -> None:
         raise RuntimeError("callback bug")
 
     watch.on_change(broken)
     watch.on_change(told.append)
-    watch.move(ConnectionState.CONNECTING)
+    watch.move(RuntimeConnectionState.CONNECTING)
 
-    assert told == [ConnectionState.CONNECTING]
-    assert watch.current is ConnectionState.CONNECTING
+    assert told == [RuntimeConnectionState.CONNECTING]
+    assert watch.current is RuntimeConnectionState.CONNECTING
