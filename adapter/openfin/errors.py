@@ -8,13 +8,25 @@ Two families:
   them into a failed channel result: ``reason`` plus ``error {name, message, stack, ...fields}``. Any other
   exception a handler raises is reported the same way, with its class name; an exception that is not an
   ``ActionError`` can still add fields to ``error`` by offering an ``error_payload()`` method returning a
-  mapping (duck-typed, so that packages without OpenFin knowledge can describe their errors).
+  mapping (``DescribedError``, a protocol, so that packages without OpenFin knowledge can describe their
+  errors).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class DescribedError(Protocol):
+    """An exception with an ``error_payload()`` method: its fields join the ``error`` a remote caller gets.
+
+    A protocol rather than a base class, so that packages without OpenFin knowledge can describe their errors.
+    """
+
+    def error_payload(self) -> Mapping[str, Any]:
+        """Extra fields for the ``error`` object (``name`` and ``message`` are added by the provider)."""
 
 
 class OpenFinError(Exception):

@@ -17,7 +17,13 @@ from typing import Any
 import structlog
 from pydantic import BaseModel, ValidationError
 
-from adapter.openfin.errors import ActionError, ActionNotFound, DuplicateActionError, PayloadError
+from adapter.openfin.errors import (
+    ActionError,
+    ActionNotFound,
+    DescribedError,
+    DuplicateActionError,
+    PayloadError,
+)
 from adapter.openfin.frames import AckToSender, ClientIdentity, failure_reply, success_reply
 
 log = structlog.get_logger(__name__)
@@ -141,9 +147,8 @@ def describe_error(exc: BaseException) -> tuple[str, dict[str, Any]]:
         name, message = type(exc).__name__, str(exc)
         reason = f"{name}: {message}"
     fields: dict[str, Any] = {}
-    extra = getattr(exc, "error_payload", None)
-    if callable(extra):
-        offered = extra()
+    if isinstance(exc, DescribedError):
+        offered = exc.error_payload()
         if isinstance(offered, Mapping):
             fields.update(offered)
     error = {**fields, "name": name, "message": message, "stack": f"{name}: {message}"}
