@@ -35,12 +35,12 @@ from adapter.openfin import (
     ChannelConnectionRejected,
     ChannelProvider,
     ClientIdentity,
-    ConnectionState,
     InteropClient,
     OpenFinError,
     ProtocolError,
     RuntimeCalls,
     RuntimeConnection,
+    RuntimeConnectionState,
     SessionContextGroup,
 )
 from adapter.openfin.discovery import (
@@ -319,9 +319,9 @@ class AdapterService:
 
     async def _runtime_gone_for_good(self) -> None:
         async for state in self.runtime.states():
-            if state is ConnectionState.CLOSED:
+            if state is RuntimeConnectionState.CLOSED:
                 return
-            if state is ConnectionState.RECONNECTING:
+            if state is RuntimeConnectionState.RECONNECTING:
                 lost = self.runtime.last_error
                 self.health.record_error("runtime", f"connection lost: {lost or 'the runtime closed it'}")
                 # Back means the socket is: restoring the channel may take longer (its name held by someone
@@ -329,7 +329,10 @@ class AdapterService:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.settings.reconnect_grace):
                         async for current in self.runtime.states():
-                            if current in (ConnectionState.RESTORING, ConnectionState.CONNECTED):
+                            if current in (
+                                RuntimeConnectionState.RESTORING,
+                                RuntimeConnectionState.CONNECTED,
+                            ):
                                 break
                     continue
                 return
