@@ -184,6 +184,7 @@ class AdapterService:
                 timeout=httpx.Timeout(settings.request_timeout, connect=10.0),
                 max_request_body=settings.max_request_body,
                 allowed_paths=(*REST_API_PATHS, *settings.allow_path),
+                change_read_window=settings.change_read_window,
             ),
             transports=TransportRegistry(
                 network=Network.configured(
@@ -412,6 +413,9 @@ class AdapterService:
             context=context,
         )
         log.info("broadcast.change", table=change.table, number=change.number, change=change.change)
+        if change.change != "deleted":
+            # Before any app hears of it: the apps that read the record again on the news share one answer.
+            connection.record_changed(change.table, change.sys_id)
         # Each app has its own queue: the event is queued for all at once and no app's slowness holds up
         # another's (an app that falls behind gets the latest change of each record).
         self.provider.post(
