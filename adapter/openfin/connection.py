@@ -447,9 +447,10 @@ class RuntimeConnection:
         payload_json: str,
         *,
         timeout: float | None = None,  # noqa: ASYNC109 (every request owns its deadline)
+        sent: Callable[[], object] | None = None,
     ) -> Any:
         """``request`` with a payload that is already JSON text (a JSON object), e.g. one event encoded
-        once and sent to every client of a channel."""
+        once and sent to every client of a channel. ``sent()`` runs once the frame is on the socket."""
         ws = self._ws
         if ws is None:
             raise NotConnectedError(f"Not connected to the runtime ({self._state.value})")
@@ -467,6 +468,8 @@ class RuntimeConnection:
             self._correlator.discard(message_id)
             self.stats.request_failures += 1
             raise
+        if sent is not None:
+            sent()
         try:
             return await self._correlator.wait(message_id, timeout or self.request_timeout)
         except RequestTimeoutError:

@@ -10,11 +10,16 @@ A client that does not keep up falls behind alone, under a stated policy:
 - when ``backlog`` events of different keys wait, the oldest waiting one is dropped (counted as ``dropped``).
 
 Events that reached the client are ``delivered``; those whose dispatch failed or timed out are ``failed``.
+
+An event posted to every client carries a ``Fanout``, which learns when each client's copy was written to the
+socket (or will never be: merged, dropped, failed before writing), so that the provider can say how long the
+fan-out took on the adapter's side.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from dataclasses import dataclass, field
@@ -44,12 +49,56 @@ class DeliveryCounts:
         self.failed += other.failed
 
 
+class Fanout:
+    """One event posted to ``clients`` clients: how many copies were written to the socket, and when.
+
+    Each copy is settled once, by ``wrote`` or ``missed``; after the last, ``on_done(self)`` runs (never for
+    a fan-out to no client).
+    """
+
+    def __init__(self, action: str, clients: int, on_done: Callable[[Fanout], None]) -> None:
+        self.action = action
+        self.clients = clients
+        self.posted = time.perf_counter()
+        self.written = 0
+        self.last_written: float | None = None
+        self._pending = clients
+        self._on_done = on_done
+
+    @property
+    def written_ms(self) -> float | None:
+        """From posting to the last copy written, in ms; ``None`` when no copy was written."""
+        return None if self.last_written is None else (self.last_written - self.posted) * 1000.0
+
+    def wrote(self) -> None:
+        """A client's copy is on the socket."""
+        self.written += 1
+        self.last_written = time.perf_counter()
+        self._settle()
+
+    def missed(self) -> None:
+        """A client's copy will never be written (merged away, dropped, failed first, the client gone)."""
+        self._settle()
+
+    def _settle(self) -> None:
+        self._pending -= 1
+        if self._pending == 0:
+            self._on_done(self)
+
+
 @dataclass(frozen=True)
 class Event:
-    """One event for a client: the action and its payload, already JSON text (``None``: no payload)."""
+    """One event for a client: the action and its payload, already JSON text (``None``: no payload), and
+    the fan-out it belongs to, if it is followed."""
 
     action: str
     payload_json: str | None
+    fanout: Fanout | None = field(default=None, compare=False)
+
+    def missed(self) -> None:
+        """This copy of the event will never be written."""
+        if self.fanout is not None:
+            self.fanout.missed()
 
 
 class Mailbox:
@@ -69,11 +118,12 @@ class Mailbox:
         """Queue ``event``; with ``key``, in place of the waiting event of that key if there is one."""
         slot: Hashable = (event.action, key) if key is not None else object()
         if slot in self._waiting:
+            self._waiting[slot].missed()
             self._waiting[slot] = event
             self.counts.merged += 1
             return
         if len(self._waiting) >= self.backlog:
-            self._waiting.popitem(last=False)
+            self._waiting.popitem(last=False)[1].missed()
             self.counts.dropped += 1
         self._waiting[slot] = event
 
@@ -85,11 +135,14 @@ class Mailbox:
 
     def clear(self) -> None:
         """Forget every waiting event."""
+        for event in self._waiting.values():
+            event.missed()
         self._waiting.clear()
 
 
 Send = Callable[[Event], Awaitable[object]]
-"""Dispatch one event to the client and wait for its acknowledgement; raises when it failed."""
+"""Dispatch one event to the client and wait for its acknowledgement; raises when it failed. When the event
+has a ``fanout``, settles this copy in it once: ``wrote`` when the frame is on the socket, else ``missed``."""
 
 Spawn = Callable[[Coroutine[Any, Any, None], str], "asyncio.Task[None]"]
 """Start a task by name (the connection's ``spawn``, so that closing the connection ends it)."""

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from adapter.jsoncodec import NestingError
 from adapter.openfin.connection import EventSubscription, RuntimeConnection
-from adapter.openfin.delivery import DEFAULT_BACKLOG, ClientDelivery, DeliveryCounts, Event, Mailbox
+from adapter.openfin.delivery import DEFAULT_BACKLOG, ClientDelivery, DeliveryCounts, Event, Fanout, Mailbox
 from adapter.openfin.errors import (
     ActionNotFound,
     ChannelActionError,
@@ -231,12 +231,15 @@ class ChannelProvider:
         payload_json: str | None,
         *,
         timeout: float | None,  # noqa: ASYNC109 (every request owns its deadline)
+        sent: Callable[[], object] | None = None,
     ) -> Any:
         message = encode_channel_message(
             self._target_json(client), self._provider_json(), action, payload_json
         )
         try:
-            data = await self.connection.request_json("send-channel-message", message, timeout=timeout)
+            data = await self.connection.request_json(
+                "send-channel-message", message, timeout=timeout, sent=sent
+            )
         except RuntimeRequestError as exc:
             raise ChannelActionError(action, exc.reason, exc.error) from None
         return data.get("result") if isinstance(data, dict) else None
@@ -300,7 +303,8 @@ class ChannelProvider:
         client's waiting event of the same action and key is replaced by this one. Raises ``TypeError`` or
         ``ValueError`` when ``payload`` has no JSON form.
         """
-        event = Event(action, None if payload is None else encode(payload))
+        fanout = Fanout(action, len(self._clients), _fanned_out) if self._clients else None
+        event = Event(action, None if payload is None else encode(payload), fanout)
         for client_key, client in self._clients.items():
             delivery = self._deliveries.get(client_key)
             if delivery is None:
@@ -326,7 +330,22 @@ class ChannelProvider:
         return totals
 
     async def _send_event(self, client: ClientIdentity, event: Event) -> None:
-        await self._dispatch_json(client, event.action, event.payload_json, timeout=None)
+        fanout = event.fanout
+        if fanout is None:
+            await self._dispatch_json(client, event.action, event.payload_json, timeout=None)
+            return
+        written = False
+
+        def wrote() -> None:
+            nonlocal written
+            written = True
+            fanout.wrote()
+
+        try:
+            await self._dispatch_json(client, event.action, event.payload_json, timeout=None, sent=wrote)
+        finally:
+            if not written:
+                fanout.missed()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task: asyncio.Task[None] = self.connection.spawn(coroutine, name=name)
@@ -425,6 +444,18 @@ def _failed(client: ClientIdentity, action: str, error: Exception, *, gone: bool
         "channel.publish_failed", action=action, client=client.uuid, error=str(error)
     )
     return DispatchOutcome(client, error=error)
+
+
+def _fanned_out(fanout: Fanout) -> None:
+    # Every client's copy is on the socket (or never will be): the adapter's side of a broadcast is done.
+    written_ms = fanout.written_ms
+    log.info(
+        "channel.fanout",
+        action=fanout.action,
+        clients=fanout.clients,
+        written=fanout.written,
+        written_ms=None if written_ms is None else round(written_ms, 2),
+    )
 
 
 def _client_key(client: ClientIdentity) -> str:
