@@ -416,24 +416,28 @@ class AdapterService:
         if change.change != "deleted":
             # Before any app hears of it: the apps that read the record again on the news share one answer.
             connection.record_changed(change.table, change.sys_id)
-        # Each app has its own queue: the event is queued for all at once and no app's slowness holds up
-        # another's (an app that falls behind gets the latest change of each record).
-        self.provider.post(
-            RECORD_CHANGED, event.model_dump(mode="json"), key=(origin, change.table, change.sys_id)
-        )
         sends: list[Awaitable[object]] = []
         if change.change != "deleted" and self.interop is not None:
             if self.session is not None:
-                sends.append(self.session.set_context(context))
+                sends.append(asyncio.ensure_future(self.session.set_context(context)))
             if self.settings.context_group:
-                sends.append(self.interop.set_context(context))
-        # Side by side; a failing send is raised (the broadcaster logs it) only once the others are done,
-        # never left running unawaited.
-        failures = [
-            outcome
-            for outcome in await asyncio.gather(*sends, return_exceptions=True)
-            if isinstance(outcome, Exception)
-        ]
+                sends.append(asyncio.ensure_future(self.interop.set_context(context)))
+        # Each app has its own queue: the event is queued for all at once and no app's slowness holds up
+        # another's (an app that falls behind gets the latest change of each record). The contexts were
+        # started first, so that their one frame each goes out ahead of the apps' events rather than behind
+        # all of them: the broker then fans them out while the runtime relays the events.
+        try:
+            self.provider.post(
+                RECORD_CHANGED, event.model_dump(mode="json"), key=(origin, change.table, change.sys_id)
+            )
+        finally:
+            # Side by side; a failing send is raised (the broadcaster logs it) only once the others are
+            # done, never left running unawaited.
+            failures = [
+                outcome
+                for outcome in await asyncio.gather(*sends, return_exceptions=True)
+                if isinstance(outcome, Exception)
+            ]
         if failures:
             raise failures[0]
 
