@@ -177,7 +177,8 @@ def _render_scale(results: dict[str, Any]) -> list[str]:
             "",
             f"9. {big['apps']} apps in {big['node_processes']} node processes: connected in "
             f"{big['connect_storm_s']} s with {big['logins']} login(s); change after detection p50/p99 ms: "
-            f"adapter's last frame written {cell(big.get('adapter_written_after_detection_ms'))}, "
+            f"adapter's last frame written {cell(big.get('adapter_written_after_detection_ms'))} "
+            f"(its CPU {cell(big.get('adapter_written_cpu_ms'))}), "
             f"event {cell(big['event_after_detection_ms'])}, "
             f"context {cell(big['context_after_detection_ms'])}, "
             f"{big['missing_deliveries']} missing; adapter RSS idle {big['rss_idle_mib']}, connected "

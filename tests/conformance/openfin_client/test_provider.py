@@ -262,3 +262,17 @@ async def test_a_post_to_every_client_says_when_each_copy_was_written(
     (fanout,) = [entry for entry in logs if entry["event"] == "channel.fanout"]
     assert (fanout["action"], fanout["clients"], fanout["written"]) == ("news", 2, 2)
     assert fanout["written_ms"] >= 0
+
+
+async def test_a_post_a_client_refuses_is_counted_as_failed_and_the_next_one_still_goes(
+    service: Service, runtime_emulator: str, node_script: NodeScripts
+) -> None:
+    node = node_script.start("openfin_client/channel_client.mjs", client_params(runtime_emulator))
+    await event(node, "dispatched")
+    service.provider.post("no-such-handler", {})
+    service.provider.post("news", {"headline": "after the refusal"})
+    await eventually(lambda: service.provider.delivery_totals().failed == 1)
+    await eventually(lambda: service.provider.delivery_totals().delivered == 1)
+    node.send({"step": "finish"})
+    received = (await result(node))["received"]
+    assert {"action": "news", "payload": {"headline": "after the refusal"}} in received

@@ -145,3 +145,48 @@ def test_copies_merged_dropped_or_cleared_in_a_mailbox_count_as_missed() -> None
     mailbox.clear()
     assert {id(done) for done in log.done} == {id(event.fanout) for event in events}
     assert all(done.written == 0 and done.written_ms is None for done in log.done)
+
+
+def _spawner() -> Any:
+    def spawn(coroutine: Any, name: str) -> asyncio.Task[None]:
+        return asyncio.get_running_loop().create_task(coroutine, name=name)
+
+    return spawn
+
+
+async def test_an_idle_client_hands_its_event_out_and_the_sender_waits_for_its_answer() -> None:
+    sent: list[str | None] = []
+
+    async def send(event: Event) -> None:
+        sent.append(event.payload_json)
+
+    spawn = _spawner()
+    client = ClientDelivery(Mailbox(), send, "idle")
+    first = client.post_ready(Event("changed", "0"), None, spawn)
+    assert first is not None
+    assert first.payload_json == "0"
+    # Unanswered: the next event waits, and no sender sends it meanwhile.
+    assert client.post_ready(Event("changed", "1"), None, spawn) is None
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert sent == []
+    client.done(first, None, spawn)
+    while client.mailbox.counts.delivered < 2:
+        await asyncio.sleep(0)
+    assert sent == ["1"]  # the sender took over, after the answer
+    # Idle again: the next event is handed out rather than sent by the sender.
+    again = client.post_ready(Event("changed", "2"), None, spawn)
+    assert again is not None
+    assert again.payload_json == "2"
+    client.done(again, TimeoutError("no answer"), spawn)
+    assert (client.mailbox.counts.delivered, client.mailbox.counts.failed) == (2, 1)
+    client.stop()
+
+
+async def test_a_stopped_client_hands_nothing_out() -> None:
+    async def send(event: Event) -> None:
+        raise AssertionError("a stopped client sends nothing")
+
+    client = ClientDelivery(Mailbox(), send, "gone")
+    client.stop()
+    assert client.post_ready(Event("changed", "0"), None, _spawner()) is None
