@@ -444,6 +444,16 @@ class AdapterSettings(BaseSettings):
         description="requests of one app waiting for a turn; more are refused with TooManyRequestsError",
         json_schema_extra={"metavar": "REQUESTS"},
     )
+    change_read_window: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description=(
+            "seconds after a change is broadcast in which identical reads of the changed record share one "
+            "answer fetched after the change; 0 shares only reads in flight together"
+        ),
+        json_schema_extra={"metavar": "SECONDS"},
+    )
     max_frame_bytes: int = Field(
         default=DEFAULT_MAX_FRAME_BYTES,
         ge=64 * 1024,

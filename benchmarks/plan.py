@@ -41,6 +41,8 @@ class Plan:
     scale_apps: int = 1000
     """Apps connected at once in the scale scenario."""
     scale_changes: int = 10
+    scale_request_rounds: int = 10
+    """Rounds of one read per app, per RSS step of the scale scenario (10 of 1 000 apps: 10 000 requests)."""
 
     def requests_at(self, concurrency: int) -> int:
         """Requests for one throughput run at ``concurrency``."""
@@ -82,4 +84,5 @@ QUICK = Plan(
     coalescing_rounds=1,
     scale_apps=25,
     scale_changes=1,
+    scale_request_rounds=1,
 )

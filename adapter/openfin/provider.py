@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from adapter.jsoncodec import NestingError
 from adapter.openfin.connection import RuntimeConnection
-from adapter.openfin.delivery import DEFAULT_BACKLOG, ClientDelivery, DeliveryCounts, Event, Mailbox
+from adapter.openfin.delivery import DEFAULT_BACKLOG, ClientDelivery, DeliveryCounts, Event, Fanout, Mailbox
 from adapter.openfin.desktop_events import EventSubscription
 from adapter.openfin.errors import (
     ActionNotFound,
@@ -29,6 +29,7 @@ from adapter.openfin.errors import (
     ChannelClosedError,
     ChannelConnectionRejected,
     ClientNotConnectedError,
+    ConnectionLostError,
     FrameTooLargeError,
     ReplyTooLargeError,
     RuntimeNotConnectedError,
@@ -232,12 +233,15 @@ class ChannelProvider:
         payload_json: str | None,
         *,
         timeout: float | None,  # noqa: ASYNC109 (every request owns its deadline)
+        sent: Callable[[], object] | None = None,
     ) -> Any:
         message = encode_channel_message(
             self._target_json(client), self._provider_json(), action, payload_json
         )
         try:
-            data = await self.connection.request_json("send-channel-message", message, timeout=timeout)
+            data = await self.connection.request_json(
+                "send-channel-message", message, timeout=timeout, sent=sent
+            )
         except RuntimeRequestError as exc:
             raise ChannelActionError(action, exc.reason, exc.error) from None
         return data.get("result") if isinstance(data, dict) else None
@@ -301,14 +305,55 @@ class ChannelProvider:
         client's waiting event of the same action and key is replaced by this one. Raises ``TypeError`` or
         ``ValueError`` when ``payload`` has no JSON form.
         """
-        event = Event(action, None if payload is None else encode(payload))
+        fanout = Fanout(action, len(self._clients), _fanned_out) if self._clients else None
+        event = Event(action, None if payload is None else encode(payload), fanout)
+        ready: list[tuple[ClientIdentity, ClientDelivery, Event]] = []
         for client_key, client in self._clients.items():
             delivery = self._deliveries.get(client_key)
             if delivery is None:
                 send = functools.partial(self._send_event, client)
                 delivery = ClientDelivery(Mailbox(self.event_backlog), send, client.uuid)
                 self._deliveries[client_key] = delivery
-            delivery.post(event, key, self._spawn)
+            taken = delivery.post_ready(event, key, self._spawn)
+            if taken is not None:
+                ready.append((client, delivery, taken))
+        if ready:
+            # The clients not waiting on an answer get theirs in one pass, with no task per client.
+            self._spawn(self._send_all(ready), f"openfin-fanout-{action}")
+
+    async def _send_all(self, ready: list[tuple[ClientIdentity, ClientDelivery, Event]]) -> None:
+        """Send each client its event in one pass; each client's sender resumes when its answer comes."""
+
+        def replied(index: int, outcome: Any) -> None:
+            _, delivery, event = ready[index]
+            error = _event_error(event.action, outcome)
+            delivery.done(event, error, self._spawn)
+
+        settled = 0
+        try:
+            provider_json = self._provider_json()
+            messages = [
+                encode_channel_message(
+                    self._target_json(client), provider_json, event.action, event.payload_json
+                )
+                for client, _, event in ready
+            ]
+            outcomes = await self.connection.send_each_json("send-channel-message", messages, replied)
+            for (_, delivery, event), error in zip(ready, outcomes, strict=True):
+                settled += 1
+                if error is None:
+                    if event.fanout is not None:
+                        event.fanout.wrote()
+                else:
+                    event.missed()
+                    delivery.done(event, error, self._spawn)
+        except BaseException as exc:
+            # Nothing was sent for the rest (or the connection went): their copies are settled as missed.
+            failure = exc if isinstance(exc, Exception) else ConnectionLostError()
+            for _, delivery, event in ready[settled:]:
+                event.missed()
+                delivery.done(event, failure, self._spawn)
+            raise
 
     def delivery_counts(self) -> list[tuple[ClientIdentity, int, DeliveryCounts]]:
         """For each connected client that was posted events: its identity, events waiting, and counts."""
@@ -327,7 +372,22 @@ class ChannelProvider:
         return totals
 
     async def _send_event(self, client: ClientIdentity, event: Event) -> None:
-        await self._dispatch_json(client, event.action, event.payload_json, timeout=None)
+        fanout = event.fanout
+        if fanout is None:
+            await self._dispatch_json(client, event.action, event.payload_json, timeout=None)
+            return
+        written = False
+
+        def wrote() -> None:
+            nonlocal written
+            written = True
+            fanout.wrote()
+
+        try:
+            await self._dispatch_json(client, event.action, event.payload_json, timeout=None, sent=wrote)
+        finally:
+            if not written:
+                fanout.missed()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task: asyncio.Task[None] = self.connection.spawn(coroutine, name=name)
@@ -426,6 +486,26 @@ def _failed(client: ClientIdentity, action: str, error: Exception, *, gone: bool
         "channel.publish_failed", action=action, client=client.uuid, error=str(error)
     )
     return DispatchOutcome(client, error=error)
+
+
+def _event_error(action: str, outcome: Any) -> Exception | None:
+    """What became of one client's event: ``None`` when it answered, else the error, as ``dispatch`` says."""
+    if isinstance(outcome, RuntimeRequestError):
+        return ChannelActionError(action, outcome.reason, outcome.error)
+    return outcome if isinstance(outcome, Exception) else None
+
+
+def _fanned_out(fanout: Fanout) -> None:
+    # Every client's copy is on the socket (or never will be): the adapter's side of a broadcast is done.
+    written_ms, cpu_ms = fanout.written_ms, fanout.written_cpu_ms
+    log.info(
+        "channel.fanout",
+        action=fanout.action,
+        clients=fanout.clients,
+        written=fanout.written,
+        written_ms=None if written_ms is None else round(written_ms, 2),
+        written_cpu_ms=None if cpu_ms is None else round(cpu_ms, 2),
+    )
 
 
 def _client_key(client: ClientIdentity) -> str:

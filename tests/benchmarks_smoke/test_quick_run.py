@@ -65,7 +65,9 @@ def test_quick_run_reports_every_scenario_and_judges_every_target(tmp_path: Path
     assert watched["3 task tables, one query on task"]["requests"] > 0
     assert results["scale"]["missing_deliveries"] == 0
     assert results["scale"]["logins"] >= 1
-    assert len(results["targets"]) == 13
+    assert results["scale"]["requests"]["errors"] == 0
+    assert len(results["scale"]["requests"]["rss_after_step_mib"]) == 2
+    assert len(results["targets"]) == 15
     assert all(verdict["met"] in (True, False) for verdict in results["targets"].values())
     assert "targets" in run.stdout
     assert plot_path.read_bytes().startswith(b"\x89PNG")

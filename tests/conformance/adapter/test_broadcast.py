@@ -109,3 +109,23 @@ def test_with_a_context_group_cases_are_also_broadcast_on_that_user_channel() ->
         context = app.wait_for("groupContext", lambda c: c.get("id", {}).get("sys_id") == created["sys_id"])
         assert context["type"] == "servicenow.case"
         assert context["shortDescription"] == "Seen on green"
+
+
+def test_apps_reading_a_changed_case_again_on_its_broadcast_cost_the_instance_one_request() -> None:
+    # A window long enough that the apps' reads, made one after another from here, all fall in it.
+    with adapter_stack("built-in", "--change-read-window", "60") as stack:
+        readers = [stack.app(f"rereading-app-{index}") for index in range(3)]
+        for app in readers:
+            app.connect()
+        case = latest_case(stack)
+        record = f"{CASES}/{case['sys_id']}"
+        readers[0].request(record)  # a read from before the change, which nobody after it may be given
+        served = stack.stats().get(f"GET {record}", 0)
+        assert served >= 1  # positive control: the instance counts the record's reads under this key
+        new_state = "18" if case["state"] != "18" else "10"
+        with stack.instance_client() as admin:
+            admin.patch(record, json={"state": new_state}).raise_for_status()
+        for app in readers:
+            app.wait_for("servicenow.recordChanged", lambda e: e["sys_id"] == case["sys_id"])
+            assert app.request(record)["data"]["state"] == new_state
+        assert stack.stats().get(f"GET {record}", 0) - served == 1
