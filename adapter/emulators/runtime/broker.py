@@ -30,6 +30,7 @@ from adapter.emulators.runtime.broker_state import (
     Outcome,
 )
 from adapter.emulators.runtime.errors import RuntimeRequestError
+from adapter.openfin.channel_names import broker_channel_name
 
 if TYPE_CHECKING:
     from adapter.emulators.runtime.internal import InternalConnection
@@ -37,16 +38,10 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-CHANNEL_PREFIX = "interop-broker-"
 CLASSIC_ANSWER: JsonObject = {"supportedProtocols": [{"type": "classic", "version": 5}]}
 """The protocol answer a node-adapter provider gives; clients without one would assume classic v1."""
 
 SETUP_TIMEOUT = 10.0
-
-
-def broker_channel_name(platform_uuid: str) -> str:
-    """The channel a platform's broker serves: ``interop-broker-<platform uuid>``."""
-    return f"{CHANNEL_PREFIX}{platform_uuid}"
 
 
 def _reply(ack_to_sender: Any, *, result: Any = None, has_result: bool = False) -> JsonObject:

@@ -63,7 +63,7 @@ class BrokerError(Exception):
 
 
 @dataclass(frozen=True)
-class ContextGroupInfo:
+class ContextGroupRecord:
     """A user channel (context group) with its display metadata, as ``getContextGroups`` lists it."""
 
     id: str
@@ -75,13 +75,13 @@ class ContextGroupInfo:
         return {"id": self.id, "displayMetadata": {"color": self.color, "name": self.name}}
 
 
-DEFAULT_CONTEXT_GROUPS: tuple[ContextGroupInfo, ...] = (
-    ContextGroupInfo("green", "#00CC88", "green"),
-    ContextGroupInfo("purple", "#8C61FF", "purple"),
-    ContextGroupInfo("orange", "#FF8C4C", "orange"),
-    ContextGroupInfo("red", "#FF5E60", "red"),
-    ContextGroupInfo("pink", "#FF8FB8", "pink"),
-    ContextGroupInfo("yellow", "#E9FF8F", "yellow"),
+DEFAULT_CONTEXT_GROUPS: tuple[ContextGroupRecord, ...] = (
+    ContextGroupRecord("green", "#00CC88", "green"),
+    ContextGroupRecord("purple", "#8C61FF", "purple"),
+    ContextGroupRecord("orange", "#FF8C4C", "orange"),
+    ContextGroupRecord("red", "#FF5E60", "red"),
+    ContextGroupRecord("pink", "#FF8FB8", "pink"),
+    ContextGroupRecord("yellow", "#E9FF8F", "yellow"),
 )
 """The stock OpenFin broker's context groups, in its order."""
 
@@ -241,7 +241,7 @@ class BrokerState:
 
     def __init__(
         self,
-        context_groups: Iterable[ContextGroupInfo] = DEFAULT_CONTEXT_GROUPS,
+        context_groups: Iterable[ContextGroupRecord] = DEFAULT_CONTEXT_GROUPS,
         *,
         provider_version: str = "",
     ) -> None:

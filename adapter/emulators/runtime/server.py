@@ -22,7 +22,7 @@ from websockets.frames import Frame as WebSocketFrame
 from websockets.http11 import Request, Response
 
 from adapter import jsoncodec
-from adapter.emulators.runtime.errors import ActionError
+from adapter.emulators.runtime.errors import ActionRefusedError
 from adapter.emulators.runtime.frames import Frame
 from adapter.emulators.runtime.runtime import Runtime, RuntimeSettings
 from adapter.lifecycle import StartupError, announce_ready
@@ -241,7 +241,7 @@ async def serve(
         if broker is not None:
             try:
                 started = await _start_broker(runtime, broker)
-            except (TimeoutError, ActionError) as exc:
+            except (TimeoutError, ActionRefusedError) as exc:
                 reason = str(exc) or type(exc).__name__
                 raise StartupError(f"the interop broker for {broker!r} did not start: {reason}") from None
         announce_ready(server.url)

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import structlog
 
-from adapter.emulators.runtime.errors import ActionError
+from adapter.emulators.runtime.errors import ActionRefusedError
 from adapter.emulators.runtime.events import DesktopEvents
 
 log = structlog.get_logger(__name__)
@@ -272,9 +272,9 @@ class Applications:
         """``create-application {uuid, name, url, mainWindowOptions, …}``: register, do not start."""
         uuid = payload.get("uuid")
         if not isinstance(uuid, str) or not uuid:
-            raise ActionError("Invalid payload: bad or missing uuid")
+            raise ActionRefusedError("Invalid payload: bad or missing uuid")
         if uuid in self._apps:
-            raise ActionError(f"Application with specified UUID already exists: {uuid}")
+            raise ActionRefusedError(f"Application with specified UUID already exists: {uuid}")
         main = payload.get("mainWindowOptions")
         url = payload.get("url") or (main.get("url") if isinstance(main, dict) else None) or "about:blank"
         self._apps[uuid] = Application(uuid, str(url), dict(payload), parent_uuid)
@@ -297,7 +297,7 @@ class Applications:
         """``navigate-window {uuid, name, url}``: load ``url``; answered once the load ends."""
         url = payload.get("url")
         if not isinstance(url, str) or not url:
-            raise ActionError("Invalid payload: bad or missing url")
+            raise ActionRefusedError("Invalid payload: bad or missing url")
         window = self._window(payload)
         await asyncio.wait([self._start_navigation(window, "GET", url)])
 
@@ -315,7 +315,7 @@ class Applications:
         form = _pick_form(forms, payload.get("form"))
         fields = payload.get("fields") or {}
         if not isinstance(fields, dict):
-            raise ActionError("Invalid payload: fields must be an object")
+            raise ActionRefusedError("Invalid payload: fields must be an object")
         data = {**form.fields, **_clicked(form, payload.get("submit"))}
         data.update({str(k): "" if v is None else str(v) for k, v in fields.items()})
         target = str(httpx.URL(window.url).join(form.action)) if form.action else window.url
@@ -335,10 +335,12 @@ class Applications:
         """
         name = options.get("name")
         if not isinstance(name, str) or not name:
-            raise ActionError("Invalid payload: bad or missing name")
+            raise ActionRefusedError("Invalid payload: bad or missing name")
         key = (owner_uuid, name)
         if key in self._children or (owner_uuid == name and self.is_running(owner_uuid)):
-            raise ActionError(f"Trying to create a Window with name-uuid combination already in use - {name}")
+            raise ActionRefusedError(
+                f"Trying to create a Window with name-uuid combination already in use - {name}"
+            )
         window = HeadlessWindow(
             owner_uuid, name, showing=bool(options.get("autoShow", True)), bounds=Bounds.from_options(options)
         )
@@ -349,7 +351,7 @@ class Applications:
             [self._start_navigation(window, "GET", url if isinstance(url, str) else "about:blank")]
         )
         if self._children.get(key) is not window:
-            raise ActionError(f"The window {owner_uuid}/{name} was closed while it was being created")
+            raise ActionRefusedError(f"The window {owner_uuid}/{name} was closed while it was being created")
         self._events.emit(
             "window",
             "fire-constructor-callback",
@@ -483,7 +485,7 @@ class Applications:
         uuid = payload.get("uuid")
         app = self._apps.get(uuid) if isinstance(uuid, str) else None
         if app is None:
-            raise ActionError(f"Application with specified UUID does not exist: {uuid}")
+            raise ActionRefusedError(f"Application with specified UUID does not exist: {uuid}")
         return app
 
     def _window(self, payload: dict[str, Any]) -> HeadlessWindow:
@@ -493,7 +495,7 @@ class Applications:
             return child
         app = self._apps.get(uuid) if isinstance(uuid, str) else None
         if app is None or app.window is None or app.window.name != name:
-            raise ActionError(f"Could not locate the requested window: {uuid}/{name}")
+            raise ActionRefusedError(f"Could not locate the requested window: {uuid}/{name}")
         return app.window
 
     def _close(self, app: Application) -> None:
@@ -600,12 +602,12 @@ def _clicked(form: HtmlForm, selector: Any) -> dict[str, str]:
     for button in form.buttons:
         if button.matches(str(selector)):
             return {button.name: button.value} if button.name else {}
-    raise ActionError(f"The form has no submit button {selector!r}")
+    raise ActionRefusedError(f"The form has no submit button {selector!r}")
 
 
 def _pick_form(forms: list[HtmlForm], selector: Any) -> HtmlForm:
     if not forms:
-        raise ActionError("The window's page has no form")
+        raise ActionRefusedError("The window's page has no form")
     if selector is None:
         return forms[0]
     if isinstance(selector, int) and not isinstance(selector, bool):
@@ -615,4 +617,4 @@ def _pick_form(forms: list[HtmlForm], selector: Any) -> HtmlForm:
         for form in forms:
             if selector in (form.id, form.name):
                 return form
-    raise ActionError(f"The window's page has no form {selector!r}")
+    raise ActionRefusedError(f"The window's page has no form {selector!r}")
