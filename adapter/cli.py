@@ -29,7 +29,8 @@ from adapter.lifecycle import (
     StartupError,
     run_until_signalled,
 )
-from adapter.settings import ENV_PREFIX, LOG_LEVELS, SettingsError, load_settings, setting_flags
+from adapter.setting_flags import setting_flags
+from adapter.settings import ENV_PREFIX, LOG_LEVELS, SettingsError, load_settings
 
 PROG = "servicenow-adapter"
 _TOP_LEVEL_FLAGS = ("-h", "--help", "--version")

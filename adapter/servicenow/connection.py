@@ -38,6 +38,7 @@ import structlog
 from adapter import jsoncodec
 from adapter.logging import forget_secret
 from adapter.servicenow.authorizers.base import Authorizer
+from adapter.servicenow.body_decoding import ResponseTooLarge
 from adapter.servicenow.coalesce import ReadCoalescer
 from adapter.servicenow.errors import (
     ApiError,
@@ -46,7 +47,7 @@ from adapter.servicenow.errors import (
     NotConnectedError,
     ParameterError,
 )
-from adapter.servicenow.http1 import Answer, ResponseTooLarge, network_failure
+from adapter.servicenow.http1 import Answer, network_failure
 from adapter.servicenow.listeners import add_listener
 from adapter.servicenow.oauth import OAuthEndpoints, OAuthSession, TokenEndpointMode, TokenSet
 from adapter.servicenow.response import (

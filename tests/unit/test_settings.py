@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from adapter.settings import SettingsError, load_settings, setting_flags
+from adapter.setting_flags import setting_flags
+from adapter.settings import SettingsError, load_settings
 
 
 @pytest.fixture(autouse=True)
