@@ -27,7 +27,8 @@ from adapter.bridge.messages import (
     StatusResult,
 )
 from adapter.openfin import ActionError, ChannelProvider, ClientIdentity
-from adapter.servicenow.connection import Connection, ConnectionKey, ConnectionState
+from adapter.servicenow.connection import Connection, ConnectionKey
+from adapter.servicenow.connection import ConnectionState as ServiceNowState
 from adapter.servicenow.errors import ApiError, ParameterError
 from adapter.servicenow.manager import ConnectionManager
 from adapter.servicenow.response import ApiResponse
@@ -106,7 +107,7 @@ class ServiceNowActions:
 
     def live_connections(self) -> list[Connection]:
         """Connections some app holds a share of and that are signed in, oldest first."""
-        return [c for c in self._live.values() if c.state is ConnectionState.CONNECTED]
+        return [c for c in self._live.values() if c.state is ServiceNowState.CONNECTED]
 
     def register(self, provider: ChannelProvider) -> None:
         """Register every action on ``provider`` with its payload model."""

@@ -18,6 +18,11 @@ Requests follow the official ``executeApiRequest`` semantics (join rule, Accept,
 * only paths under the allowed prefixes (``/api/`` and what the deployment adds) are requested, request
   bodies are bounded, answers over the pool's bounds are refused by name and never retried;
 * tokens never leave this object.
+
+Why one module: the token set is the state that both halves turn on. Every request attempt reads it, a 401 in
+the middle of the retry loop refreshes it (single flight, keyed by its generation), a refused refresh expires
+the connection that later requests then fail on, and ``close`` revokes it. Split along tokens and requests,
+either the retry loop would reach into the token holder's state or the tokens would leave this object.
 """
 
 from __future__ import annotations
@@ -37,8 +42,8 @@ import structlog
 
 from adapter import jsoncodec
 from adapter.logging import forget_secret
+from adapter.servicenow import body_decoding
 from adapter.servicenow.authorizers.base import Authorizer
-from adapter.servicenow.body_decoding import ResponseTooLarge
 from adapter.servicenow.coalesce import ReadCoalescer
 from adapter.servicenow.errors import (
     ApiError,
@@ -395,7 +400,7 @@ class Connection:
             generation, response = await self._send_once(verb, url, content, request_headers)
             wait: float | None
             if isinstance(response, httpx.TransportError):
-                if isinstance(response, ResponseTooLarge):
+                if isinstance(response, body_decoding.ResponseTooLarge):
                     raise _Failed(ApiRequestError(str(response), detail={"limit": response.limit}))
                 unfixable = network_failure(response)
                 if unfixable is not None:

@@ -6,6 +6,12 @@ bare context as payload, as the stock OpenFin ``InteropBroker`` sends them) and,
 `IntentRoute` the I/O layer must dispatch and await. Failures raise `BrokerError` whose message is what the
 client's ``dispatch`` rejects with; the wording follows the stock broker's, so node-adapter users see the
 same text from either broker.
+
+Why one module: every broker action reads and writes the same few tables (clients, context groups and their
+contexts, intent handlers, session groups): joining a group replays its context to the client's handlers,
+leaving drops the client's handlers and intents, a raise picks among the handlers. Split by action, each part
+would reach into the others' tables; together it stays one pure class with one entry point (``handle``),
+tested as a whole in tests/unit/interop_broker/test_broker_state.py.
 """
 
 from __future__ import annotations
