@@ -466,7 +466,7 @@ class Connection:
                 self._options.timeout,
             )
         except RuntimeError:
-            if self._closed:  # httpx refuses to send on a client closed under this request
+            if self._closed:  # an injected httpx transport's client refuses to send once closed under us
                 raise NotConnectedError(f"Not connected to {self.address.origin}") from None
             raise
         except httpx.DecodingError as error:
@@ -475,8 +475,9 @@ class Connection:
             if self._closed:
                 raise NotConnectedError(f"Not connected to {self.address.origin}") from None
             return generation, error
-        # Every app request passes here: a line per success at info cost 14 % of the adapter's CPU under load,
-        # so successes log at debug (built only when debug is on) and refusals and server errors at info.
+        # Every app request passes here: a line per success at info was a large share of the adapter's CPU
+        # under load (docs/performance.md), so successes log at debug (built only when debug is on) and
+        # refusals and server errors at info.
         if response.is_error or _stdlib_log.isEnabledFor(logging.DEBUG):
             (log.info if response.is_error else log.debug)(
                 "request.done",

@@ -1,9 +1,9 @@
 """A lean HTTP/1.1 keep-alive pool for one instance origin: h11 framing on asyncio streams.
 
 Why not httpx's own stack for API requests: under 32 concurrent record GETs the httpx client layer plus
-httpcore's pool cost several times the CPU per request of h11 on asyncio streams (figures in
-docs/performance.md, "One HTTP stack"); httpcore's pool also scans its connections in a nested loop per
-request and does not serve waiters in arrival order. This pool is linear, hands connections to waiters first
+httpcore's pool cost more CPU per request than h11 on asyncio streams (figures in docs/performance.md, "One
+HTTP stack"); httpcore's pool also scans its connections in a nested loop per request and does not serve
+waiters in arrival order. This pool is linear, hands connections to waiters first
 come first served, and raises httpx's exception types, so callers keep one vocabulary of transport errors.
 ``Http1Transport`` puts the same pool under httpx clients (authlib's OAuth calls), so an instance has one pool
 for everything.
