@@ -40,7 +40,6 @@ from typing import Any
 import structlog
 from pydantic import Field
 
-from adapter.openfin.channel_names import broker_channel_name
 from adapter.openfin.client import ChannelClient
 from adapter.openfin.connection import RuntimeConnection
 from adapter.openfin.errors import (
@@ -70,6 +69,11 @@ UNTYPED_HANDLER_ID = "invokeContextHandler"
 RECENT_REFUSALS = 8
 """Refused deliveries remembered per handler (by digest), to recognise the broker re-delivering one."""
 ANNOUNCEMENTS_PER_REFUSAL = 2
+
+
+def broker_channel_name(platform_uuid: str) -> str:
+    """The channel of a platform's interop broker."""
+    return f"interop-broker-{platform_uuid}"
 
 
 def intent_handler_id(intent_name: str) -> str:

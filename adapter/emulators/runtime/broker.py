@@ -6,6 +6,11 @@ channel provider there: it creates the channel, answers ``process-channel-connec
 ``process-channel-message`` by echoing their ``ackToSender``, dispatches contexts and intents to clients
 with ``send-channel-message``, and forgets clients on the channel's ``client-disconnected`` event.
 All the interop rules live in ``broker_state``; this module only moves frames.
+
+The channel's name comes from the adapter's own client (``adapter.openfin.interop.broker_channel_name``), so
+it is defined once: the dependency runs from the emulator, a test tool, to the product, never back. Sharing it
+cannot hide a wrong name, since the conformance tests also run node-adapter's clients against this broker
+and our client against node-adapter's stock ``InteropBroker``.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from adapter.emulators.runtime.broker_state import (
     Outcome,
 )
 from adapter.emulators.runtime.errors import RuntimeRequestError
-from adapter.openfin.channel_names import broker_channel_name
+from adapter.openfin.interop import broker_channel_name
 
 if TYPE_CHECKING:
     from adapter.emulators.runtime.internal import InternalConnection

@@ -86,7 +86,7 @@ def test_a_forbidden_import_is_caught(name: str, text: str) -> None:
         ("adapter.bridge.example", "from adapter.openfin import ChannelProvider\n"),
         (
             "adapter.emulators.runtime.example",
-            "from adapter.openfin.channel_names import broker_channel_name\n",
+            "from adapter.openfin.interop import broker_channel_name\n",
         ),
         ("adapter.emulators.servicenow.example", "from .schema import Field\n"),
     ],
