@@ -1,9 +1,10 @@
 """Channels: providers, client endpoints, message routing and the relay of ``send-channel-result``.
 
-Reference section 3 and the minimum of section 6. The runtime never answers ``connect-to-channel`` or
-``send-channel-message`` itself once a target exists: it pushes the request to the target with an
-``ackToSender`` and relays the target's ``send-channel-result`` to the sender as the reply. Every relay still
-outstanding when its target goes away is answered with a failure, so no client waits forever.
+docs/emulators/runtime.md, "Channels" and "Cleanup when a socket closes". The runtime never answers
+``connect-to-channel`` or ``send-channel-message`` itself once a target exists: it pushes the request to the
+target with an ``ackToSender`` and relays the target's ``send-channel-result`` to the sender as the reply.
+Every relay still outstanding when its target goes away is answered with a failure, so no client waits
+forever.
 """
 
 from __future__ import annotations
@@ -197,7 +198,7 @@ class Relay:
 
 
 class ChannelBus:
-    """Every channel of the runtime, with the routing and cleanup rules of reference sections 3 and 6."""
+    """Every channel of the runtime, with its routing and cleanup rules (docs/emulators/runtime.md)."""
 
     def __init__(
         self,

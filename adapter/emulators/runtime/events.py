@@ -1,8 +1,9 @@
 """Desktop event subscriptions (``subscribe-to-desktop-event``), delivered as ``process-desktop-event``.
 
-Reference section 5.1: subscriptions are ref-counted per (connection, topic, type, uuid, name); an event is
-delivered once per matching subscription; the subscription's uuid and name take precedence over the emitted
-ones. Channel events are subscribed with no uuid and so reach every subscriber, whoever owns the channel.
+docs/emulators/runtime.md, "Desktop events": subscriptions are ref-counted per (connection, topic, type, uuid,
+name); an event is delivered once per matching subscription; the subscription's uuid and name take precedence
+over the emitted ones. Channel events are subscribed with no uuid and so reach every subscriber, whoever owns
+the channel.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The legacy InterApplicationBus: ``subscribe``/``unsubscribe``, ``publish-message`` and ``send-message``.
 
-Only FDC3 2.0 intent results still travel this way (reference section 4.4): the raiser subscribes to a topic
-named by a GUID and the handler publishes its result there; the runtime delivers ``process-message``.
+Only FDC3 2.0 intent results still travel this way (docs/emulators/runtime.md, "InterApplicationBus"): the
+raiser subscribes to a topic named by a GUID and the handler publishes its result there; the runtime delivers
+``process-message``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 An asset alias maps to a local command line (``--asset ALIAS=COMMAND``); a launch by alias starts
 ``COMMAND <arguments>``. Children with ``lifetime`` ``"application"`` or ``"window"`` end when the connection
 that launched them goes away; every exit is reported as the launcher's window event
-``external-process-exited {processUuid, exitCode}`` (reference section 7).
+``external-process-exited {processUuid, exitCode}`` (docs/emulators/runtime.md).
 """
 
 from __future__ import annotations

@@ -75,7 +75,8 @@ AUTH_ACTIONS = frozenset({"request-external-authorization", "request-authorizati
 
 
 class RuntimeSettings(BaseSettings):
-    """Choices the reference leaves open (its section 9), each overridable by ``RUNTIME_EMULATOR_<NAME>``."""
+    """Choices the protocol leaves open, each overridable by ``RUNTIME_EMULATOR_<NAME>``; "open question N" is
+    row N of the table in docs/emulators/runtime.md, "What the protocol leaves open"."""
 
     model_config = SettingsConfigDict(env_prefix="RUNTIME_EMULATOR_", frozen=True)
 

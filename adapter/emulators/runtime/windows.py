@@ -2,9 +2,10 @@
 
 Each window is a tiny navigator: it loads its URL over HTTP with httpx, follows redirects hop by hop with a
 browser-like cookie jar shared by every window of the runtime (one browser session), and emits window
-``url-changed`` for every URL it loads (reference section 5.2 fields), ``did-fail-load`` when a host cannot be
-reached, and ``closing``/``closed`` (plus application ``closed`` for a main window) when it is closed. It
-never submits anything on its own: tests submit a form with the emulator-only action ``emulator-submit-form``.
+``url-changed`` for every URL it loads (its fields in docs/emulators/runtime.md), ``did-fail-load`` when a
+host cannot be reached, and ``closing``/``closed`` (plus application ``closed`` for a main window) when it is
+closed. It never submits anything on its own: tests submit a form with the emulator-only action
+``emulator-submit-form``.
 
 Child windows (``{uuid: owner, name}``) are what a window's ``fin.Window.create`` makes through the runtime's
 in-process route, which node-adapter lacks from an external connection; the emulator-only action
