@@ -44,6 +44,7 @@ from pydantic_settings import (
 )
 
 from adapter.search_types import DEFAULT_SEARCH_TYPES, SearchType
+from adapter.servicenow.oauth import TokenEndpointMode
 from adapter.servicenow.proxy import DIRECT, parse_proxy_url
 from adapter.servicenow.query_values import is_table_name
 from adapter.servicenow.trust import ssl_context
@@ -69,8 +70,8 @@ DEFAULT_TASK_TABLES = (
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 LOG_LEVELS: tuple[str, ...] = typing.get_args(LogLevel)
-Authorizer = Literal["openfin-window", "browser", "http"]
-TokenEndpoint = Literal["standard", "scripted"]
+AuthorizerName = Literal["openfin-window", "browser", "http"]
+"""How the user consents: the name of a ServiceNow authorizer (``adapter.servicenow.authorizers``)."""
 IntentAccess = Literal["off", "read-only", "all"]
 """What an intent may do: nothing, only the intents that read (and show), or everything."""
 
@@ -140,7 +141,7 @@ class AdapterSettings(BaseSettings):
         json_schema_extra={"metavar": "PLATFORM_UUID"},
     )
     channel: str = Field(default=DEFAULT_CHANNEL, min_length=1, description="the channel apps connect to")
-    authorizer: Authorizer = Field(default="openfin-window", description="how the user consents")
+    authorizer: AuthorizerName = Field(default="openfin-window", description="how the user consents")
     browser_port: int = Field(
         default=0,
         ge=0,
@@ -148,7 +149,7 @@ class AdapterSettings(BaseSettings):
         description="loopback redirect port for --authorizer browser",
         json_schema_extra={"metavar": "PORT", "default_doc": "`0` (any free port)"},
     )
-    token_endpoint: TokenEndpoint = Field(
+    token_endpoint: TokenEndpointMode = Field(
         default="standard", description="standard /oauth_token.do or the x_opfi_openfin scripted API"
     )
     instance_url: str | None = Field(
