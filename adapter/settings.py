@@ -44,7 +44,6 @@ from pydantic_settings import (
 )
 
 from adapter.search_types import DEFAULT_SEARCH_TYPES, SearchType
-from adapter.servicenow.oauth import TokenEndpointMode
 from adapter.servicenow.proxy import DIRECT, parse_proxy_url
 from adapter.servicenow.query_values import is_table_name
 from adapter.servicenow.trust import ssl_context
@@ -72,6 +71,9 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 LOG_LEVELS: tuple[str, ...] = typing.get_args(LogLevel)
 AuthorizerName = Literal["openfin-window", "browser", "http"]
 """How the user consents: the name of a ServiceNow authorizer (``adapter.servicenow.authorizers``)."""
+TokenEndpointMode = Literal["standard", "scripted"]
+"""``adapter.servicenow.oauth.TokenEndpointMode`` again, not imported: that would load authlib on every start
+of the command line, emulators included (tests/unit/codebase/test_names.py ties the two)."""
 IntentAccess = Literal["off", "read-only", "all"]
 """What an intent may do: nothing, only the intents that read (and show), or everything."""
 

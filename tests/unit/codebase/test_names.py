@@ -15,8 +15,9 @@ from typing import get_args
 
 import pytest
 
+from adapter import settings
 from adapter.bridge import messages
-from adapter.servicenow import connection
+from adapter.servicenow import connection, oauth
 from tests.unit.codebase.source import Module, adapter_modules, parse, within
 
 PENDING_ALIASES: dict[tuple[str, str], str] = {
@@ -106,3 +107,10 @@ def test_the_wire_connection_states_are_the_servicenow_rooms() -> None:
     wire = get_args(messages.ConnectionState)
     assert wire  # positive control: the Literal has values to compare
     assert sorted(wire) == sorted(state.value for state in connection.ConnectionState)
+
+
+def test_the_settings_token_endpoint_modes_are_the_oauth_clients() -> None:
+    # One concept, one name, defined twice only to keep authlib out of the command line's start.
+    modes = get_args(settings.TokenEndpointMode)
+    assert modes  # positive control
+    assert modes == get_args(oauth.TokenEndpointMode)
