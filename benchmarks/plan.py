@@ -37,7 +37,7 @@ class Plan:
     coalescing_rounds: int = 5
     """Bursts per coalescing measurement (and changes read again)."""
     coalescing_latency_ms: int = 50
-    """The instance's added latency in the second coalescing measurement: a real instance is not 1 ms away."""
+    """The instance's added latency in the second coalescing measurement: a real instance is farther away."""
     scale_apps: int = 1000
     """Apps connected at once in the scale scenario."""
     scale_changes: int = 10

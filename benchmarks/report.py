@@ -86,8 +86,8 @@ def _scale_targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         again = [run["instance_requests"] for run in coalescing["after_change"]]
         reads = [run["reads"] for run in coalescing["after_change"]]
         slow = [run["instance_requests"] for run in coalescing["after_change_with_latency"]]
-        # Judged on the emulator as it is (answers in about 1 ms); the figure also shows the instance 50 ms
-        # away, where reads made on the broadcast overlap as they would on a real instance.
+        # Judged on the emulator as it is, beside the adapter; the figure also shows the instance farther away
+        # (``coalescing_latency_ms``), where reads made on the broadcast overlap as on a real instance.
         judged[f"a change read again by {apps} apps: at most 2 instance requests"] = _target(
             max(again) <= 2 and min(reads) == apps,
             f"{'/'.join(map(str, again))} requests for {'/'.join(map(str, reads))} reads; "

@@ -266,8 +266,8 @@ async def fanout_and_polling(desktop: Desktop, plan: Plan) -> dict[str, Any]:
         }
         async with contextlib.AsyncExitStack() as stack:
             # On a desktop every app is its own renderer process; one node process for all of them would
-            # make node's own handling of 200 messages per change (46 ms of CPU at 100 apps) the thing
-            # measured. Apps go in processes of ``plan.apps_per_process``.
+            # make node's own handling of every app's messages per change (docs/performance.md, section 3) the
+            # thing measured. Apps go in processes of ``plan.apps_per_process``.
             fleets = [
                 await stack.enter_async_context(
                     node_script(

@@ -21,6 +21,11 @@ Requests follow the official ``executeApiRequest`` semantics (join rule, Accept,
 * only paths under the allowed prefixes (``/api/`` and what the deployment adds) are requested, request
   bodies are bounded, answers over the pool's bounds are refused by name and never retried;
 * tokens never leave this object.
+
+Why one module: the token set is the state that both halves turn on. Every request attempt reads it, a 401 in
+the middle of the retry loop refreshes it (single flight, keyed by its generation), a refused refresh expires
+the connection that later requests then fail on, and ``close`` revokes it. Split along tokens and requests,
+either the retry loop would reach into the token holder's state or the tokens would leave this object.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import structlog
 
 from adapter import jsoncodec
 from adapter.logging import forget_secret
+from adapter.servicenow import body_decoding
 from adapter.servicenow.authorizers.base import Authorizer
 from adapter.servicenow.coalesce import CHANGE_WINDOW, ReadCoalescer
 from adapter.servicenow.errors import (
@@ -50,7 +56,7 @@ from adapter.servicenow.errors import (
     NotConnectedError,
     ParameterError,
 )
-from adapter.servicenow.http1 import Answer, ResponseTooLarge, network_failure
+from adapter.servicenow.http1 import Answer, network_failure
 from adapter.servicenow.listeners import add_listener
 from adapter.servicenow.oauth import OAuthEndpoints, OAuthSession, TokenEndpointMode, TokenSet
 from adapter.servicenow.response import (
@@ -405,7 +411,7 @@ class Connection:
             generation, response = await self._send_once(verb, url, content, request_headers)
             wait: float | None
             if isinstance(response, httpx.TransportError):
-                if isinstance(response, ResponseTooLarge):
+                if isinstance(response, body_decoding.ResponseTooLarge):
                     raise _Failed(ApiRequestError(str(response), detail={"limit": response.limit}))
                 unfixable = network_failure(response)
                 if unfixable is not None:
@@ -471,7 +477,7 @@ class Connection:
                 self._options.timeout,
             )
         except RuntimeError:
-            if self._closed:  # httpx refuses to send on a client closed under this request
+            if self._closed:  # an injected httpx transport's client refuses to send once closed under us
                 raise NotConnectedError(f"Not connected to {self.address.origin}") from None
             raise
         except httpx.DecodingError as error:
@@ -480,8 +486,9 @@ class Connection:
             if self._closed:
                 raise NotConnectedError(f"Not connected to {self.address.origin}") from None
             return generation, error
-        # Every app request passes here: a line per success at info cost 14 % of the adapter's CPU under load,
-        # so successes log at debug (built only when debug is on) and refusals and server errors at info.
+        # Every app request passes here: a line per success at info was a large share of the adapter's CPU
+        # under load (docs/performance.md), so successes log at debug (built only when debug is on) and
+        # refusals and server errors at info.
         if response.is_error or _stdlib_log.isEnabledFor(logging.DEBUG):
             (log.info if response.is_error else log.debug)(
                 "request.done",

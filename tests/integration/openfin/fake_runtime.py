@@ -1,4 +1,4 @@
-"""A tiny scripted runtime for socket-level tests of our client: the reference's frames, nothing more.
+"""A tiny scripted runtime for socket-level tests of our client: the runtime's frames, nothing more.
 
 It speaks the handshake (file-token and token), acks every request with ``data`` from ``answers`` (or
 never answers actions in ``silent``), sends ``follow_ups`` right behind an action's ack, records every

@@ -6,8 +6,8 @@ It reads the manifest, connects to the unix socket named by the channel, sends a
 that the adapter echoes it byte for byte, then sends the ``runtime-information`` string frame (in two
 writes, as a stream may deliver it) and exits 0.
 
-The frames are built here with ``struct`` from the reference (openfin-runtime-protocol.md section 2.5), not
-with the adapter's codec, so that a layout mistake on either side shows up.
+The frames are built here with ``struct`` from their layout in docs/deployment.md section 7, not with the
+adapter's codec, so that a layout mistake on either side shows up.
 
 Environment:
 - ``FAKE_RVM_RUNTIME_PORT``: the port to report (a real ``servicenow-adapter emulate runtime``).

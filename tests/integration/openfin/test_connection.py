@@ -1,4 +1,4 @@
-"""``RuntimeConnection`` over a real socket against a scripted runtime speaking the reference's frames."""
+"""``RuntimeConnection`` over a real socket against a scripted runtime speaking the runtime's frames."""
 
 from __future__ import annotations
 

@@ -12,12 +12,12 @@ import pytest
 from adapter.bridge.access import AccessPolicy
 from adapter.bridge.messages import SearchPayload
 from adapter.bridge.search import RecordSearch, match_score, rank, search_endpoint
+from adapter.search_types import DEFAULT_SEARCH_TYPES, SearchType
 from adapter.servicenow.authorizers import HttpAuthorizer
 from adapter.servicenow.connection import Connection
 from adapter.servicenow.errors import ApiRequestError, AuthTokenExpiredError
 from adapter.servicenow.manager import ConnectionManager
 from adapter.servicenow.response import ApiResponse
-from adapter.settings import DEFAULT_SEARCH_TYPES, SearchType
 
 
 def _manager() -> ConnectionManager:

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from adapter.emulators.runtime.auth import TokenFiles
+from adapter.emulators.runtime.html_forms import parse_page
 from adapter.emulators.runtime.runtime import Runtime, RuntimeSettings
-from adapter.emulators.runtime.windows import parse_page
 from tests.unit.runtime_emulator.conftest import Party, file_token_handshake
 
 LOGIN_PAGE = """<html><head><title>Log in</title></head><body>
