@@ -11,7 +11,7 @@ clients, the interop client) in the order they were attached, each part that fai
 until all are back (state ``restoring`` until then). Its state (``RuntimeConnectionState``) moves in one
 place, ``_set_state``, and is observable through callbacks or an async iterator.
 
-Over 500 lines for a reason: everything left here touches the one socket or the tasks that own it (the
+Why one module: everything left here touches the one socket or the tasks that own it (the
 handshake, three ways of sending requests, the reader, the supervisor and the replay), and the rules that
 need none of that already live in ``routing``, ``desktop_events`` and ``connection_state``.
 """

@@ -27,6 +27,9 @@ from typing import Any
 
 import structlog
 
+from adapter.openfin.errors import ChannelActionError, RuntimeRequestError
+from adapter.openfin.frames import ClientIdentity
+
 log = structlog.get_logger(__name__)
 
 DEFAULT_BACKLOG = 100
@@ -236,3 +239,38 @@ class ClientDelivery:
         if self._task is not None:
             self._task.cancel()
             self._task = None
+
+
+def event_error(action: str, outcome: Any) -> Exception | None:
+    """What became of one client's event: ``None`` when it answered, else the error, as ``dispatch`` says."""
+    if isinstance(outcome, RuntimeRequestError):
+        return ChannelActionError(action, outcome.reason, outcome.error)
+    return outcome if isinstance(outcome, Exception) else None
+
+
+def log_fanout(fanout: Fanout) -> None:
+    """Log a finished fan-out: every client's copy is on the socket (or never will be), the adapter's side
+    of a broadcast is done."""
+    written_ms, cpu_ms = fanout.written_ms, fanout.written_cpu_ms
+    log.info(
+        "channel.fanout",
+        action=fanout.action,
+        clients=fanout.clients,
+        written=fanout.written,
+        written_ms=None if written_ms is None else round(written_ms, 2),
+        written_cpu_ms=None if cpu_ms is None else round(cpu_ms, 2),
+    )
+
+
+@dataclass(frozen=True)
+class DispatchOutcome:
+    """What one client made of a published action: its ``result``, or the ``error`` it failed with."""
+
+    client: ClientIdentity
+    result: Any = None
+    error: Exception | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the client handled the action."""
+        return self.error is None

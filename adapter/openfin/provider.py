@@ -13,7 +13,6 @@ import asyncio
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -21,7 +20,17 @@ from pydantic import BaseModel
 
 from adapter.jsoncodec import NestingError
 from adapter.openfin.connection import RuntimeConnection
-from adapter.openfin.delivery import DEFAULT_BACKLOG, ClientDelivery, DeliveryCounts, Event, Fanout, Mailbox
+from adapter.openfin.delivery import (
+    DEFAULT_BACKLOG,
+    ClientDelivery,
+    DeliveryCounts,
+    DispatchOutcome,
+    Event,
+    Fanout,
+    Mailbox,
+    event_error,
+    log_fanout,
+)
 from adapter.openfin.desktop_events import EventSubscription
 from adapter.openfin.errors import (
     ActionNotFound,
@@ -56,20 +65,6 @@ ConnectionHook = Callable[[ClientIdentity, Any], Awaitable[Any] | Any]
 
 DisconnectionHook = Callable[[ClientIdentity], Awaitable[None] | None]
 """``on_disconnection(client)``: the client is gone."""
-
-
-@dataclass(frozen=True)
-class DispatchOutcome:
-    """What one client made of a published action: its ``result``, or the ``error`` it failed with."""
-
-    client: ClientIdentity
-    result: Any = None
-    error: Exception | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the client handled the action."""
-        return self.error is None
 
 
 class ChannelProvider:
@@ -305,7 +300,7 @@ class ChannelProvider:
         client's waiting event of the same action and key is replaced by this one. Raises ``TypeError`` or
         ``ValueError`` when ``payload`` has no JSON form.
         """
-        fanout = Fanout(action, len(self._clients), _fanned_out) if self._clients else None
+        fanout = Fanout(action, len(self._clients), log_fanout) if self._clients else None
         event = Event(action, None if payload is None else encode(payload), fanout)
         ready: list[tuple[ClientIdentity, ClientDelivery, Event]] = []
         for client_key, client in self._clients.items():
@@ -326,7 +321,7 @@ class ChannelProvider:
 
         def replied(index: int, outcome: Any) -> None:
             _, delivery, event = ready[index]
-            error = _event_error(event.action, outcome)
+            error = event_error(event.action, outcome)
             delivery.done(event, error, self._spawn)
 
         settled = 0
@@ -486,26 +481,6 @@ def _failed(client: ClientIdentity, action: str, error: Exception, *, gone: bool
         "channel.publish_failed", action=action, client=client.uuid, error=str(error)
     )
     return DispatchOutcome(client, error=error)
-
-
-def _event_error(action: str, outcome: Any) -> Exception | None:
-    """What became of one client's event: ``None`` when it answered, else the error, as ``dispatch`` says."""
-    if isinstance(outcome, RuntimeRequestError):
-        return ChannelActionError(action, outcome.reason, outcome.error)
-    return outcome if isinstance(outcome, Exception) else None
-
-
-def _fanned_out(fanout: Fanout) -> None:
-    # Every client's copy is on the socket (or never will be): the adapter's side of a broadcast is done.
-    written_ms, cpu_ms = fanout.written_ms, fanout.written_cpu_ms
-    log.info(
-        "channel.fanout",
-        action=fanout.action,
-        clients=fanout.clients,
-        written=fanout.written,
-        written_ms=None if written_ms is None else round(written_ms, 2),
-        written_cpu_ms=None if cpu_ms is None else round(cpu_ms, 2),
-    )
 
 
 def _client_key(client: ClientIdentity) -> str:

@@ -16,13 +16,6 @@ MAX_LINES = 500
 REASON = "Why one module:"
 MIN_REASON_WORDS = 12
 
-AWAITING_SPLIT: dict[str, str] = {
-    "adapter/openfin/connection.py": "being split into a routing core and its I/O shell",
-    "adapter/openfin/interop.py": "being split, or given its reason, by the same change",
-}
-"""Long modules the restructuring of adapter/openfin (another branch) is changing right now. An entry whose
-module has become short or has its reason fails the test, so the list only ever shrinks."""
-
 
 def size_problem(module: Module) -> str | None:
     """Why ``module`` breaks the rule, or None when it keeps it."""
@@ -39,19 +32,8 @@ def size_problem(module: Module) -> str | None:
 
 
 def test_every_long_module_says_why_it_is_one() -> None:
-    problems = [
-        problem
-        for module in adapter_modules()
-        if module.relative not in AWAITING_SPLIT
-        if (problem := size_problem(module)) is not None
-    ]
+    problems = [problem for module in adapter_modules() if (problem := size_problem(module)) is not None]
     assert not problems, "\n".join(problems)
-
-
-def test_modules_awaiting_a_split_still_need_it() -> None:
-    modules = {module.relative: module for module in adapter_modules()}
-    stale = [path for path in AWAITING_SPLIT if path not in modules or size_problem(modules[path]) is None]
-    assert not stale, f"remove from AWAITING_SPLIT, the module keeps the rule now: {stale}"
 
 
 def test_the_scan_reads_every_module() -> None:

@@ -20,13 +20,6 @@ from adapter.bridge import messages
 from adapter.servicenow import connection, oauth
 from tests.unit.codebase.source import Module, adapter_modules, parse, within
 
-PENDING_ALIASES: dict[tuple[str, str], str] = {
-    ("adapter.bridge.service", "ServiceNowState"): "dropped by the bridge restructuring (another branch)",
-    ("adapter.bridge.actions", "ServiceNowState"): "dropped by the bridge restructuring (another branch)",
-}
-"""(module, alias) pairs another change is removing right now. An entry whose alias is gone fails the test,
-so the list only ever shrinks."""
-
 
 def _adapter_aliases(module: Module) -> list[tuple[str, str, ast.alias]]:
     """``(imported from, original name, alias node)`` for every aliased import of an adapter name."""
@@ -46,11 +39,10 @@ def _adapter_aliases(module: Module) -> list[tuple[str, str, ast.alias]]:
 
 
 def alias_problems(module: Module) -> list[str]:
-    """Aliased adapter names in ``module`` that are not awaiting their removal."""
+    """Aliased adapter names in ``module``."""
     return [
         f"{module.relative}:{alias.lineno} imports {original} from {source} as {alias.asname}"
         for source, original, alias in _adapter_aliases(module)
-        if (module.name, alias.asname) not in PENDING_ALIASES
     ]
 
 
@@ -84,22 +76,6 @@ def test_an_aliased_adapter_name_is_caught(text: str) -> None:
 )
 def test_foreign_aliases_and_plain_imports_pass(text: str) -> None:
     assert not alias_problems(parse(text, "adapter.bridge.example"))
-
-
-def test_pending_aliases_still_exist() -> None:
-    aliases = {
-        (module.name, alias.asname)
-        for module in adapter_modules()
-        for _, _, alias in _adapter_aliases(module)
-    }
-    stale = [entry for entry in PENDING_ALIASES if entry not in aliases]
-    assert not stale, f"remove from PENDING_ALIASES, the alias is gone: {stale}"
-
-
-def test_a_pending_alias_is_excused_only_in_its_own_module() -> None:
-    aliased = "from adapter.servicenow.connection import ConnectionState as ServiceNowState\n"
-    assert not alias_problems(parse(aliased, "adapter.bridge.service"))
-    assert alias_problems(parse(aliased, "adapter.bridge.search"))
 
 
 def test_the_wire_connection_states_are_the_servicenow_rooms() -> None:
