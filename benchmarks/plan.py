@@ -30,6 +30,8 @@ class Plan:
     apps_per_process: int = 25
     """Fan-out apps per node process (a desktop runs each app in its own renderer process)."""
     per_caller: int = 10
+    throughput_records: int = 300
+    """Distinct records the throughput runs read in turn (more than the highest concurrency)."""
     """Throughput runs make at least this many requests per concurrent caller."""
     poll_interval: float = 1.0
     coalescing_apps: int = 100
@@ -80,6 +82,7 @@ QUICK = Plan(
     footprint_requests=200,
     startup_samples=1,
     per_caller=1,
+    throughput_records=150,
     coalescing_apps=10,
     coalescing_rounds=1,
     scale_apps=25,

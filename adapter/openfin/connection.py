@@ -492,8 +492,9 @@ class RuntimeConnection:
             self.stats.request_failures += 1
         on_reply(index, outcome)
 
-    async def send(self, frame: dict[str, Any]) -> None:
-        """Send a frame that gets no answer (a raw ``ackToSender`` reply to a channel push)."""
+    async def send(self, frame: dict[str, Any] | str) -> None:
+        """Send a frame that gets no answer (a raw ``ackToSender`` reply to a channel push), as a dict or
+        as its JSON text."""
         ws = self._ws
         if ws is None:
             raise RuntimeNotConnectedError(f"Not connected to the runtime ({self.state.value})")

@@ -435,7 +435,7 @@ class ChannelProvider:
             refusal = ClientNotConnectedError(identity.uuid, identity.name, identity.endpoint_id)
             await self.connection.send(error_reply(push.ack_to_sender, refusal))
             return
-        reply = await self.actions.reply(push.ack_to_sender, push.action, push.payload, sender)
+        reply = await self.actions.reply_frame(push.ack_to_sender, push.action, push.payload, sender)
         try:
             try:
                 await self.connection.send(reply)
