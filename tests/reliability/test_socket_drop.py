@@ -62,9 +62,10 @@ async def test_a_socket_dropped_mid_dispatch_fails_the_request_and_everything_co
                 request = asyncio.create_task(
                     asyncio.to_thread(fleet.load, 1, [{"apiEndpoint": held, "httpMethod": "GET"}])
                 )
-                async with asyncio.timeout(WAIT):
-                    while not await served(hooks, held):
-                        await asyncio.sleep(0.02)
+                await eventually(
+                    lambda: served(hooks, held),  # noqa: B023 (awaited here)
+                    "the held request at the instance",
+                )
                 proxy.cut()
                 in_flight.append(await asyncio.wait_for(request, WAIT))
 

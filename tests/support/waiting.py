@@ -10,6 +10,7 @@ docs/testing.md for the rules these helpers serve.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Callable
 
@@ -22,11 +23,17 @@ async def eventually(
 ) -> None:
     """Wait until ``condition()`` is truthy, polling every ``interval`` seconds on the running loop.
 
+    ``condition`` may be a coroutine function (a condition read over the network): it is awaited.
     Raises ``AssertionError`` naming ``what`` when it still does not hold after ``timeout`` seconds.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not condition():
+    while True:
+        holds = condition()
+        if inspect.isawaitable(holds):
+            holds = await holds
+        if holds:
+            return
         if loop.time() > deadline:
             raise AssertionError(f"still not {what} after {timeout} s")
         await asyncio.sleep(interval)
