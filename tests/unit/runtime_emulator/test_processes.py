@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -47,9 +46,7 @@ async def test_exit_is_reported_to_the_launchers_window(asset_runtime: Runtime) 
     )
 
     reply = await _launch(launcher, arguments='-c "import sys; sys.exit(7)"')
-    async with asyncio.timeout(WAIT):
-        while not launcher.sink.pushes("process-desktop-event"):
-            await asyncio.sleep(0.01)
+    await eventually(lambda: launcher.sink.pushes("process-desktop-event"), "the exit event", timeout=WAIT)
 
     [event] = launcher.sink.pushes("process-desktop-event")
     assert (event["processUuid"], event["exitCode"]) == (reply["data"]["uuid"], 7)
