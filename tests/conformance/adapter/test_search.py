@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,14 +14,6 @@ from tests.support.waiting import eventually_blocking
 CASES = "/api/now/table/sn_customerservice_case"
 DEFAULT_TYPES = ["Contact", "Account", "Case", "Task", "Incident"]
 _later_ids = itertools.count(10_000)
-
-
-@pytest.fixture(scope="module")
-def desktop() -> Iterator[AdapterStack]:
-    """This module's desktop watches a table no search reads: the tests count the requests searches make
-    to the case and contact tables, and the change poller's reads of the case table would be counted too."""
-    with adapter_stack("built-in", "--watch-table", "problem") as stack:
-        yield stack
 
 
 def search(app: App, query: str, **payload: Any) -> dict[str, Any]:
