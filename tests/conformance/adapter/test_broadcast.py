@@ -77,7 +77,7 @@ def test_deleting_through_the_adapter_is_broadcast_as_a_deletion(apps: AdapterSt
 def test_polling_does_not_grow_with_the_number_of_apps(apps: AdapterStack) -> None:
     def polls_during(seconds: float) -> int:
         before = apps.stats().get(CASE_POLL, 0)
-        time.sleep(seconds)
+        time.sleep(seconds)  # the subject: a window of time to count a rate in
         return apps.stats().get(CASE_POLL, 0) - before
 
     apps.app("poll-1").connect()
@@ -86,10 +86,13 @@ def test_polling_does_not_grow_with_the_number_of_apps(apps: AdapterStack) -> No
         apps.app(f"poll-{index}").connect()
     five_apps = polls_during(3.0)
     expected = 3.0 / float(POLL_INTERVAL)
+    # The controls: polling went on in both windows (a stalled machine would count nothing and prove nothing).
     assert one_app >= 1
-    # One poller per (connection, table): five apps must not poll five times as often.
+    assert five_apps >= 1
+    # One poller per (connection, table): five pollers would make about five times the expected count. A
+    # slow machine only lowers the count (a poller waits its interval after each poll), never raises it, so
+    # the bound is not compared with the first window's count, which a busy moment could make small.
     assert five_apps < 2 * expected + 2
-    assert five_apps < 3 * max(one_app, 1)
 
 
 def test_connection_changes_are_announced_to_apps(apps: AdapterStack) -> None:

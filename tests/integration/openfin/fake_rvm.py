@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
     if mode == "fail":
         return 3
     if mode == "silent":
-        time.sleep(60)
+        time.sleep(60)  # the subject: an RVM that never answers (killed by the test long before)
         return 0
 
     runtime = manifest["runtime"]
@@ -94,7 +94,7 @@ def main(argv: list[str]) -> int:
         message = json.dumps({"action": "runtime-information", "payload": payload})
         info = frame(0, pickle_string(message))
         conn.sendall(info[:10])
-        time.sleep(0.05)
+        time.sleep(0.05)  # the subject: the frame arrives in two reads, as a pipe may deliver it
         conn.sendall(info[10:])
     return 0
 

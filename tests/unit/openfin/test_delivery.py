@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from adapter.openfin.delivery import ClientDelivery, Event, Fanout, Mailbox
+from tests.support.waiting import eventually
 
 
 def _drain(mailbox: Mailbox) -> list[str | None]:
@@ -76,10 +77,12 @@ async def test_a_client_that_never_answers_holds_up_only_its_own_events() -> Non
     for n in range(4):
         for client in (hung, healthy):
             client.post(Event("changed", str(n)), None, spawn)
-        await asyncio.sleep(0)
-    await hung_started.wait()
-    while len(delivered) < 4:
-        await asyncio.sleep(0)
+        # The hung client holds "0" from the start; the healthy one has each event before the next comes.
+        count = n + 1
+        await eventually(
+            lambda: hung_started.is_set() and len(delivered) == count,  # noqa: B023 (awaited here)
+            f"event {n} delivered to the healthy client",
+        )
     assert delivered == ["0", "1", "2", "3"]
     assert healthy.mailbox.counts.delivered == 4
     # The hung client holds "0"; of "1", "2", "3" only its backlog of two waits.
@@ -103,8 +106,9 @@ async def test_a_failed_dispatch_is_counted_and_the_next_event_still_goes() -> N
     client = ClientDelivery(Mailbox(), flaky, "flaky")
     client.post(Event("changed", "0"), None, spawn)
     client.post(Event("changed", "1"), None, spawn)
-    while len(sent) < 2 or client.mailbox.counts.delivered < 1:
-        await asyncio.sleep(0)
+    await eventually(
+        lambda: len(sent) == 2 and client.mailbox.counts.delivered == 1, "the second event delivered"
+    )
     assert client.mailbox.counts.failed == 1
     assert client.mailbox.counts.delivered == 1
     client.stop()
