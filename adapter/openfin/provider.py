@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ from adapter.openfin.frames import (
     ChannelMessagePayload,
     ClientIdentity,
     DesktopEvent,
+    Identity,
     ProviderIdentity,
     encode,
     encode_channel_message,
@@ -93,6 +95,9 @@ class ChannelProvider:
         self._identity: ProviderIdentity | None = None
         self._identity_json: tuple[ProviderIdentity | None, str] = (None, "")
         self._clients: dict[str, ClientIdentity] = {}
+        # How many of those connections each app (uuid/name) holds, so that asking whether an app is still
+        # here does not walk every client.
+        self._apps: Counter[str] = Counter()
         # Each connected client's identity as encoded for send-channel-message, kept while it stays.
         self._targets: dict[str, tuple[ClientIdentity, str]] = {}
         self._subscription: EventSubscription | None = None
@@ -143,6 +148,29 @@ class ChannelProvider:
         """The clients connected now, in connection order."""
         return list(self._clients.values())
 
+    def app_connected(self, client: Identity) -> bool:
+        """Whether the app ``client`` belongs to (its uuid and name) has any connection to the channel now;
+        one app may connect several times (several endpoints)."""
+        return self._apps[_app_key(client)] > 0
+
+    def _add_client(self, key: str, client: ClientIdentity) -> None:
+        self._remove_client(key)
+        self._clients[key] = client
+        self._apps[_app_key(client)] += 1
+
+    def _remove_client(self, key: str) -> ClientIdentity | None:
+        client = self._clients.pop(key, None)
+        if client is not None:
+            app = _app_key(client)
+            self._apps[app] -= 1
+            if self._apps[app] <= 0:
+                del self._apps[app]
+        return client
+
+    def _clear_clients(self) -> None:
+        self._clients.clear()
+        self._apps.clear()
+
     async def create(self) -> ProviderIdentity:
         """Create the channel on the runtime; it is re-created by itself after every reconnect.
 
@@ -178,7 +206,7 @@ class ChannelProvider:
 
     async def _destroy(self) -> None:
         identity, self._identity = self._identity, None
-        self._clients.clear()
+        self._clear_clients()
         self._targets.clear()
         self._stop_deliveries()
         if identity is None:
@@ -193,7 +221,7 @@ class ChannelProvider:
             self.connection.unregister_provider(self._identity.channel_id)
         self._identity = None
         clients = list(self._clients.values())
-        self._clients.clear()
+        self._clear_clients()
         self._targets.clear()
         self._stop_deliveries()
         for client in clients:
@@ -423,7 +451,7 @@ class ChannelProvider:
             )
             await self.connection.send(failure_reply(push.ack_to_sender, reason))
             return
-        self._clients[_client_key(client)] = client
+        self._add_client(_client_key(client), client)
         log.info(
             "channel.client_connected",
             channel=self.channel_name,
@@ -462,7 +490,7 @@ class ChannelProvider:
         if extra.get("channelName", self.channel_name) != self.channel_name:
             return
         key = _client_key(ClientIdentity.model_validate(event.to_wire()))
-        client = self._clients.pop(key, None)
+        client = self._remove_client(key)
         self._targets.pop(key, None)
         self._stop_delivery(key)
         if client is not None:
@@ -510,4 +538,8 @@ def _fanned_out(fanout: Fanout) -> None:
 
 def _client_key(client: ClientIdentity) -> str:
     # Clients are told apart by endpointId; a legacy client without one is known by uuid/name.
-    return client.endpoint_id or f"{client.uuid}/{client.name}"
+    return client.endpoint_id or _app_key(client)
+
+
+def _app_key(identity: Identity) -> str:
+    return f"{identity.uuid}/{identity.name}"
