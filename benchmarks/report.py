@@ -183,7 +183,8 @@ def _render_scale(results: dict[str, Any]) -> list[str]:
         lines += [
             "",
             f"9. {big['apps']} apps in {big['node_processes']} node processes: connected in "
-            f"{big['connect_storm_s']} s with {big['logins']} login(s); change after detection p50/p99 ms: "
+            f"{big['connect_storm_s']} s with {big['logins']} login(s) (adapter CPU "
+            f"{big.get('adapter_connect_storm_cpu_ms')} ms); change after detection p50/p99 ms: "
             f"adapter's last frame written {cell(big.get('adapter_written_after_detection_ms'))} "
             f"(its CPU {cell(big.get('adapter_written_cpu_ms'))}), "
             f"event {cell(big['event_after_detection_ms'])}, "
@@ -197,7 +198,8 @@ def _render_scale(results: dict[str, Any]) -> list[str]:
             lines.append(
                 f"   {requests['requests_per_step']} requests from the apps, twice: adapter RSS "
                 f"{requests['rss_after_step_mib']} MiB "
-                f"(growth {requests['rss_growth_second_step_mib']} MiB), {requests['errors']} errors"
+                f"(growth {requests['rss_growth_second_step_mib']} MiB), {requests['errors']} errors, "
+                f"adapter CPU {requests.get('adapter_cpu_us_per_request')} us per request"
             )
     return lines
 

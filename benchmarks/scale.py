@@ -210,9 +210,11 @@ async def scale(desktop: Desktop, plan: Plan) -> dict[str, Any]:
     async with _own_desktop(desktop, plan) as (own, adapter):
         idle_rss = rss_kib(adapter.pid)
         before = await own.stats()
+        storm_cpu = cpu_ms(adapter.pid)
         began = time.perf_counter()
         async with fleets(own.runtime, "servicenow", apps, plan, "scale", session=True) as group:
             storm_s = time.perf_counter() - began
+            storm_cpu_ms = _spent(storm_cpu, cpu_ms(adapter.pid))
             after = await own.stats()
             await asyncio.sleep(plan.poll_interval * 2)
             connected_rss = rss_kib(adapter.pid)
@@ -247,6 +249,8 @@ async def scale(desktop: Desktop, plan: Plan) -> dict[str, Any]:
         "apps": apps,
         "node_processes": len(split_apps(apps, plan.apps_per_process)),
         "connect_storm_s": round(storm_s, 2),
+        # The adapter's CPU time for the storm: every app's channel connection, connect and session join.
+        "adapter_connect_storm_cpu_ms": storm_cpu_ms,
         "logins": sum(after.get(key, 0) - before.get(key, 0) for key in LOGIN_KEYS),
         "token_requests": after.get(TOKEN_REQUESTS, 0) - before.get(TOKEN_REQUESTS, 0),
         "changes": plan.scale_changes,
@@ -296,6 +300,7 @@ async def _requests_rss(desktop: Desktop, apps: list[NodeScript], plan: Plan, pi
     endpoints = [f"/api/now/table/{CASE_TABLE}/{sys_id}" for sys_id, _ in cases]
     rss: list[int | None] = []
     errors = made = 0
+    cpu_before = cpu_ms(pid)
     for _ in range(2):
         for round_ in range(plan.scale_request_rounds):
             endpoint = endpoints[round_ % len(endpoints)]
@@ -303,13 +308,19 @@ async def _requests_rss(desktop: Desktop, apps: list[NodeScript], plan: Plan, pi
             errors += sum(reply["errors"] for reply in replies)
             made += plan.scale_apps
         rss.append(rss_kib(pid))
+    spent = _spent(cpu_before, cpu_ms(pid))
     first, second = rss
     return {
         "requests_per_step": made // 2,
         "errors": errors,
         "rss_after_step_mib": [_mib(value) for value in rss],
         "rss_growth_second_step_mib": round((second - first) / 1024, 1) if first and second else None,
+        "adapter_cpu_us_per_request": round(spent * 1000 / made, 1) if spent is not None and made else None,
     }
+
+
+def _spent(before: float | None, after: float | None) -> float | None:
+    return round(after - before, 1) if before is not None and after is not None else None
 
 
 def _cpu(pids: dict[str, list[int]]) -> dict[str, float]:

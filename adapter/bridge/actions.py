@@ -297,8 +297,7 @@ class ServiceNowActions:
         )
 
     def _present(self, caller: ClientIdentity) -> bool:
-        provider = self._provider
-        return provider is None or any(app_id(client) == app_id(caller) for client in provider.connections)
+        return self._provider is None or self._provider.app_connected(caller)
 
     def _forget(self, key: ConnectionKey) -> None:
         self.live.discard(key)

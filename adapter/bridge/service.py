@@ -19,7 +19,7 @@ import structlog
 from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
 from adapter import __version__
-from adapter.bridge.access import AccessDeniedError, AccessPolicy, ChannelConnect, app_id
+from adapter.bridge.access import AccessDeniedError, AccessPolicy, ChannelConnect
 from adapter.bridge.actions import ServiceNowActions
 from adapter.bridge.broadcast import ChangeBroadcaster, TablePolling
 from adapter.bridge.fairness import RequestGate
@@ -380,6 +380,6 @@ class AdapterService:
 
     async def _client_gone(self, client: ClientIdentity) -> None:
         # The same app may hold several channel connections; its share goes with the last of them.
-        if any(app_id(other) == app_id(client) for other in self.provider.connections):
+        if self.provider.app_connected(client):
             return
         await self.actions.release_app(client)

@@ -19,6 +19,7 @@ import structlog
 from pydantic import BaseModel
 
 from adapter.jsoncodec import NestingError
+from adapter.openfin.channel_clients import ChannelClients, client_key
 from adapter.openfin.connection import RuntimeConnection
 from adapter.openfin.delivery import (
     DEFAULT_BACKLOG,
@@ -49,6 +50,7 @@ from adapter.openfin.frames import (
     ChannelMessagePayload,
     ClientIdentity,
     DesktopEvent,
+    Identity,
     ProviderIdentity,
     encode,
     encode_channel_message,
@@ -87,7 +89,7 @@ class ChannelProvider:
         self._on_disconnection = on_disconnection
         self._identity: ProviderIdentity | None = None
         self._identity_json: tuple[ProviderIdentity | None, str] = (None, "")
-        self._clients: dict[str, ClientIdentity] = {}
+        self._clients = ChannelClients()
         # Each connected client's identity as encoded for send-channel-message, kept while it stays.
         self._targets: dict[str, tuple[ClientIdentity, str]] = {}
         self._subscription: EventSubscription | None = None
@@ -136,7 +138,12 @@ class ChannelProvider:
     @property
     def connections(self) -> list[ClientIdentity]:
         """The clients connected now, in connection order."""
-        return list(self._clients.values())
+        return list(self._clients)
+
+    def app_connected(self, client: Identity) -> bool:
+        """Whether the app ``client`` belongs to (its uuid and name) has any connection to the channel now;
+        one app may connect several times (several endpoints)."""
+        return self._clients.app_connected(client)
 
     async def create(self) -> ProviderIdentity:
         """Create the channel on the runtime; it is re-created by itself after every reconnect.
@@ -187,7 +194,7 @@ class ChannelProvider:
         if self._identity is not None:
             self.connection.unregister_provider(self._identity.channel_id)
         self._identity = None
-        clients = list(self._clients.values())
+        clients = list(self._clients)
         self._clients.clear()
         self._targets.clear()
         self._stop_deliveries()
@@ -248,7 +255,7 @@ class ChannelProvider:
         return self._identity_json[1]
 
     def _target_json(self, client: ClientIdentity) -> str:
-        key = _client_key(client)
+        key = client_key(client)
         cached = self._targets.get(key)
         if cached is not None and cached[0] is client:
             return cached[1]
@@ -281,7 +288,7 @@ class ChannelProvider:
         replies = await self.connection.request_each_json("send-channel-message", messages, timeout=timeout)
         outcomes = []
         for client, reply in zip(clients, replies, strict=True):
-            gone = _client_key(client) not in self._clients
+            gone = client_key(client) not in self._clients
             if isinstance(reply, RuntimeRequestError):
                 outcomes.append(
                     _failed(client, action, ChannelActionError(action, reply.reason, reply.error), gone=gone)
@@ -303,12 +310,12 @@ class ChannelProvider:
         fanout = Fanout(action, len(self._clients), log_fanout) if self._clients else None
         event = Event(action, None if payload is None else encode(payload), fanout)
         ready: list[tuple[ClientIdentity, ClientDelivery, Event]] = []
-        for client_key, client in self._clients.items():
-            delivery = self._deliveries.get(client_key)
+        for endpoint, client in self._clients.items():
+            delivery = self._deliveries.get(endpoint)
             if delivery is None:
                 send = functools.partial(self._send_event, client)
                 delivery = ClientDelivery(Mailbox(self.event_backlog), send, client.uuid)
-                self._deliveries[client_key] = delivery
+                self._deliveries[endpoint] = delivery
             taken = delivery.post_ready(event, key, self._spawn)
             if taken is not None:
                 ready.append((client, delivery, taken))
@@ -395,8 +402,8 @@ class ChannelProvider:
             self._departed.add(delivery.mailbox.counts)
 
     def _stop_deliveries(self) -> None:
-        for client_key in list(self._deliveries):
-            self._stop_delivery(client_key)
+        for key in list(self._deliveries):
+            self._stop_delivery(key)
 
     # ------------------------------------------------------------------------------ from runtime
 
@@ -418,7 +425,7 @@ class ChannelProvider:
             )
             await self.connection.send(failure_reply(push.ack_to_sender, reason))
             return
-        self._clients[_client_key(client)] = client
+        self._clients.add(client)
         log.info(
             "channel.client_connected",
             channel=self.channel_name,
@@ -429,7 +436,7 @@ class ChannelProvider:
 
     async def handle_message(self, push: ChannelMessagePayload) -> None:
         """Run the dispatched action for a connected client and send its reply."""
-        sender = self._clients.get(_client_key(push.sender_identity))
+        sender = self._clients.get(client_key(push.sender_identity))
         if sender is None or sender.uuid != push.sender_identity.uuid:
             identity = push.sender_identity
             refusal = ClientNotConnectedError(identity.uuid, identity.name, identity.endpoint_id)
@@ -456,8 +463,8 @@ class ChannelProvider:
             return
         if extra.get("channelName", self.channel_name) != self.channel_name:
             return
-        key = _client_key(ClientIdentity.model_validate(event.to_wire()))
-        client = self._clients.pop(key, None)
+        key = client_key(ClientIdentity.model_validate(event.to_wire()))
+        client = self._clients.remove(key)
         self._targets.pop(key, None)
         self._stop_delivery(key)
         if client is not None:
@@ -481,8 +488,3 @@ def _failed(client: ClientIdentity, action: str, error: Exception, *, gone: bool
         "channel.publish_failed", action=action, client=client.uuid, error=str(error)
     )
     return DispatchOutcome(client, error=error)
-
-
-def _client_key(client: ClientIdentity) -> str:
-    # Clients are told apart by endpointId; a legacy client without one is known by uuid/name.
-    return client.endpoint_id or f"{client.uuid}/{client.name}"

@@ -287,12 +287,12 @@ def test_the_library_leaves_nothing_unhandled_where_the_official_package_does(
     runs: dict[str, dict[str, Run]],
 ) -> None:
     # The official package's unawaited removeAllListeners() on each auth window it closes (browser_env.mjs):
-    # the positive control that a rejection left unhandled is seen at all.
+    # the positive control that a rejection left unhandled is seen at all. How many of its pending
+    # unsubscribes fail depends on when close() lands among them, so the count is not the point: the kind is.
     assert runs["official"]["(page)"]["createdWindows"] == 2
-    assert (
-        runs["official"]["(page)"]["unhandledRejections"]
-        == ["this.deleteEmitterIfNothingRegistered is not a function"] * 2
-    )
+    official = runs["official"]["(page)"]["unhandledRejections"]
+    assert len(official) >= 2
+    assert set(official) == {"this.deleteEmitterIfNothingRegistered is not a function"}
     assert runs["library"]["(page)"]["createdWindows"] == 0
     assert runs["library"]["(page)"]["unhandledRejections"] == []
 

@@ -33,6 +33,9 @@ class Channel:
     def register(self, action: str, handler: Any, *, payload: Any) -> None:
         self.registered.append(action)
 
+    def app_connected(self, caller: ClientIdentity) -> bool:
+        return any((c.uuid, c.name) == (caller.uuid, caller.name) for c in self.connections)
+
 
 class Report:
     """An ``AdapterReport`` with one field."""

@@ -11,6 +11,7 @@ import pytest
 from adapter.bridge.publisher import EventPublisher
 from adapter.bridge.service import DEFAULT_RUNTIME_ADDRESS, AdapterService, runtime_address
 from adapter.openfin import ChannelConnectionRejected, ClientIdentity
+from adapter.openfin.frames import ChannelConnectionPayload
 from adapter.settings import load_settings
 
 
@@ -34,19 +35,37 @@ def test_an_app_not_allowed_is_refused_at_the_channel_door_with_the_reason() -> 
 async def test_an_app_gives_its_shares_back_only_with_its_last_channel_connection(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    adapter = service()
     released: list[str] = []
 
     async def release_app(caller: ClientIdentity) -> None:
         released.append(caller.uuid)
 
-    monkeypatch.setattr(adapter.actions, "release_app", release_app)
-    monkeypatch.setattr(type(adapter.provider), "connections", property(lambda _p: [client("app", "2")]))
-    await adapter._client_gone(client("app", "1"))
+    async def connected(*clients: ClientIdentity) -> AdapterService:
+        adapter = service()
+        monkeypatch.setattr(adapter.actions, "release_app", release_app)
+        monkeypatch.setattr(adapter.runtime, "send", _accepted)
+        for other in clients:
+            await adapter.provider.handle_connection(_connection_push(other))
+        return adapter
+
+    await (await connected(client("app", "2")))._client_gone(client("app", "1"))
     assert released == [], "another channel connection of the same app is still there"
-    monkeypatch.setattr(type(adapter.provider), "connections", property(lambda _p: [client("other")]))
-    await adapter._client_gone(client("app", "1"))
+    await (await connected(client("other")))._client_gone(client("app", "1"))
     assert released == ["app"]
+
+
+async def _accepted(_frame: object) -> None:
+    """The runtime takes the provider's answer to a connecting client."""
+
+
+def _connection_push(caller: ClientIdentity) -> ChannelConnectionPayload:
+    return ChannelConnectionPayload.model_validate(
+        {
+            "ackToSender": {"action": "send-channel-result", "payload": {"correlationId": 1}},
+            "providerIdentity": {"uuid": "py", "name": "py", "channelName": "svc", "channelId": "chan-1"},
+            "clientIdentity": caller.to_wire(),
+        }
+    )
 
 
 def test_status_before_start_names_the_runtime_and_no_broker_or_watchers() -> None:
