@@ -15,9 +15,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from adapter.bridge.access import app_id
-from adapter.bridge.messages import DeliveryCounts, DeliveryStatus
 from adapter.openfin import ActionError, ChannelProvider, ClientIdentity, delivery
 
 DEFAULT_IN_FLIGHT = 16
@@ -79,31 +79,33 @@ class RequestGate:
         return 0 if turns is None else turns.admitted
 
 
-def _counts(counts: delivery.DeliveryCounts, waiting: int) -> DeliveryCounts:
-    return DeliveryCounts(
-        waiting=waiting,
-        delivered=counts.delivered,
-        merged=counts.merged,
-        dropped=counts.dropped,
-        failed=counts.failed,
-    )
+def _counts(counts: delivery.DeliveryCounts, waiting: int) -> dict[str, int]:
+    return {
+        "waiting": waiting,
+        "delivered": counts.delivered,
+        "merged": counts.merged,
+        "dropped": counts.dropped,
+        "failed": counts.failed,
+    }
 
 
-def delivery_status(provider: ChannelProvider, caller: ClientIdentity) -> DeliveryStatus:
-    """Event delivery as ``servicenow.status`` shows it: the caller's own counts and every app's total.
+def delivery_status(provider: ChannelProvider, caller: ClientIdentity) -> dict[str, Any]:
+    """Event delivery as ``servicenow.status`` shows it (``DeliveryStatus``'s JSON form): the caller's own
+    counts and every app's total.
 
     Other apps are not named: an app learns how its own events fared and how many events fared how overall.
     """
     mine = delivery.DeliveryCounts()
     waiting = 0
     all_waiting = 0
+    caller_id = app_id(caller)
     for client, pending, counts in provider.delivery_counts():
         all_waiting += pending
-        if app_id(client) == app_id(caller):
+        if app_id(client) == caller_id:
             mine.add(counts)
             waiting += pending
-    return DeliveryStatus(
-        backlog=provider.event_backlog,
-        app=_counts(mine, waiting),
-        total=_counts(provider.delivery_totals(), all_waiting),
-    )
+    return {
+        "backlog": provider.event_backlog,
+        "app": _counts(mine, waiting),
+        "total": _counts(provider.delivery_totals(), all_waiting),
+    }

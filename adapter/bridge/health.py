@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from adapter.bridge.messages import AdapterError, WatcherStatus
+from adapter.bridge.messages import AdapterError
 from adapter.logging import redact
 from adapter.servicenow.connection import Connection
 from adapter.servicenow.errors import ApiError
@@ -28,6 +28,9 @@ def _now() -> str:
 class _Poll:
     at: str | None = None
     error: str | None = None
+
+
+_NOT_POLLED = _Poll()
 
 
 class AdapterHealth:
@@ -55,20 +58,26 @@ class AdapterHealth:
         if error is not None:
             self.record_error("watcher", f"{origin} {table}: {error}")
 
-    def watchers(self, origins: set[str], tables: list[str]) -> list[WatcherStatus]:
-        """The watchers of the signed-in ``origins``, one per watched table."""
+    def last_error_fields(self) -> dict[str, Any] | None:
+        """``last_error`` as ``servicenow.status`` sends it (``AdapterError``'s JSON form)."""
+        error = self.last_error
+        return None if error is None else {"at": error.at, "where": error.where, "message": error.message}
+
+    def watchers(self, origins: set[str], tables: list[str]) -> list[dict[str, Any]]:
+        """The watchers of the signed-in ``origins``, one per watched table, as ``WatcherStatus``'s JSON form
+        (``servicenow.status`` sends it as it is)."""
         statuses = []
         for origin in sorted(origins):
             for table in tables:
-                poll = self._polls.get((origin, table), _Poll())
+                poll = self._polls.get((origin, table), _NOT_POLLED)
                 statuses.append(
-                    WatcherStatus(
-                        instanceUrl=origin,
-                        table=table,
-                        healthy=poll.error is None,
-                        lastPollAt=poll.at,
-                        lastError=poll.error,
-                    )
+                    {
+                        "instanceUrl": origin,
+                        "table": table,
+                        "healthy": poll.error is None,
+                        "lastPollAt": poll.at,
+                        "lastError": poll.error,
+                    }
                 )
         return statuses
 

@@ -25,7 +25,6 @@ from adapter.bridge.broadcast import ChangeBroadcaster, TablePolling
 from adapter.bridge.fairness import RequestGate
 from adapter.bridge.health import AdapterHealth
 from adapter.bridge.intents import HANDLED_INTENTS, IntentHandlers
-from adapter.bridge.messages import BrokerStatus, RuntimeStatus
 from adapter.bridge.publisher import EventPublisher
 from adapter.bridge.search import RecordSearch
 from adapter.bridge.windows import RuntimeAuthWindowHost
@@ -354,20 +353,21 @@ class AdapterService:
         await self.runtime.close()
 
     def adapter_status(self) -> dict[str, Any]:
-        """The adapter-wide fields of ``servicenow.status`` (``AdapterReport``)."""
+        """The adapter-wide fields of ``servicenow.status`` (``AdapterReport``), as ``StatusResult``'s JSON
+        form (``RuntimeStatus``, ``BrokerStatus`` ...) in plain values."""
         origins = {connection.key.origin for connection in self.actions.live.signed_in()}
         broker = self.settings.broker
         return {
             "adapterVersion": __version__,
-            "runtime": RuntimeStatus(
-                state=self.runtime.state.value,
-                address=self.runtime.address,
-                reconnects=self.runtime.stats.reconnects,
-            ),
-            "broker": BrokerStatus(platform=broker, joined=self.interop is not None) if broker else None,
+            "runtime": {
+                "state": self.runtime.state.value,
+                "address": self.runtime.address,
+                "reconnects": self.runtime.stats.reconnects,
+            },
+            "broker": {"platform": broker, "joined": self.interop is not None} if broker else None,
             "watchers": self.health.watchers(origins, self.settings.watch_table),
             "apps": sorted({client.uuid for client in self.provider.connections}),
-            "lastError": self.health.last_error,
+            "lastError": self.health.last_error_fields(),
         }
 
     # ------------------------------------------------------------------------------------- channel hooks

@@ -38,15 +38,15 @@ async def test_a_failed_poll_makes_the_watcher_unhealthy_and_is_the_last_error()
 
     await observed.execute("/api/now/table/x")
     [before] = health.watchers({ORIGIN}, [TABLE])
-    assert before.healthy is True
-    assert before.lastPollAt is not None
+    assert before["healthy"] is True
+    assert before["lastPollAt"] is not None
     assert health.last_error is None
 
     with pytest.raises(ApiRequestError):
         await observed.execute("/api/now/table/x")
     [after] = health.watchers({ORIGIN}, [TABLE])
-    assert after.healthy is False
-    assert after.lastError == "Service Unavailable"
+    assert after["healthy"] is False
+    assert after["lastError"] == "Service Unavailable"
     assert health.last_error is not None
     assert health.last_error.where == "watcher"
     assert TABLE in health.last_error.message
@@ -54,7 +54,7 @@ async def test_a_failed_poll_makes_the_watcher_unhealthy_and_is_the_last_error()
 
 def test_a_watcher_that_never_polled_is_listed_without_a_time() -> None:
     [status] = AdapterHealth().watchers({ORIGIN}, [TABLE])
-    assert (status.instanceUrl, status.table, status.healthy, status.lastPollAt) == (
+    assert (status["instanceUrl"], status["table"], status["healthy"], status["lastPollAt"]) == (
         ORIGIN,
         TABLE,
         True,

@@ -4,15 +4,21 @@ for."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from adapter.bridge.messages import StatusPayload, StatusResult
 from adapter.bridge.publisher import EventPublisher
 from adapter.bridge.service import DEFAULT_RUNTIME_ADDRESS, AdapterService, runtime_address
 from adapter.openfin import ChannelConnectionRejected, ClientIdentity
 from adapter.openfin.frames import ChannelConnectionPayload
+from adapter.openfin.registry import to_json_text
+from adapter.servicenow.connection import ConnectionKey
 from adapter.settings import load_settings
+from tests.unit.bridge.fakes import CASES, CLIENT_ID, ORIGIN, Summary
 
 
 def client(uuid: str, endpoint: str = "1") -> ClientIdentity:
@@ -70,10 +76,10 @@ def _connection_push(caller: ClientIdentity) -> ChannelConnectionPayload:
 
 def test_status_before_start_names_the_runtime_and_no_broker_or_watchers() -> None:
     status = service(watch_table=["sn_customerservice_case"]).adapter_status()
-    assert status["runtime"].state == "closed"
+    assert status["runtime"]["state"] == "closed"
     assert status["broker"] is None
     assert (status["apps"], status["watchers"], status["lastError"]) == ([], [], None)
-    assert service(broker="platform").adapter_status()["broker"].model_dump() == {
+    assert service(broker="platform").adapter_status()["broker"] == {
         "platform": "platform",
         "joined": False,
     }
@@ -95,3 +101,43 @@ async def test_the_runtime_address_given_wins_and_without_one_the_customary_port
     given = load_settings({"runtime_address": "ws://127.0.0.1:7000"})
     assert await runtime_address(given) == "ws://127.0.0.1:7000"
     assert await runtime_address(load_settings({})) == DEFAULT_RUNTIME_ADDRESS
+
+
+async def test_the_status_answer_is_status_results_json_form_with_every_part_filled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``servicenow.status`` is built as plain values, not models: the model, which docs/schemas is made
+    from, must accept the answer and write exactly the same JSON from it, with every optional part present."""
+    adapter = service(broker="platform", watch_table=[CASES])
+    adapter.health.polled(ORIGIN, CASES, "Service Unavailable")
+    signed_in = SimpleNamespace(key=ConnectionKey(ORIGIN, CLIENT_ID))
+    monkeypatch.setattr(adapter.actions.live, "signed_in", lambda: [signed_in])
+    expires = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    login = Summary(ORIGIN, CLIENT_ID, "connected", {"user_name": "beth.anglin"}, 2, expires)
+    monkeypatch.setattr(adapter.manager, "status", lambda: [login])
+
+    answer = await adapter.actions.status(StatusPayload(), client("app"))
+
+    # As the reply carries it (``to_json_text`` is what the channel writes a handler's result with).
+    assert to_json_text(answer) == StatusResult.model_validate(answer).model_dump_json()
+    # Positive controls: each optional part is filled, so the comparison above covers its form.
+    assert answer["connections"] == [
+        {
+            "instanceUrl": ORIGIN,
+            "clientId": CLIENT_ID,
+            "state": "connected",
+            "currentUser": "beth.anglin",
+            "apps": 2,
+            "tokenExpiresAt": "2030-01-02T03:04:05+00:00",
+        }
+    ]
+    assert answer["broker"] == {"platform": "platform", "joined": False}
+    assert [(w["instanceUrl"], w["healthy"], w["lastError"]) for w in answer["watchers"]] == [
+        (ORIGIN, False, "Service Unavailable")
+    ]
+    assert answer["watchers"][0]["lastPollAt"] is not None
+    assert answer["lastError"] is not None
+    assert answer["lastError"]["where"] == "watcher"
+    assert answer["runtime"]["state"] == "closed"
+    assert answer["delivery"]["backlog"] == adapter.provider.event_backlog
+    assert answer["watching"] == [CASES]

@@ -285,19 +285,26 @@ JSON_VALUES = st.recursive(
     extra=st.fixed_dictionaries(
         {}, optional={"destinationToken": JSON_VALUES, "x": JSON_VALUES, "success": st.booleans()}
     ),
+    outer=st.fixed_dictionaries({}, optional={"y": JSON_VALUES, "messageId": JSON_VALUES}),
     result=JSON_VALUES,
 )
 def test_a_success_reply_as_text_is_the_success_reply_encoded(
-    inner: Any, has_inner: bool, extra: dict[str, Any], result: Any
+    inner: Any, has_inner: bool, extra: dict[str, Any], outer: dict[str, Any], result: Any
 ) -> None:
     payload: dict[str, Any] = {**extra, "correlationId": 3}
     if has_inner:
         payload["payload"] = inner
-    ack = AckToSender.model_validate({"action": "send-channel-result", "payload": payload})
+    ack = AckToSender.model_validate({**outer, "action": "send-channel-result", "payload": payload})
 
     text = success_reply_text(ack, None if result is None else encode(result))
 
     assert json.loads(text) == success_reply(ack, result)
+    # The keys in ``to_wire``'s order too, but for the payloads the result is spliced into, which come last.
+    expected = success_reply(ack, result)
+    assert list(json.loads(text)) == [key for key in expected if key != "payload"] + ["payload"]
+    assert list(json.loads(text)["payload"]) == [
+        key for key in expected["payload"] if key not in ("success", "payload")
+    ] + ["success", "payload"]
 
 
 def test_a_success_reply_as_text_keeps_the_inner_payloads_other_keys() -> None:
