@@ -391,36 +391,11 @@ class RuntimeConnection:
         if ws is None:
             reason = f"Not connected to the runtime ({self.state.value})"
             return [RuntimeNotConnectedError(reason) for _ in payloads_json]
-        sent: list[int] = []
-        # Per payload: the index of its request in ``sent``, or why it was not sent.
-        slots: list[int | Exception] = []
-        try:
-            for payload_json in payloads_json:
-                if slots and isinstance(slots[-1], ConnectionLostError):
-                    slots.append(ConnectionLostError())
-                    continue
-                message_id = self._correlator.open(action)
-                try:
-                    await self._send_on(ws, encode_request(action, payload_json, message_id))
-                except ConnectionClosed:
-                    self._correlator.discard(message_id)
-                    slots.append(ConnectionLostError())
-                    continue
-                except FrameTooLargeError as exc:
-                    self._correlator.discard(message_id)
-                    slots.append(exc)
-                    continue
-                slots.append(len(sent))
-                sent.append(message_id)
-        except BaseException:
-            # Cancelled while sending (a full socket buffer): nobody will await these, so forget them now
-            # rather than keep them pending until the socket closes.
-            for message_id in sent:
-                self._correlator.discard(message_id)
-            raise
+        written = await self._write_each(ws, action, payloads_json)
+        sent = [message_id for message_id in written if isinstance(message_id, int)]
         self.stats.requests += len(payloads_json)
-        replies = await self._correlator.wait_all(sent, timeout or self.request_timeout)
-        outcomes = [replies[slot] if isinstance(slot, int) else slot for slot in slots]
+        replies = iter(await self._correlator.wait_all(sent, timeout or self.request_timeout))
+        outcomes = [next(replies) if isinstance(message_id, int) else message_id for message_id in written]
         for outcome in outcomes:
             if isinstance(outcome, RequestTimeoutError):
                 self.stats.request_timeouts += 1
@@ -447,39 +422,61 @@ class RuntimeConnection:
         if ws is None:
             reason = f"Not connected to the runtime ({self.state.value})"
             return [RuntimeNotConnectedError(reason) for _ in payloads_json]
-        outcomes: list[Exception | None] = []
-        sent: list[int] = []
         abandoned: list[bool] = []
+
+        def registered(index: int, message_id: int) -> None:
+            self._correlator.on_reply(
+                message_id, functools.partial(self._replied, on_reply, index, abandoned)
+            )
+
+        try:
+            written = await self._write_each(ws, action, payloads_json, registered)
+        except BaseException:
+            abandoned.append(True)
+            raise
+        sent = [message_id for message_id in written if isinstance(message_id, int)]
+        self.stats.requests += len(payloads_json)
+        self.stats.request_failures += len(payloads_json) - len(sent)
+        self._correlator.expire_together(sent, timeout or self.request_timeout)
+        return [None if isinstance(message_id, int) else message_id for message_id in written]
+
+    async def _write_each(
+        self,
+        ws: ClientConnection,
+        action: str,
+        payloads_json: Sequence[str],
+        on_sent: Callable[[int, int], None] | None = None,
+    ) -> list[int | Exception]:
+        """Write one request per payload in one pass: for each, its message id (``on_sent(index, id)`` has
+        run), or why it was not sent (``FrameTooLargeError``; ``ConnectionLostError`` for it and every one
+        after once the socket closed). Cancelled mid-pass (a full socket buffer), the requests sent are
+        forgotten at once rather than kept pending until the socket closes, and the cancellation raised."""
+        written: list[int | Exception] = []
         try:
             for index, payload_json in enumerate(payloads_json):
-                if outcomes and isinstance(outcomes[-1], ConnectionLostError):
-                    outcomes.append(ConnectionLostError())
+                if written and isinstance(written[-1], ConnectionLostError):
+                    written.append(ConnectionLostError())
                     continue
                 message_id = self._correlator.open(action)
                 try:
                     await self._send_on(ws, encode_request(action, payload_json, message_id))
                 except ConnectionClosed:
                     self._correlator.discard(message_id)
-                    outcomes.append(ConnectionLostError())
+                    written.append(ConnectionLostError())
                     continue
                 except FrameTooLargeError as exc:
                     self._correlator.discard(message_id)
-                    outcomes.append(exc)
+                    written.append(exc)
                     continue
-                self._correlator.on_reply(
-                    message_id, functools.partial(self._replied, on_reply, index, abandoned)
-                )
-                sent.append(message_id)
-                outcomes.append(None)
+                written.append(message_id)
+                if on_sent is not None:
+                    on_sent(index, message_id)
         except BaseException:
-            abandoned.append(True)
-            for message_id in sent:
-                self._correlator.discard(message_id)
+            for outcome in written:
+                if isinstance(outcome, int):
+                    self._correlator.discard(outcome)
             raise
-        self.stats.requests += len(payloads_json)
-        self.stats.request_failures += len(payloads_json) - len(sent)
-        self._correlator.expire_together(sent, timeout or self.request_timeout)
-        return outcomes
+        return written
 
     def _replied(
         self, on_reply: Callable[[int, Any], object], index: int, abandoned: list[bool], outcome: Any
