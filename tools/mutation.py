@@ -230,9 +230,16 @@ class _Walker:
         for count, (node, parent, kind, description) in enumerate(self.points()):
             if count == index:
                 _mutate(node, parent, kind)
-                line = getattr(node, "lineno", 0)
-                return Mutant(index, line, getattr(node, "col_offset", 0), description)
+                return Mutant(index, *_line(node), description)
         raise IndexError(f"the module has no mutant {index}")
+
+
+def _line(node: ast.AST) -> tuple[int, int]:
+    """Where ``node`` starts; a comprehension has no position of its own, its target has."""
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.expr | ast.stmt):
+            return inner.lineno, inner.col_offset
+    return 0, 0
 
 
 def _all_args(args: ast.arguments) -> list[ast.arg]:
@@ -282,7 +289,7 @@ def mutants_of(path: Path) -> list[Mutant]:
     """Every mutant of the module at ``path``, without applying any."""
     walker = _Walker(ast.parse(path.read_text(), str(path)))
     return [
-        Mutant(index, getattr(node, "lineno", 0), getattr(node, "col_offset", 0), description)
+        Mutant(index, *_line(node), description)
         for index, (node, _parent, _kind, description) in enumerate(walker.points())
     ]
 
