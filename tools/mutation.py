@@ -73,6 +73,24 @@ SELECTIONS: dict[str, tuple[str, ...]] = {
         "tests/unit/bridge/test_search.py",
         "tests/unit/bridge/test_schemas.py",
     ),
+    "adapter/bridge/actions.py": (
+        "tests/unit/bridge/test_actions.py",
+        "tests/unit/bridge/test_intent_handlers.py",
+    ),
+    "adapter/bridge/intents.py": (
+        "tests/unit/bridge/test_intent_handlers.py",
+        "tests/unit/bridge/test_intent_queries.py",
+    ),
+    "adapter/bridge/broadcast.py": (
+        "tests/unit/bridge/test_broadcaster.py",
+        "tests/unit/bridge/test_read_back_queue.py",
+        "tests/unit/bridge/test_watched_tables.py",
+    ),
+    "adapter/bridge/service.py": (
+        "tests/unit/bridge/test_service.py",
+        "tests/unit/bridge/test_event_publisher.py",
+    ),
+    "adapter/bridge/publisher.py": ("tests/unit/bridge/test_event_publisher.py",),
 }
 
 # Exit codes of pytest.main: 0 all passed, 1 some failed; anything else means the run itself went wrong.
