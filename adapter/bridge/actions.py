@@ -8,7 +8,8 @@ the caller's app identity, and reports ServiceNow errors by their official names
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 import structlog
@@ -27,10 +28,9 @@ from adapter.bridge.messages import (
     StatusResult,
 )
 from adapter.openfin import ActionError, ChannelProvider, ClientIdentity
-from adapter.servicenow.connection import Connection, ConnectionKey
-from adapter.servicenow.connection import ConnectionState as ServiceNowState
+from adapter.servicenow.connection import Connection, ConnectionKey, ConnectionState
 from adapter.servicenow.errors import ApiError, ParameterError
-from adapter.servicenow.manager import ConnectionManager
+from adapter.servicenow.manager import Acquired, ReleaseResult
 from adapter.servicenow.response import ApiResponse
 
 log = structlog.get_logger(__name__)
@@ -44,8 +44,15 @@ PayloadT = TypeVar("PayloadT", bound=BaseModel)
 ResultT = TypeVar("ResultT")
 
 
-class ChangeSink(Protocol):
-    """What the actions tell the change broadcaster."""
+class OwnWrites(Protocol):
+    """Where writes made through the adapter are reported, so that their change is broadcast at once."""
+
+    def own_write(self, connection: Connection, method: str, endpoint: str, response: ApiResponse) -> None:
+        """An app (or an intent) wrote through the adapter: broadcast the change at once."""
+
+
+class ChangeSink(OwnWrites, Protocol):
+    """What the actions tell the change broadcaster: which connections to watch, and their own writes."""
 
     def connection_acquired(self, connection: Connection) -> None:
         """A connection has at least one share: watch its tables."""
@@ -53,8 +60,89 @@ class ChangeSink(Protocol):
     def connection_released(self, key: ConnectionKey) -> None:
         """A connection's last share is gone: stop watching."""
 
-    def own_write(self, connection: Connection, method: str, endpoint: str, response: ApiResponse) -> None:
-        """An app wrote through the adapter: broadcast the change at once."""
+
+class LoginSummary(Protocol):
+    """One shared login as the registry describes it; never a token."""
+
+    @property
+    def instance_url(self) -> str:
+        """The instance's origin."""
+
+    @property
+    def client_id(self) -> str:
+        """The OAuth client id."""
+
+    @property
+    def state(self) -> str:
+        """``connected``, ``expired`` or ``disconnected``."""
+
+    @property
+    def user(self) -> Mapping[str, str]:
+        """The signed-in user's ``sys_user`` fields."""
+
+    @property
+    def apps(self) -> int:
+        """How many apps share it."""
+
+    @property
+    def token_expires_at(self) -> datetime | None:
+        """When the access token expires."""
+
+
+class SharedLogins(Protocol):
+    """What the actions use of the desktop's login registry (``ConnectionManager``)."""
+
+    async def acquire(
+        self,
+        app_id: str,
+        instance_url: str,
+        client_id: str,
+        scope: Sequence[str] = (),
+        auth_flow_params: Mapping[str, object] | None = None,
+        *,
+        interactive: bool = True,
+    ) -> Acquired:
+        """``app_id``'s share of the login for (instance, client id), signing in when there is none."""
+
+    def connection(self, app_id: str, instance_url: str | None = None) -> Connection:
+        """The connection ``app_id`` shares (``NotConnectedError`` when none matches)."""
+
+    async def release(self, app_id: str, key: ConnectionKey) -> ReleaseResult:
+        """Drop ``app_id``'s share of ``key`` at once; the last share out revokes."""
+
+    async def release_app(self, app_id: str) -> Mapping[ConnectionKey, ReleaseResult]:
+        """``app_id`` went away: drop every share it held (after the registry's grace)."""
+
+    def status(self) -> Sequence[LoginSummary]:
+        """Every login the registry holds."""
+
+
+class AdapterReport(Protocol):
+    """The adapter-wide part of ``servicenow.status``."""
+
+    def adapter_status(self) -> Mapping[str, Any]:
+        """The ``StatusResult`` fields beyond the connections: version, runtime, broker, watchers, apps,
+        last error."""
+
+
+class LiveConnections:
+    """The connections some app holds a share of, oldest first: where intents and status look for the
+    desktop's logins. The actions add and drop them; everyone else only reads."""
+
+    def __init__(self) -> None:
+        self._connections: dict[ConnectionKey, Connection] = {}
+
+    def add(self, connection: Connection) -> None:
+        """``connection`` has a share (again: a new login for a key replaces the expired one)."""
+        self._connections[connection.key] = connection
+
+    def discard(self, key: ConnectionKey) -> None:
+        """The last share of ``key`` is gone."""
+        self._connections.pop(key, None)
+
+    def signed_in(self) -> list[Connection]:
+        """The shared connections that are signed in, oldest first."""
+        return [c for c in self._connections.values() if c.state is ConnectionState.CONNECTED]
 
 
 def as_action_error(error: ApiError) -> ActionError:
@@ -83,14 +171,14 @@ class ServiceNowActions:
 
     def __init__(
         self,
-        manager: ConnectionManager,
+        manager: SharedLogins,
         policy: AccessPolicy,
         changes: ChangeSink,
         *,
         default_instance_url: str | None = None,
         default_client_id: str | None = None,
         watching: list[str] | None = None,
-        health: Callable[[], Mapping[str, Any]] | None = None,
+        health: AdapterReport | None = None,
         gate: RequestGate | None = None,
     ) -> None:
         """``health`` gives the adapter-wide fields of ``servicenow.status`` (see ``StatusResult``)."""
@@ -102,12 +190,8 @@ class ServiceNowActions:
         self._default_instance_url = default_instance_url
         self._default_client_id = default_client_id
         self._watching = list(watching or [])
-        self._live: dict[ConnectionKey, Connection] = {}
+        self.live = LiveConnections()
         self._provider: ChannelProvider | None = None
-
-    def live_connections(self) -> list[Connection]:
-        """Connections some app holds a share of and that are signed in, oldest first."""
-        return [c for c in self._live.values() if c.state is ServiceNowState.CONNECTED]
 
     def register(self, provider: ChannelProvider) -> None:
         """Register every action on ``provider`` with its payload model."""
@@ -136,7 +220,7 @@ class ServiceNowActions:
             interactive=payload.interactive,
         )
         connection = acquired.connection
-        self._live[connection.key] = connection
+        self.live.add(connection)
         self._changes.connection_acquired(connection)
         apps = acquired.apps
         if self._present(caller):
@@ -208,7 +292,7 @@ class ServiceNowActions:
                 for entry in self._manager.status()
             ],
             watching=self._watching,
-            **(self._health() if self._health is not None else {}),
+            **(self._health.adapter_status() if self._health is not None else {}),
             delivery=delivery_status(self._provider, caller) if self._provider is not None else None,
         )
 
@@ -217,7 +301,7 @@ class ServiceNowActions:
         return provider is None or any(app_id(client) == app_id(caller) for client in provider.connections)
 
     def _forget(self, key: ConnectionKey) -> None:
-        self._live.pop(key, None)
+        self.live.discard(key)
         self._changes.connection_released(key)
 
     async def release_app(self, caller: ClientIdentity) -> None:

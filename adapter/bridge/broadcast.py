@@ -1,9 +1,11 @@
 """Case changes to every app: own writes at once, other people's changes by one poller per table.
 
 ``ChangeBroadcaster`` owns the pollers (one per (connection, poll target), however many apps share the
-connection), reads back records the adapter's own writes touched, runs every version through one
-``ChangeTracker`` (so each version is broadcast once) and hands each change to ``deliver``, which the service
-turns into a channel event and FDC3 contexts.
+connection), reads back records the adapter's own writes touched (``ReadBackQueue`` decides which writes
+need a read-back of their own), runs every version through one ``ChangeTracker`` (so each version is
+broadcast once) and hands each change to its ``ChangeRecipient`` (``adapter.bridge.publisher``, which
+makes it a channel event and FDC3 contexts). Other people's changes come from a ``ChangeSource``:
+``TablePolling`` in the adapter, anything that yields batches in a test.
 
 A poll target is one watched table, or, for two or more watched tables known to extend ``task`` (the
 ``task_table`` setting), one query on ``task`` filtered by ``sys_class_nameIN<tables>``: the instance keeps
@@ -15,10 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 import structlog
@@ -74,11 +76,29 @@ def poll_targets(tables: Sequence[str], task_tables: Collection[str]) -> list[Po
 
 RecordBatches = AsyncIterator[list[tuple[str, dict[str, Any]]]]
 Baseline = Callable[[str, Sequence[Mapping[str, Any]]], None]
-Watch = Callable[[Connection, PollTarget, Baseline], RecordBatches]
-"""``watch(connection, target, baseline)``: batches of (table, record) other people changed, until cancelled;
-``baseline(table, records)`` first receives the records the instance held when watching began."""
+"""``baseline(table, records)``: the records the instance held when watching began (remembered, not sent)."""
 
-Deliver = Callable[[Connection, RecordChange], Awaitable[None]]
+
+class ChangeSource(Protocol):
+    """Where other people's changes to the watched tables come from."""
+
+    def changes(self, connection: Connection, target: PollTarget, baseline: Baseline) -> RecordBatches:
+        """Batches of (table, record) other people changed in ``target``'s tables, until cancelled; the
+        records held when watching began go to ``baseline`` first."""
+
+
+class ChangeRecipient(Protocol):
+    """Who is handed each change to broadcast (``EventPublisher``: a channel event and FDC3 contexts)."""
+
+    async def deliver(self, connection: Connection, change: RecordChange) -> None:
+        """Broadcast ``change``, seen on ``connection``'s instance; a failure is logged, never fatal."""
+
+
+class PollObserver(Protocol):
+    """What watches every poll request (the adapter's health, for ``servicenow.status``)."""
+
+    def observed(self, connection: Connection, *tables: str) -> Executor:
+        """``connection`` as the poller of ``tables`` uses it, each request's outcome observed."""
 
 
 def table_target(endpoint: str) -> tuple[str, str | None] | None:
@@ -159,28 +179,112 @@ async def _read_back(
     return records
 
 
+class TablePolling:
+    """The adapter's ``ChangeSource``: ``poll_table`` every ``interval`` seconds, each request seen by
+    ``observer`` when there is one."""
+
+    def __init__(self, interval: float, observer: PollObserver | None = None) -> None:
+        self._interval = interval
+        self._observer = observer
+
+    def changes(self, connection: Connection, target: PollTarget, baseline: Baseline) -> RecordBatches:
+        """Other people's changes to ``target``'s tables on ``connection``'s instance."""
+        executor = (
+            connection if self._observer is None else self._observer.observed(connection, *target.tables)
+        )
+        return poll_table(executor, target, self._interval, baseline)
+
+
 def record_endpoint(table: str, sys_id: str) -> str:
     """The Table API read of one record, in the shape contexts are built from."""
     fields = quote(",".join(WATCH_FIELDS), safe=",")
     return f"/api/now/table/{table}/{sys_id}?sysparm_display_value=all&sysparm_fields={fields}"
 
 
+Record = tuple[str, str]
+"""``(table, sys_id)``."""
+HandleT = TypeVar("HandleT")
+
+
+@dataclass(slots=True)
+class _Newest(Generic[HandleT]):
+    handle: HandleT
+    method: str
+    reading: bool = False
+
+
+class ReadBackQueue(Generic[HandleT]):
+    """Which writes to a record need a read-back of their own, and which read-back a new one waits for.
+
+    The rules, each stated by a test in ``tests/unit/bridge/test_read_back_queue.py``:
+
+    - Read-backs of one record run in the order the writes were made: a new one waits for the record's
+      newest read-back (``newest``).
+    - A write rides on the record's newest read-back while that one has not started to read (``rides``):
+      it will see this write too, and one more read-back would only pile up behind it while writes keep
+      coming faster than read-backs. So, DELETEs aside, a record has one read-back reading and one waiting
+      at most.
+    - A DELETE neither rides nor is ridden on: a deletion is reported as such, never read.
+    - Once the newest read-back has started to read (``reading``), later writes need their own.
+    - A finished read-back is forgotten (``finished``): a record with none pending takes no memory.
+
+    A handle is whatever the caller runs a read-back as (an ``asyncio.Task`` in the broadcaster), told apart
+    by identity; the queue runs and awaits nothing itself.
+    """
+
+    def __init__(self) -> None:
+        self._newest: dict[Record, _Newest[HandleT]] = {}
+
+    def __len__(self) -> int:
+        """Records with a read-back pending."""
+        return len(self._newest)
+
+    def rides(self, record: Record, method: str) -> bool:
+        """Whether a ``method`` write to ``record`` is covered by a read-back that has not read yet."""
+        newest = self._newest.get(record)
+        return newest is not None and not newest.reading and "DELETE" not in (method, newest.method)
+
+    def newest(self, record: Record) -> HandleT | None:
+        """The read-back a new one of ``record`` must wait for, if any is pending."""
+        newest = self._newest.get(record)
+        return None if newest is None else newest.handle
+
+    def queued(self, record: Record, method: str, handle: HandleT) -> None:
+        """``handle`` is now the newest read-back of ``record`` (for a ``method`` write), not reading yet."""
+        self._newest[record] = _Newest(handle, method)
+
+    def reading(self, record: Record, handle: HandleT) -> None:
+        """``handle`` has started to read: writes from now on need a read-back of their own."""
+        newest = self._newest.get(record)
+        if newest is not None and newest.handle is handle:
+            newest.reading = True
+
+    def finished(self, record: Record, handle: HandleT) -> None:
+        """``handle`` has ended (read, failed or cancelled)."""
+        newest = self._newest.get(record)
+        if newest is not None and newest.handle is handle:
+            del self._newest[record]
+
+
 class ChangeBroadcaster:
     """Turns writes and polled changes of the watched tables into deliveries."""
 
     def __init__(
-        self, tables: list[str], watch: Watch, deliver: Deliver, *, task_tables: Collection[str] = ()
+        self,
+        tables: list[str],
+        source: ChangeSource,
+        recipient: ChangeRecipient,
+        *,
+        task_tables: Collection[str] = (),
     ) -> None:
         self._tables = list(tables)
         self._targets = poll_targets(tables, task_tables)
-        self._watch = watch
-        self._deliver = deliver
+        self._source = source
+        self._recipient = recipient
         self._tracker = ChangeTracker()
         self._pollers: dict[tuple[ConnectionKey, str], asyncio.Task[None]] = {}
         self._writes: set[asyncio.Task[None]] = set()
-        self._latest_write: dict[tuple[str, str], asyncio.Task[None]] = {}
-        # Per record, the read-back that waits its turn and has not read yet: later writes ride on it.
-        self._queued: dict[tuple[str, str], tuple[str, asyncio.Task[None]]] = {}
+        self._read_backs: ReadBackQueue[asyncio.Task[None]] = ReadBackQueue()
 
     @property
     def tables(self) -> list[str]:
@@ -217,31 +321,19 @@ class ChangeBroadcaster:
         if sys_id is None:
             return
         record = (table, sys_id)
-        queued = self._queued.get(record)
-        if queued is not None and "DELETE" not in (method, queued[0]):
-            # A read-back that has not read yet will see this write too: one more would only pile up
-            # behind it while writes keep coming faster than read-backs.
+        if self._read_backs.rides(record, method):
             return
-        previous = self._latest_write.get(record)
+        after = self._read_backs.newest(record)
         task = asyncio.create_task(
-            self._read_back(connection, method, table, sys_id, after=previous), name=f"write {table}"
+            self._read_back(connection, method, table, sys_id, after=after), name=f"write {table}"
         )
-        self._latest_write[record] = task
-        self._queued[record] = (method, task)
+        self._read_backs.queued(record, method, task)
         self._writes.add(task)
         task.add_done_callback(lambda done: self._write_done(record, done))
 
-    def _write_done(self, record: tuple[str, str], task: asyncio.Task[None]) -> None:
+    def _write_done(self, record: Record, task: asyncio.Task[None]) -> None:
         self._writes.discard(task)
-        if self._latest_write.get(record) is task:
-            del self._latest_write[record]
-        self._reading(record, task)
-
-    def _reading(self, record: tuple[str, str], task: asyncio.Task[None] | None) -> None:
-        """``task`` has started to read (or ended): writes from now on need a read-back of their own."""
-        queued = self._queued.get(record)
-        if queued is not None and queued[1] is task:
-            del self._queued[record]
+        self._read_backs.finished(record, task)
 
     async def _read_back(
         self,
@@ -255,7 +347,9 @@ class ChangeBroadcaster:
         if after is not None:
             # Writes to one record are reported in the order the apps made them.
             await asyncio.gather(after, return_exceptions=True)
-        self._reading((table, sys_id), asyncio.current_task())
+        current = asyncio.current_task()
+        if current is not None:
+            self._read_backs.reading((table, sys_id), current)
         if method == "DELETE":
             await self._emit(connection, self._tracker.forget(table, sys_id))
             return
@@ -271,7 +365,7 @@ class ChangeBroadcaster:
 
     async def _poll(self, connection: Connection, target: PollTarget) -> None:
         try:
-            async for batch in self._watch(connection, target, self._tracker.prime):
+            async for batch in self._source.changes(connection, target, self._tracker.prime):
                 for table, record in batch:
                     change = self._tracker.observe(table, record)
                     if change is not None:
@@ -286,7 +380,7 @@ class ChangeBroadcaster:
 
     async def _emit(self, connection: Connection, change: RecordChange) -> None:
         try:
-            await self._deliver(connection, change)
+            await self._recipient.deliver(connection, change)
         except Exception:
             log.exception("broadcast.deliver_failed", table=change.table, sys_id=change.sys_id)
 

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
 import structlog
 
 from adapter.bridge.access import AccessPolicy, IntentRaise
-from adapter.bridge.actions import as_action_error
+from adapter.bridge.actions import LiveConnections, OwnWrites, as_action_error
 from adapter.bridge.broadcast import WATCH_FIELDS, record_endpoint
 from adapter.bridge.contexts import (
     SYS_ID_KEY,
@@ -42,7 +42,6 @@ from adapter.openfin import Intent, OpenFinError
 from adapter.servicenow import query_values
 from adapter.servicenow.connection import Connection
 from adapter.servicenow.errors import ApiError, ApiRequestError, NotConnectedError, ParameterError
-from adapter.servicenow.response import ApiResponse
 from adapter.servicenow.validation import parse_instance_url
 
 log = structlog.get_logger(__name__)
@@ -88,10 +87,14 @@ CONTACT_TYPES = {
     "im": "chat",
 }
 
-LiveConnections = Callable[[], list[Connection]]
-WriteObserver = Callable[[Connection, str, str, ApiResponse], None]
-OpenInBrowser = Callable[[str], Awaitable[None]]
 Handler = Callable[[Intent], Awaitable[dict[str, Any]]]
+
+
+class UserBrowser(Protocol):
+    """Where intents show the user what they found: the user's browser (``RuntimeCalls`` opens it)."""
+
+    async def open_url_with_browser(self, url: str) -> None:
+        """Open ``url`` in the user's default browser (``OpenFinError`` when the runtime cannot)."""
 
 
 def _table_query(table: str, query: str, *, fields: tuple[str, ...], limit: int) -> str:
@@ -193,19 +196,21 @@ class IntentHandlers:
 
     def __init__(
         self,
-        live_connections: LiveConnections,
+        live: LiveConnections,
         policy: AccessPolicy,
         *,
-        observe_write: WriteObserver,
-        open_in_browser: OpenInBrowser,
+        writes: OwnWrites,
+        browser: UserBrowser,
         instance_url: str | None = None,
         client_id: str | None = None,
         case_table: str = CASE_TABLE,
     ) -> None:
-        self._live = live_connections
+        """``live``: the desktop's shared logins; ``writes`` hears of every case an intent creates;
+        ``browser`` shows the user what an intent found."""
+        self._live = live
         self._policy = policy
-        self._observe_write = observe_write
-        self._open_in_browser = open_in_browser
+        self._writes = writes
+        self._browser = browser
         self._origin = parse_instance_url(instance_url).origin if instance_url else None
         self._client_id = client_id
         self._table = query_values.table_name(case_table, "case table")
@@ -240,7 +245,7 @@ class IntentHandlers:
         """The connection intents use: to ``--instance-url`` when set, else the only live one."""
         live = [
             c
-            for c in self._live()
+            for c in self._live.signed_in()
             if (self._origin is None or c.key.origin == self._origin)
             and (self._client_id is None or c.client_id == self._client_id)
         ]
@@ -262,7 +267,7 @@ class IntentHandlers:
         when the runtime cannot show it."""
         url = f"{connection.key.origin}/nav_to.do?uri={quote(uri, safe='')}"
         try:
-            await self._open_in_browser(url)
+            await self._browser.open_url_with_browser(url)
         except OpenFinError as error:
             log.warning("intent.not_shown", error=str(error))
 
@@ -476,7 +481,7 @@ class IntentHandlers:
     async def _create(self, connection: Connection, fields: dict[str, str]) -> Mapping[str, Any]:
         endpoint = f"/api/now/table/{self._table}"
         created = await connection.execute(endpoint, "POST", fields)
-        self._observe_write(connection, "POST", endpoint, created)
+        self._writes.own_write(connection, "POST", endpoint, created)
         sys_id = value_of(created.data, "sys_id") if isinstance(created.data, Mapping) else ""
         if not sys_id:
             raise ApiError("ServiceNow did not return the new case")

@@ -14,9 +14,9 @@ detection into a ``servicenow.caseNotification`` event, at most ``MAX_PENDING`` 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import structlog
@@ -33,7 +33,12 @@ CASE_NOTIFICATION = "servicenow.caseNotification"
 MAX_PENDING = 32
 MAX_COMMENT = 500
 
-Publish = Callable[[CaseNotificationEvent], Awaitable[object]]
+
+class NotificationChannel(Protocol):
+    """Where case notifications go: to every app, as ``servicenow.caseNotification``."""
+
+    async def notify(self, event: CaseNotificationEvent) -> None:
+        """Send ``event``; a failure is logged by the notifier, never raised to the broadcast."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +104,10 @@ def _event(
 
 
 class CaseNotifier:
-    """Turns delivered changes into ``servicenow.caseNotification`` events through ``publish``."""
+    """Turns delivered changes into ``servicenow.caseNotification`` events sent to ``channel``."""
 
-    def __init__(self, publish: Publish) -> None:
-        self._publish = publish
+    def __init__(self, channel: NotificationChannel) -> None:
+        self._channel = channel
         self._pending: set[asyncio.Task[None]] = set()
 
     def observe(self, connection: Connection, change: RecordChange) -> None:
@@ -122,7 +127,7 @@ class CaseNotifier:
         event = _event(connection, change, found, comment)
         log.info("notify.case", number=change.number, kind=found.kind)
         try:
-            await self._publish(event)
+            await self._channel.notify(event)
         except Exception:
             log.exception("notify.publish_failed", number=change.number)
 

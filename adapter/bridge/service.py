@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Awaitable
 from typing import Any
 
 import httpx
@@ -22,20 +21,12 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 from adapter import __version__
 from adapter.bridge.access import AccessDeniedError, AccessPolicy, ChannelConnect, app_id
 from adapter.bridge.actions import ServiceNowActions
-from adapter.bridge.broadcast import ChangeBroadcaster, poll_table
-from adapter.bridge.changes import RecordChange
-from adapter.bridge.contexts import typed_case_context
+from adapter.bridge.broadcast import ChangeBroadcaster, TablePolling
 from adapter.bridge.fairness import RequestGate
 from adapter.bridge.health import AdapterHealth
 from adapter.bridge.intents import HANDLED_INTENTS, IntentHandlers
-from adapter.bridge.messages import (
-    BrokerStatus,
-    CaseNotificationEvent,
-    ConnectionChangedEvent,
-    RecordChangedEvent,
-    RuntimeStatus,
-)
-from adapter.bridge.notifications import CASE_NOTIFICATION, CaseNotifier
+from adapter.bridge.messages import BrokerStatus, RuntimeStatus
+from adapter.bridge.publisher import EventPublisher
 from adapter.bridge.search import RecordSearch
 from adapter.bridge.windows import RuntimeAuthWindowHost
 from adapter.lifecycle import StartupError, announce_ready
@@ -44,12 +35,12 @@ from adapter.openfin import (
     ChannelConnectionRejected,
     ChannelProvider,
     ClientIdentity,
-    ConnectionState,
     InteropClient,
     OpenFinError,
     ProtocolError,
     RuntimeCalls,
     RuntimeConnection,
+    RuntimeConnectionState,
     SessionContextGroup,
 )
 from adapter.openfin.discovery import (
@@ -62,8 +53,7 @@ from adapter.openfin.discovery import (
 )
 from adapter.openfin.reconnect import Backoff
 from adapter.servicenow.authorizers import Authorizer, BrowserAuthorizer, HttpAuthorizer, WindowAuthorizer
-from adapter.servicenow.connection import REST_API_PATHS, Connection, ConnectionOptions
-from adapter.servicenow.connection import ConnectionState as ServiceNowState
+from adapter.servicenow.connection import REST_API_PATHS, ConnectionOptions
 from adapter.servicenow.manager import ConnectionManager
 from adapter.servicenow.token_store import KeyringTokenStore
 from adapter.servicenow.transport import Network, TransportRegistry, warn_if_plain_http
@@ -73,8 +63,6 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_RUNTIME_ADDRESS = "ws://127.0.0.1:9696"
 SESSION_CONTEXT_GROUP = "servicenow"
-RECORD_CHANGED = "servicenow.recordChanged"
-CONNECTION_CHANGED = "servicenow.connectionChanged"
 BROKER_RETRY = Backoff(initial=1.0, cap=30.0)
 """How often joining a broker that failed at start-up is tried again."""
 
@@ -204,12 +192,13 @@ class AdapterService:
         )
         self.health = AdapterHealth()
         self.provider.too_large_hint = "page the request with sysparm_limit and sysparm_offset"
+        self.events = EventPublisher(
+            self.provider, case_notifications=settings.case_notifications, group=bool(settings.context_group)
+        )
         self.broadcaster = ChangeBroadcaster(
             settings.watch_table,
-            watch=lambda connection, target, baseline: poll_table(
-                self.health.observed(connection, *target.tables), target, settings.poll_interval, baseline
-            ),
-            deliver=self._deliver,
+            TablePolling(settings.poll_interval, self.health),
+            self.events,
             task_tables=settings.task_table,
         )
         self.actions = ServiceNowActions(
@@ -219,25 +208,24 @@ class AdapterService:
             default_instance_url=settings.instance_url,
             default_client_id=settings.client_id,
             watching=settings.watch_table,
-            health=self._status,
+            health=self,
             gate=RequestGate(settings.app_requests_in_flight, settings.app_request_backlog),
         )
         self.actions.register(self.provider)
         self.search = RecordSearch(self.manager, self.policy, settings.search_type)
         self.search.register(self.provider)
         self.intents = IntentHandlers(
-            self.actions.live_connections,
+            self.actions.live,
             self.policy,
-            observe_write=self.broadcaster.own_write,
-            open_in_browser=self.calls.open_url_with_browser,
+            writes=self.broadcaster,
+            browser=self.calls,
             instance_url=settings.instance_url,
             client_id=settings.client_id,
         )
-        self.notifier = CaseNotifier(self._notify) if settings.case_notifications else None
         self.interop: InteropClient | None = None
         self.session: SessionContextGroup | None = None
         self._joining: asyncio.Task[None] | None = None
-        self.manager.add_listener(self._connection_changed)
+        self.manager.add_listener(self.events.connection_changed)
 
     def _authorizer(self) -> Authorizer:
         if self.settings.authorizer == "http":
@@ -291,6 +279,7 @@ class AdapterService:
             return False
         self.session = session
         self.interop = interop
+        self.events.joined(interop, session)
         log.info("interop.joined", platform=platform_uuid, intents=list(self.intents.handlers))
         return True
 
@@ -330,9 +319,9 @@ class AdapterService:
 
     async def _runtime_gone_for_good(self) -> None:
         async for state in self.runtime.states():
-            if state is ConnectionState.CLOSED:
+            if state is RuntimeConnectionState.CLOSED:
                 return
-            if state is ConnectionState.RECONNECTING:
+            if state is RuntimeConnectionState.RECONNECTING:
                 lost = self.runtime.last_error
                 self.health.record_error("runtime", f"connection lost: {lost or 'the runtime closed it'}")
                 # Back means the socket is: restoring the channel may take longer (its name held by someone
@@ -340,7 +329,10 @@ class AdapterService:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.settings.reconnect_grace):
                         async for current in self.runtime.states():
-                            if current in (ConnectionState.RESTORING, ConnectionState.CONNECTED):
+                            if current in (
+                                RuntimeConnectionState.RESTORING,
+                                RuntimeConnectionState.CONNECTED,
+                            ):
                                 break
                     continue
                 return
@@ -353,16 +345,16 @@ class AdapterService:
         if self.interop is not None:
             await self.interop.close()
         await self.broadcaster.aclose()
-        if self.notifier is not None:
-            await self.notifier.aclose()
+        await self.events.aclose()
         if self.provider.is_open:
             with contextlib.suppress(OpenFinError):
                 await self.provider.destroy()
         await self.manager.aclose(revoke=True)
         await self.runtime.close()
 
-    def _status(self) -> dict[str, Any]:
-        origins = {connection.key.origin for connection in self.actions.live_connections()}
+    def adapter_status(self) -> dict[str, Any]:
+        """The adapter-wide fields of ``servicenow.status`` (``AdapterReport``)."""
+        origins = {connection.key.origin for connection in self.actions.live.signed_in()}
         broker = self.settings.broker
         return {
             "adapterVersion": __version__,
@@ -390,53 +382,3 @@ class AdapterService:
         if any(app_id(other) == app_id(client) for other in self.provider.connections):
             return
         await self.actions.release_app(client)
-
-    # --------------------------------------------------------------------------------------- broadcasts
-
-    async def _notify(self, event: CaseNotificationEvent) -> None:
-        # Through each app's own queue, as every event: an app slow to acknowledge delays only its own.
-        self.provider.post(CASE_NOTIFICATION, event.model_dump(mode="json"))
-
-    async def _deliver(self, connection: Connection, change: RecordChange) -> None:
-        if self.notifier is not None:
-            self.notifier.observe(connection, change)
-        origin = connection.key.origin
-        context = typed_case_context(change.record, table=change.table, instance_url=origin)
-        event = RecordChangedEvent(
-            instanceUrl=origin,
-            table=change.table,
-            sys_id=change.sys_id,
-            number=change.number,
-            change=change.change,
-            changedFields=list(change.changed_fields),
-            context=context,
-        )
-        log.info("broadcast.change", table=change.table, number=change.number, change=change.change)
-        # Each app has its own queue: the event is queued for all at once and no app's slowness holds up
-        # another's (an app that falls behind gets the latest change of each record).
-        self.provider.post(
-            RECORD_CHANGED, event.model_dump(mode="json"), key=(origin, change.table, change.sys_id)
-        )
-        sends: list[Awaitable[object]] = []
-        if change.change != "deleted" and self.interop is not None:
-            if self.session is not None:
-                sends.append(self.session.set_context(context))
-            if self.settings.context_group:
-                sends.append(self.interop.set_context(context))
-        # Side by side; a failing send is raised (the broadcaster logs it) only once the others are done,
-        # never left running unawaited.
-        failures = [
-            outcome
-            for outcome in await asyncio.gather(*sends, return_exceptions=True)
-            if isinstance(outcome, Exception)
-        ]
-        if failures:
-            raise failures[0]
-
-    def _connection_changed(self, connection: Connection, state: ServiceNowState) -> None:
-        event = ConnectionChangedEvent(
-            instanceUrl=connection.key.origin, clientId=connection.client_id, state=state.value
-        )
-        self.provider.post(
-            CONNECTION_CHANGED, event.model_dump(mode="json"), key=(event.instanceUrl, event.clientId)
-        )

@@ -2,12 +2,15 @@
 
 Layers, bottom up: ``frames`` (pydantic wire models, pure), ``correlator`` (request ids, replies, timeouts),
 ``reconnect`` (backoff and the retry decision), ``registry`` (channel actions by name with payload models),
-``connection`` (the socket: handshake, routing, reconnect and replay), then what app code uses:
+``desktop_events`` and ``routing`` (where each inbound frame goes, pure), ``connection_state``, ``connection``
+(the socket around them: handshake, requests, reconnect and replay), then what app code uses:
 ``ChannelProvider``, ``ChannelClient``, ``InteropClient`` and ``RuntimeCalls``. Errors live in ``errors``.
 """
 
 from adapter.openfin.client import ChannelClient
-from adapter.openfin.connection import ConnectionState, ConnectionStats, RuntimeConnection
+from adapter.openfin.connection import RuntimeConnection
+from adapter.openfin.connection_state import RuntimeConnectionState
+from adapter.openfin.context_handlers import HandlerRegistration
 from adapter.openfin.errors import (
     ActionError,
     ActionNotFound,
@@ -19,24 +22,20 @@ from adapter.openfin.errors import (
     ConnectionLostError,
     DuplicateActionError,
     InvalidContextError,
-    NotConnectedError,
     OpenFinError,
-    ParameterError,
+    PayloadError,
     ProtocolError,
     RequestTimeoutError,
+    RuntimeNotConnectedError,
     RuntimeRequestError,
 )
 from adapter.openfin.frames import ClientIdentity, Identity, ProviderIdentity
-from adapter.openfin.interop import (
-    ContextGroupInfo,
-    HandlerRegistration,
-    Intent,
-    InteropClient,
-    SessionContextGroup,
-)
+from adapter.openfin.interop import ContextGroupInfo, Intent, InteropClient
 from adapter.openfin.provider import ChannelProvider, DispatchOutcome
 from adapter.openfin.reconnect import Backoff
+from adapter.openfin.routing import ConnectionStats
 from adapter.openfin.runtime_calls import AppWindow, RuntimeCalls, RuntimeInfo, WindowEvent, WindowOptions
+from adapter.openfin.session_groups import SessionContextGroup
 
 __all__ = [
     "ActionError",
@@ -52,7 +51,6 @@ __all__ = [
     "ChannelProvider",
     "ClientIdentity",
     "ConnectionLostError",
-    "ConnectionState",
     "ConnectionStats",
     "ContextGroupInfo",
     "DispatchOutcome",
@@ -62,15 +60,16 @@ __all__ = [
     "Intent",
     "InteropClient",
     "InvalidContextError",
-    "NotConnectedError",
     "OpenFinError",
-    "ParameterError",
+    "PayloadError",
     "ProtocolError",
     "ProviderIdentity",
     "RequestTimeoutError",
     "RuntimeCalls",
     "RuntimeConnection",
+    "RuntimeConnectionState",
     "RuntimeInfo",
+    "RuntimeNotConnectedError",
     "RuntimeRequestError",
     "SessionContextGroup",
     "WindowEvent",

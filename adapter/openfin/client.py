@@ -19,7 +19,8 @@ import structlog
 from pydantic import ValidationError
 
 from adapter.jsoncodec import NestingError
-from adapter.openfin.connection import EventSubscription, RuntimeConnection
+from adapter.openfin.connection import RuntimeConnection
+from adapter.openfin.desktop_events import EventSubscription
 from adapter.openfin.errors import (
     ChannelActionError,
     ChannelClosedError,
@@ -83,7 +84,7 @@ class ChannelClient:
         """Connect to the channel, waiting up to ``timeout`` seconds for its provider when ``wait``.
 
         Raises ``ChannelNotFound`` when no provider appeared, ``ChannelConnectionRejected`` when the
-        provider refused us, ``RuntimeRequestError``/``NotConnectedError`` for runtime trouble.
+        provider refused us, ``RuntimeRequestError``/``RuntimeNotConnectedError`` for runtime trouble.
         """
         if self._subscription is None:
             self._subscription = await self.connection.subscribe_event(

@@ -1,24 +1,27 @@
-"""The websocket connection to the OpenFin runtime: handshake, requests, push routing, reconnects, shutdown.
+"""The websocket connection to the OpenFin runtime: handshake, socket, reconnects, shutdown (the I/O shell).
 
 ``RuntimeConnection`` is the only place that does I/O with the runtime. It authorizes as an external
-connection (file-token handshake, or the sponsored token a platform provider hands over), numbers and times
-out requests through the ``Correlator``, routes pushes to the channel endpoints and desktop-event listeners
-that registered for them, and when the runtime goes away it reconnects with capped, jittered backoff and
-replays what the runtime forgot: desktop-event subscriptions first, then every attached component
-(``Restorable``: channel providers, channel clients, the interop client) in the order they were attached,
-each part that fails retried with backoff until all are back (state ``restoring`` until then).
-Its state (``ConnectionState``) moves in one place, ``_set_state``, and is observable through callbacks or
-an async iterator.
+connection (file-token handshake, or the sponsored token a platform provider hands over), sends requests
+numbered and timed out by the ``Correlator``, and reads the socket, handing every frame to its pure core,
+the ``FrameRouter`` (routing.py: replies, channel endpoints, desktop-event listeners, counters), then doing
+the I/O the router asks for: running an endpoint's handler as a task it owns, or sending a refusal. When the
+runtime goes away it reconnects with capped, jittered backoff and replays what the runtime forgot:
+desktop-event subscriptions first, then every attached component (``Restorable``: channel providers, channel
+clients, the interop client) in the order they were attached, each part that fails retried with backoff
+until all are back (state ``restoring`` until then). Its state (``RuntimeConnectionState``) moves in one
+place, ``_set_state``, and is observable through callbacks or an async iterator.
+
+Over 500 lines for a reason: everything left here touches the one socket or the tasks that own it (the
+handshake, three ways of sending requests, the reader, the supervisor and the replay), and the rules that
+need none of that already live in ``routing``, ``desktop_events`` and ``connection_state``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,38 +30,41 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from adapter.logging import register_secret
+from adapter.openfin.connection_state import RuntimeConnectionState, StateWatch
 from adapter.openfin.correlator import Correlator
+from adapter.openfin.desktop_events import EventKey, EventListener, EventSubscription, event_payload
 from adapter.openfin.errors import (
     AuthorizationRejected,
     ConnectionLostError,
     FrameTooLargeError,
-    NotConnectedError,
     ProtocolError,
     RequestTimeoutError,
+    RuntimeNotConnectedError,
     RuntimeRequestError,
 )
 from adapter.openfin.frames import (
     AUTHORIZATION_RESPONSE,
     EXTERNAL_AUTHORIZATION_RESPONSE,
-    AckFrame,
     AuthorizationResponse,
-    ChannelConnectionPayload,
-    ChannelMessagePayload,
-    DesktopEvent,
     ExternalAuthorizationResponse,
-    FrameRefused,
     Identity,
     PushFrame,
     authorization_request,
-    channel_message_target,
     encode,
     encode_request,
     external_authorization_request,
-    failure_reply,
     parse_frame,
     parse_push,
 )
 from adapter.openfin.reconnect import Backoff, should_reconnect
+from adapter.openfin.routing import (
+    ClientEndpoint,
+    ConnectionDelivery,
+    ConnectionStats,
+    FrameRouter,
+    MessageDelivery,
+    ProviderEndpoint,
+)
 
 log = structlog.get_logger(__name__)
 INBOUND_HARD_LIMIT = 4
@@ -66,33 +72,6 @@ INBOUND_HARD_LIMIT = 4
 # The standard logger structlog's level filter consults: asking it first skips building a debug event
 # (bound logger, processors) for every request when debug is off.
 _stdlib_log = logging.getLogger(__name__)
-
-
-class ConnectionState(enum.StrEnum):
-    """Where the connection is in its life."""
-
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    RECONNECTING = "reconnecting"
-    RESTORING = "restoring"
-    """The socket is back; what the runtime forgot (channels, subscriptions, registrations) is not yet."""
-    CLOSED = "closed"
-
-
-@dataclass
-class ConnectionStats:
-    """Counters operators want: reconnects, requests and how they failed, frames, errors."""
-
-    reconnects: int = 0
-    requests: int = 0
-    request_failures: int = 0
-    request_timeouts: int = 0
-    frames_sent: int = 0
-    frames_received: int = 0
-    errors: int = 0
-    """Frames we could not parse, pushes nobody handled cleanly, replays that failed."""
-    restore_failures: int = 0
-    """Attempts to re-create a subscription or component after a reconnect that failed (and were retried)."""
 
 
 class Restorable(Protocol):
@@ -106,81 +85,6 @@ class Restorable(Protocol):
 
     async def shutdown(self) -> None:
         """The connection is closing cleanly: undo runtime-side state while the socket is still open."""
-
-
-class ProviderEndpoint(Protocol):
-    """Receives pushes for a channel we provide."""
-
-    async def handle_connection(self, push: ChannelConnectionPayload) -> None:
-        """A client asks to connect."""
-
-    async def handle_message(self, push: ChannelMessagePayload) -> None:
-        """A client dispatched an action to us."""
-
-
-class ClientEndpoint(Protocol):
-    """Receives pushes for a channel we are a client of."""
-
-    async def handle_message(self, push: ChannelMessagePayload) -> None:
-        """The provider dispatched an action to us."""
-
-
-EventListener = Callable[[DesktopEvent], None]
-"""Called (synchronously, in frame order) with each matching ``process-desktop-event``."""
-
-EventKey = tuple[str, str, str | None, str | None]
-
-
-class EventSubscription:
-    """One listener on desktop events of ``(topic, type, uuid, name)``; ``unsubscribe`` removes it.
-
-    ``remove`` is how the connection that made it lets it go (and, with the last listener of its key, the
-    runtime subscription too).
-    """
-
-    def __init__(
-        self,
-        remove: Callable[[EventSubscription], Awaitable[None]],
-        key: EventKey,
-        listener: EventListener,
-    ) -> None:
-        self._remove = remove
-        self.key = key
-        self.listener = listener
-        self.active = True
-
-    def matches(self, event: DesktopEvent) -> bool:
-        """Whether ``event`` is one this subscription asked for (uuid and name only when given)."""
-        topic, type_, uuid, name = self.key
-        return (
-            event.topic == topic
-            and event.type == type_
-            and (uuid is None or event.uuid == uuid)
-            and (name is None or event.name == name)
-        )
-
-    async def unsubscribe(self) -> None:
-        """Stop listening; the runtime subscription goes when its last local listener does."""
-        if self.active:
-            self.active = False
-            await self._remove(self)
-
-
-def event_payload(key: EventKey) -> dict[str, Any]:
-    """The payload of ``subscribe-to-desktop-event`` / ``unsubscribe-to-desktop-event`` for ``key``."""
-    topic, type_, uuid, name = key
-    payload: dict[str, Any] = {"topic": topic, "type": type_}
-    if uuid is not None:
-        payload["uuid"] = uuid
-    if name is not None:
-        payload["name"] = name
-    return payload
-
-
-@dataclass
-class _StateWatchers:
-    callbacks: list[Callable[[ConnectionState], None]] = field(default_factory=list)
-    queues: list[asyncio.Queue[ConnectionState]] = field(default_factory=list)
 
 
 class RuntimeConnection:
@@ -206,7 +110,6 @@ class RuntimeConnection:
         max_json_depth: int | None = None,
     ) -> None:
         self.address = address
-        self.uuid = uuid
         self.request_timeout = request_timeout
         self.handshake_timeout = handshake_timeout
         self.backoff = backoff or Backoff()
@@ -218,70 +121,61 @@ class RuntimeConnection:
         self._token = token
         if token is not None:
             register_secret(token)
-        self._state = ConnectionState.CLOSED
         self._started = False
-        self._watchers = _StateWatchers()
+        self._lifecycle = StateWatch()
         self._correlator = Correlator()
+        self._router = FrameRouter(
+            uuid,
+            self._correlator,
+            self.stats,
+            max_frame_bytes=max_frame_bytes,
+            max_json_depth=max_json_depth,
+        )
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._restorables: list[Restorable] = []
-        self._providers: dict[str, ProviderEndpoint] = {}
-        self._creating: dict[str, ProviderEndpoint] = {}
-        self._clients: dict[str, ClientEndpoint] = {}
-        self._subscriptions: dict[EventKey, list[EventSubscription]] = {}
 
     # ----------------------------------------------------------------------------------------- state
 
     @property
-    def state(self) -> ConnectionState:
+    def state(self) -> RuntimeConnectionState:
         """The current state."""
-        return self._state
+        return self._lifecycle.current
+
+    @property
+    def uuid(self) -> str:
+        """Our uuid (also our ``name``): the one asked for, or the one the runtime assigned us."""
+        return self._router.uuid
 
     @property
     def identity(self) -> Identity:
         """Our identity on the runtime: ``{uuid, name: uuid}``."""
         return Identity(uuid=self.uuid, name=self.uuid)
 
-    def on_state_change(self, callback: Callable[[ConnectionState], None]) -> Callable[[], None]:
+    def on_state_change(self, callback: Callable[[RuntimeConnectionState], None]) -> Callable[[], None]:
         """Call ``callback(state)`` on every state change; returns a function that removes it."""
-        self._watchers.callbacks.append(callback)
-        return lambda: self._watchers.callbacks.remove(callback)
+        return self._lifecycle.on_change(callback)
 
-    async def states(self) -> AsyncIterator[ConnectionState]:
+    def states(self) -> AsyncIterator[RuntimeConnectionState]:
         """The current state, then each change, ending after ``closed``."""
-        queue: asyncio.Queue[ConnectionState] = asyncio.Queue()
-        self._watchers.queues.append(queue)
-        try:
-            state = self._state
-            yield state
-            while state is not ConnectionState.CLOSED or not self._started:
-                state = await queue.get()
-                yield state
-        finally:
-            self._watchers.queues.remove(queue)
+        return self._lifecycle.states()
 
-    async def wait_for(self, state: ConnectionState, timeout: float) -> None:  # noqa: ASYNC109 (every request owns its deadline)
+    async def wait_for(self, state: RuntimeConnectionState, timeout: float) -> None:  # noqa: ASYNC109 (every request owns its deadline)
         """Return once the connection is in ``state``; ``TimeoutError`` after ``timeout`` seconds."""
         async with asyncio.timeout(timeout):
             async for current in self.states():
                 if current is state:
                     return
 
-    def _set_state(self, state: ConnectionState) -> None:
-        if state is self._state:
+    def _set_state(self, state: RuntimeConnectionState) -> None:
+        previous = self._lifecycle.current
+        if state is previous:
             return
-        log.info("runtime.state", state=state.value, previous=self._state.value, address=self.address)
-        self._state = state
-        for callback in list(self._watchers.callbacks):
-            try:
-                callback(state)
-            except Exception:
-                log.exception("runtime.state_callback_failed")
-        for queue in self._watchers.queues:
-            queue.put_nowait(state)
+        log.info("runtime.state", state=state.value, previous=previous.value, address=self.address)
+        self._lifecycle.move(state)
 
     # ------------------------------------------------------------------------------------ lifecycle
 
@@ -293,14 +187,14 @@ class RuntimeConnection:
         if self._started:
             raise RuntimeError("RuntimeConnection.connect may be called once")
         self._started = True
-        self._set_state(ConnectionState.CONNECTING)
+        self._set_state(RuntimeConnectionState.CONNECTING)
         try:
             await self._open(token=self._token)
         except BaseException as exc:
             self.last_error = exc
-            self._set_state(ConnectionState.CLOSED)
+            self._set_state(RuntimeConnectionState.CLOSED)
             raise
-        self._set_state(ConnectionState.CONNECTED)
+        self._set_state(RuntimeConnectionState.CONNECTED)
         self._supervisor = asyncio.create_task(self._supervise(), name="openfin-supervisor")
 
     async def close(self) -> None:
@@ -331,7 +225,7 @@ class RuntimeConnection:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._set_state(ConnectionState.CLOSED)
+        self._set_state(RuntimeConnectionState.CLOSED)
 
     async def __aenter__(self) -> RuntimeConnection:
         await self.connect()
@@ -394,7 +288,7 @@ class RuntimeConnection:
             if grant.uuid and grant.uuid != self.uuid:
                 # The runtime assigns the uuid it launched us with (its pid mapping): that is who we are now.
                 log.info("runtime.uuid_assigned", requested=self.uuid, assigned=grant.uuid)
-                self.uuid = grant.uuid
+                self._router.uuid = grant.uuid
         await self._send_on(ws, authorization_request(self.uuid, self._correlator.next_id(), token=token))
         answer = await self._handshake_reply(ws, AUTHORIZATION_RESPONSE)
         assert isinstance(answer, AuthorizationResponse)
@@ -433,7 +327,7 @@ class RuntimeConnection:
     ) -> Any:
         """Send a request and return the reply's ``data``.
 
-        Raises ``NotConnectedError`` without a socket, ``RuntimeRequestError`` for a failure ack,
+        Raises ``RuntimeNotConnectedError`` without a socket, ``RuntimeRequestError`` for a failure ack,
         ``RequestTimeoutError`` after ``timeout`` (default ``request_timeout``) seconds without an answer,
         ``ConnectionLostError`` if the socket closes first.
         """
@@ -452,7 +346,7 @@ class RuntimeConnection:
         once and sent to every client of a channel."""
         ws = self._ws
         if ws is None:
-            raise NotConnectedError(f"Not connected to the runtime ({self._state.value})")
+            raise RuntimeNotConnectedError(f"Not connected to the runtime ({self.state.value})")
         message_id = self._correlator.open(action)
         self.stats.requests += 1
         if _stdlib_log.isEnabledFor(logging.DEBUG):
@@ -472,7 +366,7 @@ class RuntimeConnection:
         except RequestTimeoutError:
             self.stats.request_timeouts += 1
             raise
-        except (RuntimeRequestError, NotConnectedError):
+        except (RuntimeRequestError, RuntimeNotConnectedError):
             self.stats.request_failures += 1
             raise
 
@@ -487,12 +381,12 @@ class RuntimeConnection:
 
         For each payload in order: the reply's ``data``, or the exception that request failed with
         (returned, not raised): ``RuntimeRequestError``, ``RequestTimeoutError``, ``ConnectionLostError``
-        for those the socket could not take, ``NotConnectedError`` for all without a socket.
+        for those the socket could not take, ``RuntimeNotConnectedError`` for all without a socket.
         """
         ws = self._ws
         if ws is None:
-            reason = f"Not connected to the runtime ({self._state.value})"
-            return [NotConnectedError(reason) for _ in payloads_json]
+            reason = f"Not connected to the runtime ({self.state.value})"
+            return [RuntimeNotConnectedError(reason) for _ in payloads_json]
         sent: list[int] = []
         # Per payload: the index of its request in ``sent``, or why it was not sent.
         slots: list[int | Exception] = []
@@ -534,7 +428,7 @@ class RuntimeConnection:
         """Send a frame that gets no answer (a raw ``ackToSender`` reply to a channel push)."""
         ws = self._ws
         if ws is None:
-            raise NotConnectedError(f"Not connected to the runtime ({self._state.value})")
+            raise RuntimeNotConnectedError(f"Not connected to the runtime ({self.state.value})")
         try:
             await self._send_on(ws, frame)
         except ConnectionClosed as exc:
@@ -555,98 +449,38 @@ class RuntimeConnection:
                     log.exception("runtime.frame_failed")
 
     def _on_frame(self, raw: str | bytes) -> None:
-        try:
-            frame = parse_frame(raw, max_depth=self.max_json_depth, max_bytes=self.max_frame_bytes)
-            if isinstance(frame, AckFrame):
-                self._correlator.resolve(frame)
-                return
-            push = parse_push(frame)
-        except FrameRefused as exc:
-            self.stats.errors += 1
-            log.warning("runtime.frame_refused", error=str(exc))
-            if exc.ack is not None:
-                # ``stack`` lets node-adapter rebuild the error, name included, as its ChannelError's cause.
-                error = {"name": exc.name, "message": exc.message, "stack": str(exc)}
-                refusal = failure_reply(exc.ack, str(exc), error)
-                self.spawn(self.send(refusal), name="openfin-refuse-frame")
+        routed = self._router.route(raw)
+        if routed is None:
             return
-        except ProtocolError as exc:
-            self.stats.errors += 1
-            log.warning("runtime.bad_frame", error=str(exc))
-            return
-        if isinstance(push, ChannelMessagePayload):
-            self._route_channel_message(push)
-        elif isinstance(push, ChannelConnectionPayload):
-            self._route_channel_connection(push)
-        elif isinstance(push, DesktopEvent):
-            self._route_event(push)
+        if isinstance(routed, MessageDelivery):
+            self.spawn(routed.endpoint.handle_message(routed.push), name=routed.task_name)
+        elif isinstance(routed, ConnectionDelivery):
+            self.spawn(routed.provider.handle_connection(routed.push), name=routed.task_name)
         else:
-            log.debug("runtime.push_ignored", action=frame.action)
-
-    def _route_channel_connection(self, push: ChannelConnectionPayload) -> None:
-        identity = push.provider_identity
-        # A client's connection can arrive right behind the create-channel ack, before the provider
-        # has read the ack and learnt its channelId: it belongs to the channel being created by that name.
-        provider = self._providers.get(identity.channel_id) or self._creating.get(identity.channel_name)
-        if provider is None:
-            reason = f'Channel "{push.provider_identity.channel_name}" has been destroyed.'
-            self.spawn(self.send(failure_reply(push.ack_to_sender, reason)), name="openfin-refuse-connection")
-            return
-        self.spawn(
-            provider.handle_connection(push), name=f"openfin-connection-{push.provider_identity.channel_name}"
-        )
-
-    def _route_channel_message(self, push: ChannelMessagePayload) -> None:
-        target = channel_message_target(push)
-        endpoint: ProviderEndpoint | ClientEndpoint | None = None
-        if target is not None:
-            kind, key = target
-            endpoint = self._providers.get(key) if kind == "provider" else self._clients.get(key)
-        if endpoint is None:
-            wanted = target[1] if target is not None else None
-            reason = (
-                f"Client connection with identity uuid: {self.uuid} / name: {self.uuid} / "
-                f"endpointId: {wanted} no longer connected."
-            )
-            self.spawn(self.send(failure_reply(push.ack_to_sender, reason)), name="openfin-refuse-message")
-            return
-        self.spawn(endpoint.handle_message(push), name=f"openfin-action-{push.action}")
-
-    def _route_event(self, event: DesktopEvent) -> None:
-        for subscriptions in list(self._subscriptions.values()):
-            for subscription in list(subscriptions):
-                if subscription.active and subscription.matches(event):
-                    try:
-                        subscription.listener(event)
-                    except Exception:
-                        self.stats.errors += 1
-                        log.exception("runtime.event_listener_failed", topic=event.topic, type=event.type)
+            self.spawn(self.send(routed.frame), name=routed.task_name)
 
     # ------------------------------------------------------------------------- channel endpoints
 
     def expect_provider(self, channel_name: str, endpoint: ProviderEndpoint | None) -> None:
         """Route connections to ``channel_name`` to ``endpoint`` while its create-channel is in flight
         (``None``: the create is over)."""
-        if endpoint is None:
-            self._creating.pop(channel_name, None)
-        else:
-            self._creating[channel_name] = endpoint
+        self._router.expect_provider(channel_name, endpoint)
 
     def register_provider(self, channel_id: str, endpoint: ProviderEndpoint) -> None:
         """Route pushes for ``channel_id`` to ``endpoint`` (our provider)."""
-        self._providers[channel_id] = endpoint
+        self._router.register_provider(channel_id, endpoint)
 
     def unregister_provider(self, channel_id: str) -> None:
         """Stop routing pushes for ``channel_id``."""
-        self._providers.pop(channel_id, None)
+        self._router.unregister_provider(channel_id)
 
     def register_client(self, endpoint_id: str, endpoint: ClientEndpoint) -> None:
         """Route pushes for our client connection ``endpoint_id`` to ``endpoint``."""
-        self._clients[endpoint_id] = endpoint
+        self._router.register_client(endpoint_id, endpoint)
 
     def unregister_client(self, endpoint_id: str) -> None:
         """Stop routing pushes for ``endpoint_id``."""
-        self._clients.pop(endpoint_id, None)
+        self._router.unregister_client(endpoint_id)
 
     # ------------------------------------------------------------------------------ desktop events
 
@@ -664,28 +498,20 @@ class RuntimeConnection:
         The runtime subscription is made once per key and replayed after every reconnect.
         """
         key: EventKey = (topic, type_, uuid, name)
-        subscription = EventSubscription(self._remove_subscription, key, listener)
-        listeners = self._subscriptions.setdefault(key, [])
-        listeners.append(subscription)
-        if len(listeners) == 1:
+        subscription = EventSubscription(self, key, listener)
+        if self._router.events.add(subscription):
             try:
                 await self.request("subscribe-to-desktop-event", event_payload(key))
             except BaseException:
-                listeners.remove(subscription)
-                if not listeners:
-                    del self._subscriptions[key]
+                self._router.events.remove(subscription)
                 raise
         return subscription
 
-    async def _remove_subscription(self, subscription: EventSubscription) -> None:
-        listeners = self._subscriptions.get(subscription.key, [])
-        if subscription in listeners:
-            listeners.remove(subscription)
-        if not listeners:
-            self._subscriptions.pop(subscription.key, None)
-            if self._ws is not None:
-                with contextlib.suppress(RuntimeRequestError, NotConnectedError, RequestTimeoutError):
-                    await self.request("unsubscribe-to-desktop-event", event_payload(subscription.key))
+    async def unsubscribe_event(self, subscription: EventSubscription) -> None:
+        """Remove ``subscription``'s listener, and the runtime subscription with the last of its key."""
+        if self._router.events.remove(subscription) and self._ws is not None:
+            with contextlib.suppress(RuntimeRequestError, RuntimeNotConnectedError, RequestTimeoutError):
+                await self.request("unsubscribe-to-desktop-event", event_payload(subscription.key))
 
     # ---------------------------------------------------------------------------------- reconnect
 
@@ -705,16 +531,16 @@ class RuntimeConnection:
                     self.stats.errors += 1
                     log.exception("runtime.connection_lost_step_failed", component=type(component).__name__)
             if not self.reconnect or not await self._reconnect():
-                self._set_state(ConnectionState.CLOSED)
+                self._set_state(RuntimeConnectionState.CLOSED)
                 return
-            self._set_state(ConnectionState.RESTORING)
+            self._set_state(RuntimeConnectionState.RESTORING)
             if not await self._restore():
                 continue
             self.stats.reconnects += 1
-            self._set_state(ConnectionState.CONNECTED)
+            self._set_state(RuntimeConnectionState.CONNECTED)
 
     async def _reconnect(self) -> bool:
-        self._set_state(ConnectionState.RECONNECTING)
+        self._set_state(RuntimeConnectionState.RECONNECTING)
         for delay in self.backoff.delays():
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
@@ -736,7 +562,7 @@ class RuntimeConnection:
     async def _restore(self) -> bool:
         """Re-create what the runtime forgot, retrying each part that fails (with backoff) until all is
         back: ``True`` then; ``False`` when the socket went away again or the connection is closing."""
-        subscriptions = list(self._subscriptions)
+        subscriptions = self._router.events.keys()
         components = list(self._restorables)
         delays = self.backoff.delays()
         while True:
@@ -755,7 +581,7 @@ class RuntimeConnection:
             if self._closing.is_set() or self._reader is None or self._reader.done():
                 return False
             # Parts dropped in the meantime (an unsubscribe, a detached component) need no restoring.
-            subscriptions = [key for key in subscriptions if key in self._subscriptions]
+            subscriptions = [key for key in subscriptions if key in self._router.events]
             components = [component for component in components if component in self._restorables]
 
     async def _resubscribe(self, key: EventKey) -> bool:

@@ -8,13 +8,25 @@ Two families:
   them into a failed channel result: ``reason`` plus ``error {name, message, stack, ...fields}``. Any other
   exception a handler raises is reported the same way, with its class name; an exception that is not an
   ``ActionError`` can still add fields to ``error`` by offering an ``error_payload()`` method returning a
-  mapping (duck-typed, so that packages without OpenFin knowledge can describe their errors).
+  mapping (``DescribedError``, a protocol, so that packages without OpenFin knowledge can describe their
+  errors).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class DescribedError(Protocol):
+    """An exception with an ``error_payload()`` method: its fields join the ``error`` a remote caller gets.
+
+    A protocol rather than a base class, so that packages without OpenFin knowledge can describe their errors.
+    """
+
+    def error_payload(self) -> Mapping[str, Any]:
+        """Extra fields for the ``error`` object (``name`` and ``message`` are added by the provider)."""
 
 
 class OpenFinError(Exception):
@@ -25,11 +37,11 @@ class ProtocolError(OpenFinError):
     """The runtime sent a frame we cannot understand (not JSON, not an object, a malformed envelope)."""
 
 
-class NotConnectedError(OpenFinError):
+class RuntimeNotConnectedError(OpenFinError):
     """There is no authorized socket to the runtime (not connected yet, reconnecting, or closed)."""
 
 
-class ConnectionLostError(NotConnectedError):
+class ConnectionLostError(RuntimeNotConnectedError):
     """The socket closed while a request was waiting for its answer.
 
     The message is node-adapter's wording, ``Remote connection has closed``.
@@ -165,8 +177,16 @@ class ActionNotFound(ActionError):
         return self.message
 
 
-class ParameterError(ActionError):
-    """A dispatched payload failed validation against the action's payload model; the handler did not run."""
+class PayloadError(ActionError):
+    """A dispatched payload failed validation against the action's payload model; the handler did not run.
+
+    Its wire ``name`` is ``ParameterError``, the name node-adapter apps have always been sent for it.
+    """
+
+    WIRE_NAME = "ParameterError"
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message, name=self.WIRE_NAME, **fields)
 
 
 class ClientNotConnectedError(ActionError):

@@ -28,10 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import inspect
-import json
-import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -40,30 +37,31 @@ from typing import Any
 import structlog
 from pydantic import Field
 
-from adapter.openfin.client import ChannelClient
+from adapter.openfin.broker_channel import BrokerChannel, RefusedDelivery
 from adapter.openfin.connection import RuntimeConnection
+from adapter.openfin.context_handlers import (
+    ContextHandler,
+    ContextHandlerEntry,
+    HandlerRegistration,
+    check_context,
+    random_suffix,
+)
 from adapter.openfin.errors import (
-    ChannelClosedError,
     DuplicateActionError,
-    InvalidContextError,
-    NotConnectedError,
     OpenFinError,
     RequestTimeoutError,
+    RuntimeNotConnectedError,
     RuntimeRequestError,
 )
 from adapter.openfin.frames import (
-    ChannelMessagePayload,
     ClientIdentity,
     RoutingInfo,
     WireModel,
-    failure_reply,
 )
 from adapter.openfin.reconnect import Backoff
+from adapter.openfin.session_groups import SessionContextGroup, SessionGroupState, announce_session_handler
 
 log = structlog.get_logger(__name__)
-
-ContextHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
-"""Called with each context the broker delivers (a dict with a ``type``); its return value is ignored."""
 
 UNTYPED_HANDLER_ID = "invokeContextHandler"
 RECENT_REFUSALS = 8
@@ -79,10 +77,6 @@ def broker_channel_name(platform_uuid: str) -> str:
 def intent_handler_id(intent_name: str) -> str:
     """The channel action (handler id) the broker dispatches an intent to."""
     return f"intent-handler-{intent_name}"
-
-
-def _random_suffix() -> str:
-    return secrets.token_hex(8)
 
 
 class ContextGroupInfo(WireModel):
@@ -114,112 +108,20 @@ IntentHandler = Callable[[Intent], Awaitable[Any] | Any]
 """Called with each intent the broker routes to us; the return value (JSON) is the intent's result."""
 
 
-def check_context(context: Mapping[str, Any]) -> dict[str, Any]:
-    """``context`` as a dict; ``InvalidContextError`` unless it is an object with a non-empty ``type``."""
-    if not isinstance(context, Mapping):
-        raise InvalidContextError("A context must be an object")
-    context_type = context.get("type")
-    if not isinstance(context_type, str) or not context_type:
-        raise InvalidContextError("A context must have a non-empty string 'type'")
-    return dict(context)
-
-
-@dataclass
-class HandlerRegistration:
-    """A registered context or intent handler; ``await unsubscribe()`` removes it."""
-
-    handler_id: str
-    _remove: Callable[[], Awaitable[None]]
-
-    async def unsubscribe(self) -> None:
-        """Remove the handler locally and from the broker."""
-        await self._remove()
-
-
-@dataclass
-class _ContextEntry:
-    handler_id: str
-    context_type: str | None
-    handler: ContextHandler
-
-
-@dataclass(frozen=True)
-class _Refusal:
-    """A refused delivery: the digest of its payload as received and the failure fields of its reply."""
-
-    payload: str
-    reason: str
-    error: dict[str, Any] | None
-
-
 @dataclass
 class _IntentEntry:
     intent_name: str
     handler: IntentHandler
     contexts: tuple[str, ...] | None = None
-    refusals: deque[_Refusal] = field(default_factory=lambda: deque(maxlen=RECENT_REFUSALS))
+    refusals: deque[RefusedDelivery] = field(default_factory=lambda: deque(maxlen=RECENT_REFUSALS))
     reannouncing: asyncio.Task[None] | None = None
     announcements_owed: int = 0
 
-    def repeat_of(self, payload: str) -> _Refusal | None:
+    def repeat_of(self, payload: str) -> RefusedDelivery | None:
         """While we re-announce, the refusal of a payload just refused: the broker's re-delivery of it."""
         if self.reannouncing is None or self.reannouncing.done():
             return None
         return next((r for r in reversed(self.refusals) if r.payload == payload), None)
-
-
-def _payload_key(payload: Any) -> str:
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-class _BrokerChannel(ChannelClient):
-    """Our client of the broker's channel, with the refusal bookkeeping of intent handlers.
-
-    The re-announce must reach the broker after the refusal it answers, and both travel the same socket in
-    order, so a refusal is reported (``on_refused``) only once its reply has been sent. A re-delivery of a
-    payload just refused is answered with the same refusal at once (``repeat_of``), whatever made it fail
-    (the handler, or a payload the ``Intent`` model refused before any handler ran).
-    """
-
-    def __init__(
-        self,
-        connection: RuntimeConnection,
-        channel_name: str,
-        *,
-        on_disconnection: Callable[[], Awaitable[None] | None],
-        repeat_of: Callable[[str, str], _Refusal | None],
-        on_refused: Callable[[str, _Refusal], None],
-    ) -> None:
-        super().__init__(connection, channel_name, on_disconnection=on_disconnection)
-        self._repeat_of = repeat_of
-        self._on_refused = on_refused
-
-    async def handle_message(self, push: ChannelMessagePayload) -> None:
-        """Serve an action the broker dispatched to us; report a refused one once the reply is sent."""
-        key = _payload_key(push.payload)
-        repeated = self._repeat_of(push.action, key)
-        if repeated is not None:
-            log.info("interop.intent_redelivery_refused_again", action=push.action)
-            await self.connection.send(failure_reply(push.ack_to_sender, repeated.reason, repeated.error))
-            return
-        reply = await self.actions.reply(push.ack_to_sender, push.action, push.payload, push.sender_identity)
-        await self.connection.send(reply)
-        body = reply.get("payload", {})
-        if body.get("success") is False:
-            self._on_refused(push.action, _Refusal(key, str(body.get("reason", "")), body.get("error")))
-
-
-@dataclass
-class _SessionState:
-    group_id: str
-    handlers: dict[str, _ContextEntry] = field(default_factory=dict)
-
-
-async def _call_context_handler(entry: _ContextEntry, context: Any) -> None:
-    outcome = entry.handler(context if isinstance(context, dict) else {})
-    if inspect.isawaitable(outcome):
-        await outcome
 
 
 class InteropClient:
@@ -241,17 +143,13 @@ class InteropClient:
         self.platform_uuid = platform_uuid
         self.connect_timeout = connect_timeout
         self.backoff = backoff or Backoff(initial=0.5, cap=10.0)
-        self._channel = _BrokerChannel(
-            connection,
-            broker_channel_name(platform_uuid),
-            on_disconnection=self._broker_gone,
-            repeat_of=self._repeat_of,
-            on_refused=self._refused,
+        self._channel = BrokerChannel(
+            connection, broker_channel_name(platform_uuid), on_disconnection=self._broker_gone, ledger=self
         )
         self._current_group = context_group
-        self._context_handlers: dict[str, _ContextEntry] = {}
+        self._context_handlers: dict[str, ContextHandlerEntry] = {}
         self._intent_handlers: dict[str, _IntentEntry] = {}
-        self._sessions: dict[str, _SessionState] = {}
+        self._sessions: dict[str, SessionGroupState] = {}
         self._reestablishing: asyncio.Task[None] | None = None
         self._establishing = asyncio.Lock()
         self._closed = False
@@ -345,9 +243,9 @@ class InteropClient:
             if handler_id in self._context_handlers:
                 raise DuplicateActionError(handler_id)
         else:
-            handler_id = f"{UNTYPED_HANDLER_ID}-{context_type}-{_random_suffix()}"
-        entry = _ContextEntry(handler_id, context_type, handler)
-        self.register_context_action(entry)
+            handler_id = f"{UNTYPED_HANDLER_ID}-{context_type}-{random_suffix()}"
+        entry = ContextHandlerEntry(handler_id, context_type, handler)
+        self.serve_context_handler(entry)
         self._context_handlers[handler_id] = entry
         try:
             await self._announce_context_handler(entry)
@@ -365,15 +263,15 @@ class InteropClient:
 
         return HandlerRegistration(handler_id, remove)
 
-    def register_context_action(self, entry: _ContextEntry) -> None:
+    def serve_context_handler(self, entry: ContextHandlerEntry) -> None:
         """Serve ``entry``'s handler id on the broker's channel; each context delivered calls the handler."""
 
         async def deliver(context: Any, _caller: ClientIdentity) -> None:
-            await _call_context_handler(entry, context)
+            await entry.deliver(context)
 
         self._channel.actions.register(entry.handler_id, deliver)
 
-    async def _announce_context_handler(self, entry: _ContextEntry) -> None:
+    async def _announce_context_handler(self, entry: ContextHandlerEntry) -> None:
         payload: dict[str, Any] = {"handlerId": entry.handler_id}
         if entry.context_type is not None:
             payload["contextType"] = entry.context_type
@@ -386,7 +284,7 @@ class InteropClient:
         state = self._sessions.get(group_id)
         if state is None:
             await self._create_session(group_id)
-            state = self._sessions.setdefault(group_id, _SessionState(group_id))
+            state = self._sessions.setdefault(group_id, SessionGroupState(group_id))
         return SessionContextGroup(self, state)
 
     async def _create_session(self, group_id: str) -> None:
@@ -451,11 +349,12 @@ class InteropClient:
             await self._publish_result(topic, result)
         return result
 
-    def _repeat_of(self, action: str, payload: str) -> _Refusal | None:
+    def repeated_refusal(self, action: str, payload_key: str) -> RefusedDelivery | None:
+        """While ``action``'s intent is being re-announced, the refusal of a delivery of the same payload."""
         entry = self._intent_handlers.get(action)
-        return entry.repeat_of(payload) if entry is not None else None
+        return entry.repeat_of(payload_key) if entry is not None else None
 
-    def _refused(self, action: str, refusal: _Refusal) -> None:
+    def delivery_refused(self, action: str, refusal: RefusedDelivery) -> None:
         """A delivery of ``action`` was refused and the refusal sent: re-announce it if it is an intent's."""
         entry = self._intent_handlers.get(action)
         if entry is None or self._closed:
@@ -488,7 +387,7 @@ class InteropClient:
                 "publish-message",
                 {"topic": topic, "message": message, "sourceWindowName": self.connection.uuid},
             )
-        except (RuntimeRequestError, NotConnectedError, RequestTimeoutError) as exc:
+        except (RuntimeRequestError, RuntimeNotConnectedError, RequestTimeoutError) as exc:
             log.warning("interop.intent_result_not_published", topic=topic, error=str(exc))
 
     async def fire_intent(
@@ -510,7 +409,7 @@ class InteropClient:
         for state in list(self._sessions.values()):
             await self._create_session(state.group_id)
             for entry in list(state.handlers.values()):
-                await _announce_session_handler(self, state.group_id, entry)
+                await announce_session_handler(self, state.group_id, entry)
         for handler_id in list(self._intent_handlers):
             await self._announce_intent_handler(handler_id)
 
@@ -574,72 +473,3 @@ class InteropClient:
                 self._channel.drop()
                 log.info("interop.rejoin_failed", broker=self.channel_name, error=str(exc))
             await asyncio.sleep(delay)
-
-
-async def _announce_session_handler(client: InteropClient, group_id: str, entry: _ContextEntry) -> None:
-    await client.dispatch(
-        f"sessionContextGroup:handlerAdded-{group_id}",
-        {"handlerId": entry.handler_id, "contextType": entry.context_type},
-    )
-
-
-class SessionContextGroup:
-    """A session context group joined through an ``InteropClient`` (replayed after reconnects)."""
-
-    def __init__(self, client: InteropClient, state: _SessionState) -> None:
-        self._client = client
-        self._state = state
-
-    @property
-    def id(self) -> str:
-        """The group's id."""
-        return self._state.group_id
-
-    async def set_context(self, context: Mapping[str, Any]) -> None:
-        """Set ``context`` in the group; every member's matching handler receives it."""
-        await self._client.dispatch(
-            f"sessionContextGroup:setContext-{self.id}",
-            {"sessionContextGroupId": self.id, "context": check_context(context)},
-        )
-
-    async def get_current_context(self, context_type: str | None = None) -> dict[str, Any] | None:
-        """The group's last context of ``context_type`` (or its last context)."""
-        payload: dict[str, Any] = {"sessionContextGroupId": self.id}
-        if context_type is not None:
-            payload["type"] = context_type
-        context = await self._client.dispatch(f"sessionContextGroup:getContext-{self.id}", payload)
-        return context if isinstance(context, dict) else None
-
-    async def add_context_handler(
-        self, handler: ContextHandler, context_type: str | None = None
-    ) -> HandlerRegistration:
-        """Have ``handler`` called with the group's contexts of ``context_type`` (all when ``None``).
-
-        Handler ids as node-adapter's: ``sessionContextHandler:invoke-<group>`` (one untyped handler),
-        ``sessionContextHandler:invoke-<group>-<type>-<random>`` for typed ones.
-        """
-        handler_id = f"sessionContextHandler:invoke-{self.id}"
-        if context_type is not None:
-            handler_id = f"{handler_id}-{context_type}-{_random_suffix()}"
-        elif handler_id in self._state.handlers:
-            raise DuplicateActionError(handler_id)
-        entry = _ContextEntry(handler_id, context_type, handler)
-        self._client.register_context_action(entry)
-        self._state.handlers[handler_id] = entry
-        try:
-            await _announce_session_handler(self._client, self.id, entry)
-        except BaseException:
-            del self._state.handlers[handler_id]
-            self._client.remove_action(handler_id)
-            raise
-
-        async def remove() -> None:
-            if self._state.handlers.pop(handler_id, None) is None:
-                return
-            self._client.remove_action(handler_id)
-            with contextlib.suppress(ChannelClosedError):
-                await self._client.dispatch(
-                    f"sessionContextGroup:handlerRemoved-{self.id}", {"handlerId": handler_id}
-                )
-
-        return HandlerRegistration(handler_id, remove)

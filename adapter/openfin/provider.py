@@ -20,8 +20,9 @@ import structlog
 from pydantic import BaseModel
 
 from adapter.jsoncodec import NestingError
-from adapter.openfin.connection import EventSubscription, RuntimeConnection
+from adapter.openfin.connection import RuntimeConnection
 from adapter.openfin.delivery import DEFAULT_BACKLOG, ClientDelivery, DeliveryCounts, Event, Mailbox
+from adapter.openfin.desktop_events import EventSubscription
 from adapter.openfin.errors import (
     ActionNotFound,
     ChannelActionError,
@@ -29,8 +30,8 @@ from adapter.openfin.errors import (
     ChannelConnectionRejected,
     ClientNotConnectedError,
     FrameTooLargeError,
-    NotConnectedError,
     ReplyTooLargeError,
+    RuntimeNotConnectedError,
     RuntimeRequestError,
 )
 from adapter.openfin.frames import (
@@ -388,7 +389,7 @@ class ChannelProvider:
                 too_large = ReplyTooLargeError(str(exc), self.too_large_hint)
                 log.warning("channel.reply_refused", action=push.action, client=sender.uuid, error=str(exc))
                 await self.connection.send(error_reply(push.ack_to_sender, too_large))
-        except NotConnectedError:
+        except RuntimeNotConnectedError:
             # The socket dropped while the action ran: the runtime failed the caller's dispatch already.
             log.info("channel.reply_undeliverable", action=push.action, client=sender.uuid)
 

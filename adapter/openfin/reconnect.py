@@ -14,9 +14,9 @@ from websockets.exceptions import WebSocketException
 
 from adapter.openfin.errors import (
     AuthorizationRejected,
-    NotConnectedError,
     ProtocolError,
     RequestTimeoutError,
+    RuntimeNotConnectedError,
 )
 
 # The runtime still holds our previous socket's uuid for a moment after a drop; that clears by itself.
@@ -34,7 +34,12 @@ def should_reconnect(error: BaseException) -> bool:
         return error.reason.startswith(_TRANSIENT_REJECTIONS)
     return isinstance(
         error,
-        OSError | TimeoutError | WebSocketException | NotConnectedError | RequestTimeoutError | ProtocolError,
+        OSError
+        | TimeoutError
+        | WebSocketException
+        | RuntimeNotConnectedError
+        | RequestTimeoutError
+        | ProtocolError,
     )
 
 

@@ -3,7 +3,7 @@
 ``ActionRegistry`` is what a channel endpoint (our provider, or our client of someone else's channel) runs
 when a ``process-channel-message`` arrives: it finds the handler by action name (a second registration of a
 name is refused), validates the payload against the action's pydantic model (on failure the handler never
-runs and the caller gets a ``ParameterError``), calls the handler with the payload and the caller's identity,
+runs and the caller gets a ``PayloadError``), calls the handler with the payload and the caller's identity,
 and turns the outcome into the raw ``ackToSender`` reply. Pure apart from awaiting the handler.
 """
 
@@ -17,7 +17,13 @@ from typing import Any
 import structlog
 from pydantic import BaseModel, ValidationError
 
-from adapter.openfin.errors import ActionError, ActionNotFound, DuplicateActionError, ParameterError
+from adapter.openfin.errors import (
+    ActionError,
+    ActionNotFound,
+    DescribedError,
+    DuplicateActionError,
+    PayloadError,
+)
 from adapter.openfin.frames import AckToSender, ClientIdentity, failure_reply, success_reply
 
 log = structlog.get_logger(__name__)
@@ -77,7 +83,7 @@ class ActionRegistry:
     async def invoke(self, name: str, payload: Any, caller: ClientIdentity) -> Any:
         """Run the handler of ``name`` and return its JSON-ready result.
 
-        Raises ``ActionNotFound`` for an unknown name, ``ParameterError`` for a payload the action's model
+        Raises ``ActionNotFound`` for an unknown name, ``PayloadError`` for a payload the action's model
         refuses (the handler is not called), or whatever the handler raises.
         """
         registered = self._actions.get(name)
@@ -105,7 +111,7 @@ class ActionRegistry:
 
 
 def validate_payload(action: str, model: type[BaseModel], payload: Any) -> BaseModel:
-    """``payload`` as an instance of ``model`` (no payload counts as ``{}``), or ``ParameterError``.
+    """``payload`` as an instance of ``model`` (no payload counts as ``{}``), or ``PayloadError``.
 
     The error lists each invalid field and why, never the values (they may be secrets).
     """
@@ -117,7 +123,7 @@ def validate_payload(action: str, model: type[BaseModel], payload: Any) -> BaseM
             for err in exc.errors()
         ]
         summary = "; ".join(f"{p['field'] or '<payload>'}: {p['message']}" for p in problems)
-        raise ParameterError(f"Invalid payload for {action}: {summary}", problems=problems) from None
+        raise PayloadError(f"Invalid payload for {action}: {summary}", problems=problems) from None
 
 
 def to_json_value(value: Any) -> Any:
@@ -141,9 +147,8 @@ def describe_error(exc: BaseException) -> tuple[str, dict[str, Any]]:
         name, message = type(exc).__name__, str(exc)
         reason = f"{name}: {message}"
     fields: dict[str, Any] = {}
-    extra = getattr(exc, "error_payload", None)
-    if callable(extra):
-        offered = extra()
+    if isinstance(exc, DescribedError):
+        offered = exc.error_payload()
         if isinstance(offered, Mapping):
             fields.update(offered)
     error = {**fields, "name": name, "message": message, "stack": f"{name}: {message}"}

@@ -19,8 +19,9 @@ import structlog
 from pydantic import Field
 
 from adapter.logging import register_secret
-from adapter.openfin.connection import EventSubscription, RuntimeConnection
-from adapter.openfin.errors import NotConnectedError, RequestTimeoutError, RuntimeRequestError
+from adapter.openfin.connection import RuntimeConnection
+from adapter.openfin.desktop_events import EventSubscription
+from adapter.openfin.errors import RequestTimeoutError, RuntimeNotConnectedError, RuntimeRequestError
 from adapter.openfin.frames import DesktopEvent, Identity, WireModel
 
 log = structlog.get_logger(__name__)
@@ -136,7 +137,7 @@ class AppWindow:
         self._stop_following()
         if not self.closed:
             self.closed = True
-            with contextlib.suppress(RuntimeRequestError, NotConnectedError, RequestTimeoutError):
+            with contextlib.suppress(RuntimeRequestError, RuntimeNotConnectedError, RequestTimeoutError):
                 await self.connection.request("close-window", {**self.identity.to_wire(), "force": force})
         await self.release()
 

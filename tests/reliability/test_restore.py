@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from adapter.openfin import ConnectionState
+from adapter.openfin import RuntimeConnectionState
 from tests.conformance.adapter.conftest import CHANNEL, PLATFORM
 from tests.conformance.node_support import start_node
 from tests.integration.openfin.fake_runtime import FakeRuntime
@@ -47,7 +47,7 @@ async def test_a_channel_name_held_elsewhere_for_a_while_is_taken_back_before_co
             service.runtime.on_state_change(
                 lambda state: (
                     channel_when_connected.append(service.provider.is_open)
-                    if state is ConnectionState.CONNECTED
+                    if state is RuntimeConnectionState.CONNECTED
                     else None
                 )
             )
@@ -57,7 +57,7 @@ async def test_a_channel_name_held_elsewhere_for_a_while_is_taken_back_before_co
             await asyncio.to_thread(squatter.wait_for_event, "released", WAIT)
 
             await eventually(lambda: service.provider.is_open, "channel created again")
-            await service.runtime.wait_for(ConnectionState.CONNECTED, WAIT)
+            await service.runtime.wait_for(RuntimeConnectionState.CONNECTED, WAIT)
             # The name was held when the adapter first tried to take it back: it tried again.
             assert service.runtime.stats.restore_failures >= 1
             assert channel_when_connected == [True]

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from adapter.openfin import ConnectionState
+from adapter.openfin import RuntimeConnectionState
 from tests.reliability.desktop import CASES, Fleet, start_fleet, tcp_peers
 from tests.reliability.inprocess import (
     WAIT,
@@ -71,7 +71,7 @@ async def test_a_socket_dropped_mid_dispatch_fails_the_request_and_everything_co
                 # This cycle's reconnect, restored: the state read right after the cut may still be the
                 # previous cycle's ``connected``, before the adapter has noticed the drop.
                 await eventually(lambda done=cycle: service.runtime.stats.reconnects > done, "reconnected")
-                await service.runtime.wait_for(ConnectionState.CONNECTED, WAIT)
+                await service.runtime.wait_for(RuntimeConnectionState.CONNECTED, WAIT)
                 await eventually(lambda: service.provider.is_open, "channel created again")
                 rejoined = await asyncio.to_thread(fleet.reconnect)
                 assert all(result["ok"] for result in rejoined), rejoined

@@ -50,11 +50,6 @@ class Raiser(NodeApp):
         """The intent's result (the resolution's ``result``)."""
         return self.raise_intent(name, context)["result"]
 
-    def browser_urls(self) -> list[str]:
-        """Every URL the runtime has been asked to open in the user's browser."""
-        urls: list[str] = self._command("browserUrls")
-        return urls
-
 
 @dataclass
 class Instance:

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from adapter.bridge.messages import ConnectPayload, DisconnectPayload, RequestPayload, StatusPayload
-from adapter.openfin import ChannelProvider, ClientIdentity, ConnectionState, RuntimeConnection
+from adapter.openfin import ChannelProvider, ClientIdentity, RuntimeConnection, RuntimeConnectionState
 from tests.integration.openfin.fake_runtime import FakeRuntime
 
 MODELS: dict[str, type[BaseModel]] = {
@@ -273,4 +273,4 @@ def test_any_frame_gets_a_typed_answer_and_no_handler_sees_an_invalid_payload(
     assert harness.run(harness.reply(probe))["success"] is True
     assert harness.replies_to(correlation_id) == 1
     assert harness.connection is not None
-    assert harness.connection.state is ConnectionState.CONNECTED
+    assert harness.connection.state is RuntimeConnectionState.CONNECTED

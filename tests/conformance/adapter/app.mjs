@@ -11,6 +11,7 @@
 //   {op: "intent", id, name, context}          -> raises an intent through the broker; reply as for dispatch
 //   {op: "fdc3Intent", id, name, context}      -> FDC3 2.0 raiseIntent, then getResult() until the result has
 //                                                 arrived; reply {source, intent, result}, or the FDC3 error
+//   {op: "browserUrls", id}                    -> the URLs the runtime emulator was asked to open in the browser
 //   {op: "exit"}                               -> ends with the result line
 import readline from 'node:readline';
 import { connectAs, describe, emit, run, within } from '../harness.mjs';
@@ -67,6 +68,8 @@ run(async ({ address, uuid, channelName, broker }) => {
         const resolution = await interop.fireIntent({ name: command.name, context: command.context });
         return resolution;
       });
+    } else if (command.op === 'browserUrls') {
+      await reply(command.id, async () => (await fin.wire.sendAction('emulator-get-browser-urls')).payload.data);
     } else if (command.op === 'fdc3Intent') {
       await reply(command.id, async () => {
         interop ??= fin.Interop.connectSync(broker, {});

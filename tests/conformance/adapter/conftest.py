@@ -87,6 +87,12 @@ class NodeApp:
                     return answer["result"]
                 raise AppError(answer["error"])
 
+    def browser_urls(self) -> list[str]:
+        """Every URL the runtime emulator has been asked to open in the user's browser (``raiser.mjs`` and
+        ``app.mjs`` both answer ``browserUrls``)."""
+        urls: list[str] = self._command("browserUrls")
+        return urls
+
 
 @dataclass
 class App(NodeApp):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -105,11 +106,15 @@ def test_create_interaction_creates_a_case_for_the_participant(apps: AdapterStac
 
 
 def test_view_case_returns_the_case_and_opens_it_in_the_browser(apps: AdapterStack, signed_in: App) -> None:
+    seen = len(signed_in.browser_urls())
     result = signed_in.raise_intent(
         "servicenow.ViewCase", {"type": "servicenow.case", "id": {"number": "CS0001002"}}
     )["result"]
     assert result["id"]["number"] == "CS0001002"
     assert len(result["id"]["sys_id"]) == 32
+    # The runtime was asked to open that very case in the user's browser, on the instance's own UI.
+    page = quote(f"{result['id']['table']}.do?sys_id={result['id']['sys_id']}", safe="")
+    assert signed_in.browser_urls()[seen:] == [f"{apps.instance}/nav_to.do?uri={page}"]
 
 
 def test_create_case_creates_it_and_broadcasts_it(apps: AdapterStack, signed_in: App) -> None:

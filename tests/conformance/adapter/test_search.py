@@ -12,6 +12,7 @@ import pytest
 from tests.conformance.adapter.conftest import WAIT, AdapterStack, App, AppError, adapter_stack
 
 CASES = "/api/now/table/sn_customerservice_case"
+ACCOUNTS = "/api/now/table/customer_account"
 DEFAULT_TYPES = ["Contact", "Account", "Case", "Task", "Incident"]
 _later_ids = itertools.count(10_000)
 
@@ -125,14 +126,15 @@ def test_search_text_that_could_change_the_query_is_refused_before_any_request(
 ) -> None:
     app = apps.app("search-hostile")
     app.connect()
-    before = requests_to(apps, CASES)
+    # Accounts, not cases: the adapter's own poller reads the case table while the test counts.
+    before = requests_to(apps, ACCOUNTS)
     with pytest.raises(AppError) as refused:
-        search(app, query, types=["Case"])
+        search(app, query, types=["Account"])
     assert refused.value.name == "ParameterError"
-    assert requests_to(apps, CASES) == before
+    assert requests_to(apps, ACCOUNTS) == before
     # Positive control: the same app's plain search does reach the instance.
-    search(app, "wire", types=["Case"])
-    assert requests_to(apps, CASES) == before + 1
+    search(app, "Boxeo", types=["Account"])
+    assert requests_to(apps, ACCOUNTS) == before + 1
 
 
 def test_unknown_types_and_payload_keys_are_parameter_errors(apps: AdapterStack) -> None:

@@ -13,10 +13,10 @@ from adapter.openfin import (
     Backoff,
     ChannelProvider,
     ClientIdentity,
-    ConnectionState,
     Intent,
     InteropClient,
     RuntimeConnection,
+    RuntimeConnectionState,
 )
 from tests.conformance.conftest import BROKER_PLATFORM_UUID, NodeScripts, runtime_emulator_process
 from tests.conformance.openfin_client.support import event, eventually, result
@@ -79,13 +79,13 @@ async def test_the_channel_comes_back_by_itself_and_node_clients_can_use_it_agai
         await asyncio.to_thread(first_runtime.process.wait, 10)
 
     before.kill()
-    await connection.wait_for(ConnectionState.RECONNECTING, timeout=20)
+    await connection.wait_for(RuntimeConnectionState.RECONNECTING, timeout=20)
     assert provider.connections == []
     assert [client.uuid for client in gone] == ["node-before"]
 
     with runtime_emulator_process("--port", str(port)) as second_runtime:
         assert second_runtime.target == address
-        await connection.wait_for(ConnectionState.CONNECTED, timeout=20)
+        await connection.wait_for(RuntimeConnectionState.CONNECTED, timeout=20)
         assert provider.is_open
         assert provider.identity.channel_name == CHANNEL
         after = node_script.start(
@@ -133,11 +133,11 @@ async def test_interop_registrations_are_replayed_on_the_restarted_runtimes_brok
         await interop.register_intent_handler("ViewInteractions", view_interactions)
         await asyncio.to_thread(first_runtime.close)
 
-    await connection.wait_for(ConnectionState.RECONNECTING, timeout=20)
+    await connection.wait_for(RuntimeConnectionState.RECONNECTING, timeout=20)
     assert not interop.is_connected
 
     with runtime_emulator_process("--port", str(port), "--broker", BROKER_PLATFORM_UUID):
-        await connection.wait_for(ConnectionState.CONNECTED, timeout=20)
+        await connection.wait_for(RuntimeConnectionState.CONNECTED, timeout=20)
         await eventually(lambda: interop.is_connected)
         node = node_script.start(
             "openfin_client/interop_peer.mjs",

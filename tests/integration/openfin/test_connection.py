@@ -12,10 +12,10 @@ from adapter.openfin import (
     AuthorizationRejected,
     Backoff,
     ConnectionLostError,
-    ConnectionState,
-    NotConnectedError,
     RequestTimeoutError,
     RuntimeConnection,
+    RuntimeConnectionState,
+    RuntimeNotConnectedError,
 )
 from adapter.openfin.frames import DesktopEvent
 from tests.integration.openfin.fake_runtime import FakeRuntime, eventually
@@ -35,7 +35,7 @@ async def test_the_file_token_handshake_writes_exactly_the_token_and_connects(ru
     connection = RuntimeConnection(runtime.address, "svc-adapter")
 
     async with connection:
-        assert connection.state is ConnectionState.CONNECTED
+        assert connection.state is RuntimeConnectionState.CONNECTED
 
     first, second = runtime.received[:2]
     assert first["action"] == "request-external-authorization"
@@ -65,7 +65,7 @@ async def test_a_refused_handshake_raises_and_leaves_the_connection_closed(runti
     with pytest.raises(AuthorizationRejected, match="already exists"):
         await connection.connect()
 
-    assert connection.state is ConnectionState.CLOSED
+    assert connection.state is RuntimeConnectionState.CLOSED
 
 
 async def test_a_request_ids_start_at_one_after_the_handshake_and_return_data(runtime: FakeRuntime) -> None:
@@ -99,8 +99,8 @@ async def test_pending_requests_fail_when_the_runtime_goes_away(runtime: FakeRun
 
         with pytest.raises(ConnectionLostError, match="Remote connection has closed"):
             await waiting
-        await connection.wait_for(ConnectionState.CLOSED, timeout=5)
-        with pytest.raises(NotConnectedError):
+        await connection.wait_for(RuntimeConnectionState.CLOSED, timeout=5)
+        with pytest.raises(RuntimeNotConnectedError):
             await connection.request("get-version")
 
 
@@ -108,17 +108,17 @@ async def test_a_restarted_runtime_is_reconnected_and_event_subscriptions_are_re
     runtime: FakeRuntime,
 ) -> None:
     connection = RuntimeConnection(runtime.address, "svc-adapter", backoff=FAST)
-    seen: list[ConnectionState] = []
+    seen: list[RuntimeConnectionState] = []
     connection.on_state_change(seen.append)
     events: list[DesktopEvent] = []
     async with connection:
         await connection.subscribe_event("system", "application-closed", events.append)
 
         await runtime.stop()
-        await connection.wait_for(ConnectionState.RECONNECTING, timeout=5)
+        await connection.wait_for(RuntimeConnectionState.RECONNECTING, timeout=5)
         runtime.received.clear()
         await runtime.start()
-        await connection.wait_for(ConnectionState.CONNECTED, timeout=5)
+        await connection.wait_for(RuntimeConnectionState.CONNECTED, timeout=5)
 
         assert "subscribe-to-desktop-event" in runtime.actions()
         await runtime.push(
@@ -130,19 +130,19 @@ async def test_a_restarted_runtime_is_reconnected_and_event_subscriptions_are_re
         await eventually(lambda: len(events) == 1)
 
     assert seen == [
-        ConnectionState.CONNECTING,
-        ConnectionState.CONNECTED,
-        ConnectionState.RECONNECTING,
-        ConnectionState.RESTORING,
-        ConnectionState.CONNECTED,
-        ConnectionState.CLOSED,
+        RuntimeConnectionState.CONNECTING,
+        RuntimeConnectionState.CONNECTED,
+        RuntimeConnectionState.RECONNECTING,
+        RuntimeConnectionState.RESTORING,
+        RuntimeConnectionState.CONNECTED,
+        RuntimeConnectionState.CLOSED,
     ]
     assert connection.stats.reconnects == 1
 
 
 async def test_states_can_be_followed_as_an_async_iterator(runtime: FakeRuntime) -> None:
     connection = RuntimeConnection(runtime.address, "svc-adapter")
-    followed: list[ConnectionState] = []
+    followed: list[RuntimeConnectionState] = []
 
     async def follow() -> None:
         async for state in connection.states():
@@ -156,10 +156,10 @@ async def test_states_can_be_followed_as_an_async_iterator(runtime: FakeRuntime)
         await follower
 
     assert followed == [
-        ConnectionState.CLOSED,
-        ConnectionState.CONNECTING,
-        ConnectionState.CONNECTED,
-        ConnectionState.CLOSED,
+        RuntimeConnectionState.CLOSED,
+        RuntimeConnectionState.CONNECTING,
+        RuntimeConnectionState.CONNECTED,
+        RuntimeConnectionState.CLOSED,
     ]
 
 

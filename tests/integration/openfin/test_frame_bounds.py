@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adapter.openfin import ConnectionState, RuntimeConnection
+from adapter.openfin import RuntimeConnection, RuntimeConnectionState
 from adapter.openfin.errors import FrameTooLargeError
 from tests.integration.openfin.fake_runtime import FakeRuntime
 
@@ -41,5 +41,5 @@ async def test_a_frame_over_the_bound_is_refused_before_the_socket_and_the_other
         with pytest.raises(FrameTooLargeError):
             await connection.request_json("get-version", large)
         assert await connection.request("get-version") == "42.103.2"
-        assert connection.state is ConnectionState.CONNECTED
+        assert connection.state is RuntimeConnectionState.CONNECTED
         assert all(len(str(frame)) < LIMIT for frame in runtime.received)

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from adapter.openfin import AppWindow, ConnectionState, RuntimeCalls, RuntimeConnection, WindowEvent
+from adapter.openfin import AppWindow, RuntimeCalls, RuntimeConnection, RuntimeConnectionState, WindowEvent
 from tests.support.processes import adapter_command, running
 
 
@@ -83,7 +83,7 @@ async def test_a_registered_external_connection_token_lets_another_process_conne
     grant = await RuntimeCalls(connection).register_external_connection("py-sponsored")
 
     async with RuntimeConnection(runtime_address, grant.uuid, token=grant.token) as sponsored:
-        assert sponsored.state is ConnectionState.CONNECTED
+        assert sponsored.state is RuntimeConnectionState.CONNECTED
         assert await RuntimeCalls(sponsored).get_version()
 
 

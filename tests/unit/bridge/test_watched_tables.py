@@ -9,7 +9,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from adapter.bridge.broadcast import ChangeBroadcaster, PollTarget, poll_table, poll_targets
+from adapter.bridge.broadcast import (
+    Baseline,
+    ChangeBroadcaster,
+    PollTarget,
+    RecordBatches,
+    poll_table,
+    poll_targets,
+)
 from adapter.bridge.changes import RecordChange
 from adapter.servicenow.connection import Connection, ConnectionKey
 from adapter.servicenow.response import ApiResponse
@@ -176,24 +183,37 @@ async def test_a_table_polled_by_itself_queries_that_table() -> None:
 async def test_the_first_change_after_start_names_fields_only_the_watched_table_has() -> None:
     instance = seeded()
     instance.changes[3] = [{"table": CASE, "sys_id": "c1", "mod_count": 1, "state": "1", "contact": "bob"}]
-    delivered: list[RecordChange] = []
-    arrived = asyncio.Event()
-
-    async def deliver(connection: Connection, change: RecordChange) -> None:
-        delivered.append(change)
-        arrived.set()
-
+    recipient = Recorded()
     broadcaster = ChangeBroadcaster(
-        [CASE, INCIDENT],
-        watch=lambda connection, target, baseline: poll_table(instance, target, 0.0, baseline),
-        deliver=deliver,
-        task_tables=DEFAULT_TASK_TABLES,
+        [CASE, INCIDENT], TaskPolling(instance), recipient, task_tables=DEFAULT_TASK_TABLES
     )
     connection = cast(Connection, _Keyed(ConnectionKey("https://acme.service-now.com", "client")))
     broadcaster.connection_acquired(connection)
-    await arrived.wait()
+    await recipient.arrived.wait()
     await broadcaster.aclose()
-    assert [(c.table, c.sys_id, c.changed_fields) for c in delivered] == [(CASE, "c1", ("contact",))]
+    assert [(c.table, c.sys_id, c.changed_fields) for c in recipient.changes] == [(CASE, "c1", ("contact",))]
+
+
+class TaskPolling:
+    """``poll_table`` on the task instance, as ``TablePolling`` runs it on a connection."""
+
+    def __init__(self, instance: TaskInstance) -> None:
+        self._instance = instance
+
+    def changes(self, connection: Connection, target: PollTarget, baseline: Baseline) -> RecordBatches:
+        return poll_table(self._instance, target, 0.0, baseline)
+
+
+class Recorded:
+    """A ``ChangeRecipient`` that keeps what it is handed."""
+
+    def __init__(self) -> None:
+        self.changes: list[RecordChange] = []
+        self.arrived = asyncio.Event()
+
+    async def deliver(self, connection: Connection, change: RecordChange) -> None:
+        self.changes.append(change)
+        self.arrived.set()
 
 
 class _Keyed:

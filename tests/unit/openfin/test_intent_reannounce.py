@@ -18,7 +18,7 @@ from typing import Any, cast
 import pytest
 
 from adapter.openfin import Intent, InteropClient, RuntimeConnection
-from adapter.openfin.errors import ParameterError
+from adapter.openfin.errors import PayloadError
 from adapter.openfin.frames import ChannelMessagePayload
 from adapter.openfin.interop import ANNOUNCEMENTS_PER_REFUSAL, intent_handler_id
 
@@ -124,7 +124,7 @@ async def desk() -> Desk:
     async def view_interactions(intent: Intent) -> dict[str, Any]:
         handled.append(intent)
         if intent.context == BAD:
-            raise ParameterError("Invalid contact e-mail (id.email)")
+            raise PayloadError("Invalid contact e-mail (id.email)")
         return {"type": "servicenow.caseList", "cases": []}
 
     await client.register_intent_handler("ViewInteractions", view_interactions, contexts=["fdc3.contact"])

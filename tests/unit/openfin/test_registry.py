@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from adapter.openfin.errors import ActionError, ActionNotFound, DuplicateActionError, ParameterError
+from adapter.openfin.errors import ActionError, ActionNotFound, DuplicateActionError, PayloadError
 from adapter.openfin.frames import AckToSender, ClientIdentity
 from adapter.openfin.registry import ActionRegistry, describe_error
 
@@ -58,10 +58,13 @@ async def test_a_bad_payload_is_refused_before_the_handler_runs() -> None:
     calls: list[Any] = []
     registry.register("greet", lambda payload, _caller: calls.append(payload), payload=Greeting)
 
-    with pytest.raises(ParameterError) as caught:
+    with pytest.raises(PayloadError) as caught:
         await registry.invoke("greet", {"name": 5, "times": "secret-value"}, CALLER)
 
     assert calls == []
+    # node-adapter apps have always been sent this name for a refused payload
+    assert caught.value.name == "ParameterError"
+    assert caught.value.reason.startswith("ParameterError: Invalid payload for greet: ")
     assert "name" in caught.value.message
     assert "times" in caught.value.message
     assert "secret-value" not in caught.value.message
