@@ -85,6 +85,7 @@ SELECTIONS: dict[str, tuple[str, ...]] = {
         "tests/unit/bridge/test_broadcaster.py",
         "tests/unit/bridge/test_read_back_queue.py",
         "tests/unit/bridge/test_watched_tables.py",
+        "tests/unit/bridge/test_poll_read_back.py",
     ),
     "adapter/bridge/service.py": (
         "tests/unit/bridge/test_service.py",
