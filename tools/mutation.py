@@ -80,6 +80,7 @@ SELECTIONS: dict[str, tuple[str, ...]] = {
     "adapter/bridge/intents.py": (
         "tests/unit/bridge/test_intent_handlers.py",
         "tests/unit/bridge/test_intent_queries.py",
+        "tests/unit/bridge/test_intent_access.py",
     ),
     "adapter/bridge/broadcast.py": (
         "tests/unit/bridge/test_broadcaster.py",
