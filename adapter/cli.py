@@ -29,7 +29,8 @@ from adapter.lifecycle import (
     StartupError,
     run_until_signalled,
 )
-from adapter.settings import ENV_PREFIX, LOG_LEVELS, SettingsError, load_settings, setting_flags
+from adapter.setting_flags import setting_flags
+from adapter.settings import ENV_PREFIX, LOG_LEVELS, SettingsError, load_settings
 
 PROG = "servicenow-adapter"
 _TOP_LEVEL_FLAGS = ("-h", "--help", "--version")
@@ -295,27 +296,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _emulate(args: argparse.Namespace) -> int:
     if args.emulator == "servicenow":
-        from adapter.emulators.servicenow import server as servicenow_server
+        return _emulate_servicenow(args)
+    return _emulate_runtime(args)
 
-        tls = None
-        if args.tls or args.tls_cert or args.tls_key:
-            tls = servicenow_server.TlsRequest(
-                ca_out=args.tls_ca_out, names=tuple(args.tls_name), cert=args.tls_cert, key=args.tls_key
-            )
 
-        async def serve_servicenow(stop: asyncio.Event) -> int:
-            return await servicenow_server.serve(
-                stop, host=args.host, port=args.port, db=args.db, auto_login=args.auto_login, tls=tls
-            )
+def _emulate_servicenow(args: argparse.Namespace) -> int:
+    from adapter.emulators.servicenow.server import TlsRequest, serve
 
-        return run_until_signalled(serve_servicenow)
+    tls = None
+    if args.tls or args.tls_cert or args.tls_key:
+        tls = TlsRequest(
+            ca_out=args.tls_ca_out, names=tuple(args.tls_name), cert=args.tls_cert, key=args.tls_key
+        )
 
-    from adapter.emulators.runtime import server as runtime_server
+    async def serve_servicenow(stop: asyncio.Event) -> int:
+        return await serve(
+            stop, host=args.host, port=args.port, db=args.db, auto_login=args.auto_login, tls=tls
+        )
+
+    return run_until_signalled(serve_servicenow)
+
+
+def _emulate_runtime(args: argparse.Namespace) -> int:
+    from adapter.emulators.runtime.server import serve
 
     async def serve_runtime(stop: asyncio.Event) -> int:
-        return await runtime_server.serve(
-            stop, host=args.host, port=args.port, broker=args.broker, assets=dict(args.asset)
-        )
+        return await serve(stop, host=args.host, port=args.port, broker=args.broker, assets=dict(args.asset))
 
     return run_until_signalled(serve_runtime)
 

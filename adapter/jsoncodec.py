@@ -62,6 +62,15 @@ def dumps_bytes(value: Any) -> bytes:
             raise NestingError("JSON is nested too deeply") from None
 
 
+def may_be_too_deep(text: str | bytes, limit: int) -> bool:
+    """Whether the JSON ``text`` could nest more than ``limit`` levels: ``False`` when it holds no more than
+    ``limit`` opening brackets in all, since every level opens with one (brackets inside strings only add
+    to the count). A quick test in C before ``too_deep`` walks the parsed value in Python."""
+    if isinstance(text, str):
+        return text.count("{") + text.count("[") > limit
+    return text.count(b"{") + text.count(b"[") > limit
+
+
 def too_deep(value: Any, limit: int) -> bool:
     """Whether ``value`` (parsed JSON) nests objects and arrays more than ``limit`` levels deep.
 

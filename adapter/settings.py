@@ -7,8 +7,8 @@ the file, a missing file) becomes one ``SettingsError`` naming the setting and w
 line in docs/configuration.md, nothing else:
 
 * the field name ``foo_bar`` gives the flag ``--foo-bar``, the variable ``SERVICENOW_ADAPTER_FOO_BAR`` and the
-  TOML key ``foo_bar``; ``setting_flags()`` derives the flag (its type, choices, ``--help`` text with the
-  default) from the field's annotation, ``default`` and ``description``, and ``adapter.cli`` adds it;
+  TOML key ``foo_bar``; ``adapter.setting_flags`` derives the flag (its type, choices, ``--help`` text with
+  the default) from the field's annotation, ``default`` and ``description``, and ``adapter.cli`` adds it;
 * the type decides the flag's form: ``bool`` is a switch (``--keyring``), ``list[str]`` a repeatable flag
   (mark it ``Annotated[list[str], NoDecode]`` and split it in ``_lists_from_text``), a ``Literal`` a choice,
   ``int``/``float`` a number, anything else a string;
@@ -27,16 +27,14 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-import types
 import typing
 from collections.abc import Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -45,7 +43,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from adapter.search_types import DEFAULT_SEARCH_TYPES, SearchType
 from adapter.servicenow.proxy import DIRECT, parse_proxy_url
+from adapter.servicenow.query_values import is_table_name
 from adapter.servicenow.trust import ssl_context
 
 ENV_PREFIX = "SERVICENOW_ADAPTER_"
@@ -69,15 +69,15 @@ DEFAULT_TASK_TABLES = (
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 LOG_LEVELS: tuple[str, ...] = typing.get_args(LogLevel)
-Authorizer = Literal["openfin-window", "browser", "http"]
-TokenEndpoint = Literal["standard", "scripted"]
+AuthorizerName = Literal["openfin-window", "browser", "http"]
+"""How the user consents: the name of a ServiceNow authorizer (``adapter.servicenow.authorizers``)."""
+TokenEndpointMode = Literal["standard", "scripted"]
+"""``adapter.servicenow.oauth.TokenEndpointMode`` again, not imported: that would load authlib on every start
+of the command line, emulators included (tests/unit/codebase/test_names.py ties the two)."""
 IntentAccess = Literal["off", "read-only", "all"]
 """What an intent may do: nothing, only the intents that read (and show), or everything."""
 
-_TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
-_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,79}(\.[a-z][a-z0-9_]{0,79}){0,2}$")
 MAX_SEARCH_TYPES = 12
-MAX_SEARCH_LIMIT = 50
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("servicenow_adapter_config_file", default=None)
 
 
@@ -93,147 +93,6 @@ def _split_list(value: object) -> object:
             return tomllib.loads(f"v = {text}")["v"]
         return [item.strip() for item in text.split(",") if item.strip()]
     return value
-
-
-def _field_name(value: str) -> str:
-    if not _FIELD_NAME.match(value):
-        raise ValueError(f"not a field name: {value!r}")
-    return value
-
-
-class CardField(BaseModel):
-    """One line of a search result's card: the record's ``field`` shown under ``label``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    field: str = Field(description="field name (dot-walking allowed, e.g. account.name)")
-    label: str = Field(min_length=1, max_length=60, description="what the card calls it")
-
-    @field_validator("field")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return _field_name(value)
-
-
-class SearchType(BaseModel):
-    """One record type ``servicenow.search`` looks in: which table, matched on which fields, shown how."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9 _-]{0,39}$", description="type name apps filter on")
-    table: str = Field(description="the table searched")
-    search_fields: tuple[str, ...] = Field(min_length=1, max_length=8, description="fields matched (LIKE)")
-    title_field: str = Field(description="the result's title")
-    label_field: str | None = Field(default=None, description="shown after the type name, e.g. the number")
-    card_fields: tuple[CardField, ...] = Field(default=(), max_length=16, description="the card's lines")
-    phone_field: str | None = Field(default=None, description="a phone number the card can call")
-    email_field: str | None = Field(default=None, description="an e-mail address the card can write to")
-    condition: str = Field(
-        default="",
-        max_length=400,
-        pattern=r"^[^\x00-\x1f\x7f]*$",
-        description="a fixed encoded query ANDed to the search (set by the administrator, never by apps)",
-    )
-    order_by: str = Field(default="sys_updated_on", description="newest first by this field")
-    limit: int = Field(default=10, ge=1, le=MAX_SEARCH_LIMIT, description="results kept per search")
-
-    @field_validator("table")
-    @classmethod
-    def _table(cls, value: str) -> str:
-        if not _TABLE_NAME.match(value):
-            raise ValueError(f"not a table name: {value!r}")
-        return value
-
-    @field_validator("search_fields")
-    @classmethod
-    def _search_fields(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(_field_name(item) for item in value)
-
-    @field_validator("title_field", "label_field", "phone_field", "email_field", "order_by")
-    @classmethod
-    def _optional_field(cls, value: str | None) -> str | None:
-        return None if value is None else _field_name(value)
-
-    @field_validator("condition")
-    @classmethod
-    def _no_script(cls, value: str) -> str:
-        if "javascript:" in "".join(value.split()).lower():
-            raise ValueError("a search condition must not run script")
-        return value
-
-
-def _card(*pairs: tuple[str, str]) -> tuple[CardField, ...]:
-    return tuple(CardField(field=field, label=label) for field, label in pairs)
-
-
-_TASK_CARD = _card(
-    ("assigned_to", "Assigned To"),
-    ("short_description", "Description"),
-    ("state", "State"),
-    ("priority", "Priority"),
-    ("approval", "Approval"),
-    ("sys_updated_on", "Updated On"),
-)
-
-# The five types of OpenFin's Workspace how-to (integrate-with-servicenow), newest first, 10 each.
-DEFAULT_SEARCH_TYPES: tuple[SearchType, ...] = (
-    SearchType(
-        name="Contact",
-        table="customer_contact",
-        search_fields=("name",),
-        title_field="name",
-        card_fields=_card(
-            ("company", "Company"),
-            ("title", "Title"),
-            ("department", "Department"),
-            ("phone", "Phone"),
-            ("email", "E-mail"),
-        ),
-        phone_field="phone",
-        email_field="email",
-    ),
-    SearchType(
-        name="Account",
-        table="customer_account",
-        search_fields=("name",),
-        title_field="name",
-        card_fields=_card(
-            ("street", "Street"),
-            ("city", "City"),
-            ("zip", "Zip"),
-            ("country", "Country"),
-            ("phone", "Phone"),
-            ("website", "Website"),
-        ),
-        phone_field="phone",
-    ),
-    SearchType(
-        name="Case",
-        table="sn_customerservice_case",
-        search_fields=("number", "short_description"),
-        title_field="short_description",
-        label_field="number",
-        card_fields=(*_TASK_CARD[:1], CardField(field="account", label="Account"), *_TASK_CARD[1:]),
-    ),
-    SearchType(
-        name="Task",
-        table="task",
-        search_fields=("number", "short_description"),
-        title_field="short_description",
-        label_field="number",
-        card_fields=_TASK_CARD,
-        # Cases and incidents are tasks too (table per hierarchy): they have their own types.
-        condition="sys_class_name=task",
-    ),
-    SearchType(
-        name="Incident",
-        table="incident",
-        search_fields=("number", "short_description"),
-        title_field="short_description",
-        label_field="number",
-        card_fields=_TASK_CARD,
-    ),
-)
 
 
 def _search_types_from_text(value: object) -> object:
@@ -284,7 +143,7 @@ class AdapterSettings(BaseSettings):
         json_schema_extra={"metavar": "PLATFORM_UUID"},
     )
     channel: str = Field(default=DEFAULT_CHANNEL, min_length=1, description="the channel apps connect to")
-    authorizer: Authorizer = Field(default="openfin-window", description="how the user consents")
+    authorizer: AuthorizerName = Field(default="openfin-window", description="how the user consents")
     browser_port: int = Field(
         default=0,
         ge=0,
@@ -292,7 +151,7 @@ class AdapterSettings(BaseSettings):
         description="loopback redirect port for --authorizer browser",
         json_schema_extra={"metavar": "PORT", "default_doc": "`0` (any free port)"},
     )
-    token_endpoint: TokenEndpoint = Field(
+    token_endpoint: TokenEndpointMode = Field(
         default="standard", description="standard /oauth_token.do or the x_opfi_openfin scripted API"
     )
     instance_url: str | None = Field(
@@ -444,6 +303,16 @@ class AdapterSettings(BaseSettings):
         description="requests of one app waiting for a turn; more are refused with TooManyRequestsError",
         json_schema_extra={"metavar": "REQUESTS"},
     )
+    change_read_window: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description=(
+            "seconds after a change is broadcast in which identical reads of the changed record share one "
+            "answer fetched after the change; 0 shares only reads in flight together"
+        ),
+        json_schema_extra={"metavar": "SECONDS"},
+    )
     max_frame_bytes: int = Field(
         default=DEFAULT_MAX_FRAME_BYTES,
         ge=64 * 1024,
@@ -513,7 +382,7 @@ class AdapterSettings(BaseSettings):
     @field_validator("watch_table", "task_table")
     @classmethod
     def _table_names(cls, value: list[str]) -> list[str]:
-        bad = [name for name in value if not _TABLE_NAME.match(name)]
+        bad = [name for name in value if not is_table_name(name)]
         if bad:
             raise ValueError(f"not a table name: {', '.join(bad)}")
         return value
@@ -598,85 +467,3 @@ def load_settings(flags: Mapping[str, Any] | None = None, config_file: Path | No
         raise SettingsError(f"invalid settings: {problems}") from None
     finally:
         _CONFIG_FILE.reset(token)
-
-
-@dataclass(frozen=True)
-class SettingFlag:
-    """How one field of ``AdapterSettings`` is given on the command line, in the environment and in TOML."""
-
-    name: str
-    """The field name, which is also the TOML key."""
-    flag: str
-    env: str
-    kind: FlagKind
-    value_type: type[int] | type[float] | type[str]
-    choices: tuple[str, ...]
-    metavar: str | None
-    description: str
-    default_doc: str
-    """The default as docs/configuration.md states it (Markdown)."""
-
-    @property
-    def help(self) -> str:
-        """The ``--help`` line: the description and the default."""
-        default = "not set" if self.default_doc == "—" else self.default_doc.replace("`", "")
-        return f"{self.description} (default: {default})"
-
-
-def _default_doc(default: object) -> str:
-    if default is None:
-        return "—"
-    if default is False:
-        return "off"
-    if isinstance(default, list):
-        return ", ".join(f"`{item}`" for item in default) or "—"
-    if isinstance(default, float) and default.is_integer():
-        return f"`{int(default)}`"
-    return f"`{default}`"
-
-
-FlagKind = Literal["switch", "list", "choice", "number", "text"]
-
-
-def _flag_form(annotation: object) -> tuple[FlagKind, type[int] | type[float] | type[str], tuple[str, ...]]:
-    # Optional[X] is X as a flag: leaving the flag out is what gives None.
-    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
-        annotation = args[0]
-    origin = typing.get_origin(annotation)
-    if annotation is bool:
-        return "switch", str, ()
-    if origin in (list, tuple):
-        return "list", str, ()
-    if origin is Literal:
-        return "choice", str, tuple(str(arg) for arg in typing.get_args(annotation))
-    if annotation is int:
-        return "number", int, ()
-    if annotation is float:
-        return "number", float, ()
-    return "text", str, ()
-
-
-def setting_flags() -> list[SettingFlag]:
-    """Every setting of ``run`` as a flag, in the model's order; the CLI and the docs test use it."""
-    flags = []
-    for name, field in AdapterSettings.model_fields.items():
-        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-        kind, value_type, choices = _flag_form(field.annotation)
-        default = field.get_default(call_default_factory=True)
-        metavar = extra.get("metavar")
-        default_doc = extra.get("default_doc")
-        flags.append(
-            SettingFlag(
-                name=name,
-                flag="--" + name.replace("_", "-"),
-                env=ENV_PREFIX + name.upper(),
-                kind=kind,
-                value_type=value_type,
-                choices=choices,
-                metavar=metavar if isinstance(metavar, str) else None,
-                description=field.description or name.replace("_", " "),
-                default_doc=default_doc if isinstance(default_doc, str) else _default_doc(default),
-            )
-        )
-    return flags

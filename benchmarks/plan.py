@@ -30,6 +30,8 @@ class Plan:
     apps_per_process: int = 25
     """Fan-out apps per node process (a desktop runs each app in its own renderer process)."""
     per_caller: int = 10
+    throughput_records: int = 300
+    """Distinct records the throughput runs read in turn (more than the highest concurrency)."""
     """Throughput runs make at least this many requests per concurrent caller."""
     poll_interval: float = 1.0
     coalescing_apps: int = 100
@@ -37,10 +39,12 @@ class Plan:
     coalescing_rounds: int = 5
     """Bursts per coalescing measurement (and changes read again)."""
     coalescing_latency_ms: int = 50
-    """The instance's added latency in the second coalescing measurement: a real instance is not 1 ms away."""
+    """The instance's added latency in the second coalescing measurement: a real instance is farther away."""
     scale_apps: int = 1000
     """Apps connected at once in the scale scenario."""
     scale_changes: int = 10
+    scale_request_rounds: int = 10
+    """Rounds of one read per app, per RSS step of the scale scenario (10 of 1 000 apps: 10 000 requests)."""
 
     def requests_at(self, concurrency: int) -> int:
         """Requests for one throughput run at ``concurrency``."""
@@ -78,8 +82,10 @@ QUICK = Plan(
     footprint_requests=200,
     startup_samples=1,
     per_caller=1,
+    throughput_records=150,
     coalescing_apps=10,
     coalescing_rounds=1,
     scale_apps=25,
     scale_changes=1,
+    scale_request_rounds=1,
 )

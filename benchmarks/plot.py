@@ -16,10 +16,17 @@ LABELS = {
     "httpx": "direct (Python httpx)",
     "adapter": "through the adapter",
     "js": "JS provider (node-adapter)",
+    "adapter, one record": "adapter, one record (coalesced)",
 }
 
 
-COLOURS = {"fetch": "tab:blue", "httpx": "tab:orange", "adapter": "tab:green", "js": "tab:red"}
+COLOURS = {
+    "fetch": "tab:blue",
+    "httpx": "tab:orange",
+    "adapter": "tab:green",
+    "js": "tab:red",
+    "adapter, one record": "tab:olive",
+}
 
 SHORT = {
     "fetch": "fetch",

@@ -32,10 +32,17 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         delta = latency["adapter_minus_fetch_ms"]
         judged["p50 at most 1.0 ms above direct"] = _target(delta["p50"] <= 1.0, f"+{delta['p50']} ms")
         judged["p99 at most 5 ms above direct"] = _target(delta["p99"] <= 5.0, f"+{delta['p99']} ms")
+        floors = [latency["paths"][path]["p50"] for path in ("adapter-floor", "js-floor")]
+        judged["bus floor p50 <= JS provider's"] = _target(
+            floors[0] <= floors[1], f"{floors[0]} vs {floors[1]} ms ({floors[0] - floors[1]:+.3f} ms)"
+        )
     throughput = results.get("throughput")
-    if throughput and "32" in throughput["adapter/js"]:
-        share = throughput["adapter/js"]["32"]
-        judged["throughput at 32 >= JS provider"] = _target(share is not None and share >= 1.0, f"x{share}")
+    if throughput:
+        for level, share in throughput["adapter/js"].items():
+            rates = [throughput["paths"][path][level]["requests_per_second"] for path in ("adapter", "js")]
+            judged[f"throughput at {level} >= JS provider, distinct records"] = _target(
+                share is not None and share >= 1.0, f"x{share} ({rates[0]} vs {rates[1]} req/s)"
+            )
     fanout = results.get("fanout_and_polling")
     if fanout:
         sizes = fanout["fanout"]
@@ -86,8 +93,8 @@ def _scale_targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         again = [run["instance_requests"] for run in coalescing["after_change"]]
         reads = [run["reads"] for run in coalescing["after_change"]]
         slow = [run["instance_requests"] for run in coalescing["after_change_with_latency"]]
-        # Judged on the emulator as it is (answers in about 1 ms); the figure also shows the instance 50 ms
-        # away, where reads made on the broadcast overlap as they would on a real instance.
+        # Judged on the emulator as it is, beside the adapter; the figure also shows the instance farther away
+        # (``coalescing_latency_ms``), where reads made on the broadcast overlap as on a real instance.
         judged[f"a change read again by {apps} apps: at most 2 instance requests"] = _target(
             max(again) <= 2 and min(reads) == apps,
             f"{'/'.join(map(str, again))} requests for {'/'.join(map(str, reads))} reads; "
@@ -114,10 +121,24 @@ def _scale_targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
             ", ".join(f"{kind} {tail} ms" for kind, tail in tails.items())
             + f", {big['missing_deliveries']} missing",
         )
+        written = (big.get("adapter_written_after_detection_ms") or {}).get("p99")
+        # The adapter's own part of the target above: on a 2-core machine that also runs the runtime and
+        # every app, the end-to-end figure is mostly the harness's CPU.
+        judged[f"adapter side: every frame of a change to {apps} apps written, p99 < 100 ms"] = _target(
+            written is not None and written < 100.0, f"{written} ms after detection"
+        )
         rss = big["rss_connected_mib"]
         judged[f"adapter RSS < 150 MB with {apps} apps"] = _target(
             rss is not None and rss < 150 * 1e6 / 2**20, f"{rss} MiB"
         )
+        requests = big.get("requests")
+        if requests:
+            steps = requests["rss_after_step_mib"]
+            growth = requests["rss_growth_second_step_mib"]
+            judged[f"no RSS growth over {requests['requests_per_step']} requests with {apps} apps"] = _target(
+                growth is not None and growth <= 1.0 and requests["errors"] == 0,
+                f"{steps[0]} then {steps[1]} MiB (+{growth}), {requests['errors']} errors",
+            )
     return judged
 
 
@@ -163,12 +184,21 @@ def _render_scale(results: dict[str, Any]) -> list[str]:
             "",
             f"9. {big['apps']} apps in {big['node_processes']} node processes: connected in "
             f"{big['connect_storm_s']} s with {big['logins']} login(s); change after detection p50/p99 ms: "
+            f"adapter's last frame written {cell(big.get('adapter_written_after_detection_ms'))} "
+            f"(its CPU {cell(big.get('adapter_written_cpu_ms'))}), "
             f"event {cell(big['event_after_detection_ms'])}, "
             f"context {cell(big['context_after_detection_ms'])}, "
             f"{big['missing_deliveries']} missing; adapter RSS idle {big['rss_idle_mib']}, connected "
             f"{big['rss_connected_mib']}, after the changes {big['rss_after_changes_mib']} MiB; CPU ms per "
             f"change: {big['cpu_ms_per_change']}",
         ]
+        requests = big.get("requests")
+        if requests:
+            lines.append(
+                f"   {requests['requests_per_step']} requests from the apps, twice: adapter RSS "
+                f"{requests['rss_after_step_mib']} MiB "
+                f"(growth {requests['rss_growth_second_step_mib']} MiB), {requests['errors']} errors"
+            )
     return lines
 
 
@@ -197,13 +227,16 @@ def render(results: dict[str, Any]) -> str:
         )
     throughput = results.get("throughput")
     if throughput:
-        lines += ["", "2. throughput (requests/s) by concurrency"]
+        records = throughput.get("records")
+        lines += ["", f"2. throughput (requests/s) by concurrency, {records} distinct records read in turn"]
         levels = list(next(iter(throughput["paths"].values())))
         rows = [
             [path, *(str(by_level[c]["requests_per_second"]) for c in levels)]
             for path, by_level in throughput["paths"].items()
         ]
         rows.append(["adapter/js", *(str(throughput["adapter/js"][c]) for c in levels)])
+        one_record = [key for key in throughput if key.endswith("/js") and key != "adapter/js"]
+        rows += [[key, *(str(throughput[key][c]) for c in levels)] for key in one_record]
         lines += _table(["path", *levels], rows)
         lines += ["", "   latency under load, p50/p99 ms"]
         rows = [

@@ -18,7 +18,8 @@ from typing import Any
 
 import httpx
 
-from benchmarks.desktop import CASE_TABLE, PLATFORM, Desktop, adapter_args, cpu_ms, rss_kib
+from adapter.servicenow.coalesce import CHANGE_WINDOW
+from benchmarks.desktop import CASE_TABLE, PLATFORM, Desktop, adapter_args, cpu_ms, log_time, rss_kib
 from benchmarks.plan import Plan
 from benchmarks.processes import NodeScript, Started, adapter_command, node_script, started
 from benchmarks.scenarios import REFRESH_KEY, case_numbers, non_hook_requests, one_change, split_apps
@@ -31,6 +32,7 @@ TOKEN_REQUESTS = REFRESH_KEY  # the code exchange and every refresh
 TASK_TABLES = (CASE_TABLE, "sn_bom_case", "sn_bom_financial_service")
 # How far ahead the node processes are told to start a burst: time enough for every one to hear of it.
 START_AHEAD_MS = 100.0
+RECORD_CHANGED = "servicenow.recordChanged"
 
 
 @contextlib.asynccontextmanager
@@ -103,6 +105,9 @@ async def coalescing(desktop: Desktop, plan: Plan) -> dict[str, Any]:
         results["after_change"] = [
             await _reads_after_change(desktop, group, apps, desktop.case_sys_id, serial) for serial in rounds
         ]
+        # Reads of a changed record share one answer for a while after its broadcast; let that window end,
+        # so that the bursts below measure sharing in flight alone.
+        await asyncio.sleep(CHANGE_WINDOW + 0.5)
         rule = {"method": "GET", "path": endpoint, "latency_ms": plan.coalescing_latency_ms}
         (await desktop.hooks.post("/__emulator/faults", json=rule)).raise_for_status()
         try:
@@ -220,6 +225,8 @@ async def scale(desktop: Desktop, plan: Plan) -> dict[str, Any]:
             cpu_before = _cpu(pids)
             events: list[float] = []
             contexts: list[float] = []
+            written: list[float] = []
+            written_cpu: list[float] = []
             missing = 0
             for serial in range(plan.scale_changes):
                 sys_id, number = cases[serial % len(cases)]
@@ -229,9 +236,13 @@ async def scale(desktop: Desktop, plan: Plan) -> dict[str, Any]:
                 events += event
                 contexts += context
                 missing += 2 * apps - len(event) - len(context)
+                for wall, cpu in _adapter_side(own, number, apps):
+                    written.append(wall)
+                    written_cpu.append(cpu)
                 await asyncio.sleep(0.5)
             cpu_after = _cpu(pids)
             after_changes_rss = rss_kib(adapter.pid)
+            requests = await _requests_rss(own, group, plan, adapter.pid)
     return {
         "apps": apps,
         "node_processes": len(split_apps(apps, plan.apps_per_process)),
@@ -239,16 +250,65 @@ async def scale(desktop: Desktop, plan: Plan) -> dict[str, Any]:
         "logins": sum(after.get(key, 0) - before.get(key, 0) for key in LOGIN_KEYS),
         "token_requests": after.get(TOKEN_REQUESTS, 0) - before.get(TOKEN_REQUESTS, 0),
         "changes": plan.scale_changes,
+        # The adapter's own part: from detection to the last app's event frame written to the runtime.
+        "adapter_written_after_detection_ms": summarize(written).to_json() if written else None,
+        # The adapter's CPU time over that span: what the write pass costs, whatever the machine's load.
+        "adapter_written_cpu_ms": summarize(written_cpu).to_json() if written_cpu else None,
         "event_after_detection_ms": summarize(events).to_json() if events else None,
         "context_after_detection_ms": summarize(contexts).to_json() if contexts else None,
         "missing_deliveries": missing,
         "rss_idle_mib": _mib(idle_rss),
         "rss_connected_mib": _mib(connected_rss),
         "rss_after_changes_mib": _mib(after_changes_rss),
+        "requests": requests,
         # Where a change's fan-out spends the machine's CPU (the 0.5 s pauses between changes included).
         "cpu_ms_per_change": {
             part: round((cpu_after[part] - cpu_before[part]) / max(plan.scale_changes, 1), 1) for part in pids
         },
+    }
+
+
+def _adapter_side(desktop: Desktop, number: str, apps: int) -> list[tuple[float, float]]:
+    """(ms, CPU ms) from the adapter's detection of the change of ``number`` to its last event frame
+    written: the ``channel.fanout`` line of the event that followed the ``broadcast.change`` line."""
+    detections = [
+        log_time(entry)
+        for entry in desktop.adapter_events("broadcast.change")
+        if entry.get("number") == number
+    ]
+    if not detections:
+        return []
+    detected = max(detections)
+    for entry in desktop.adapter_events("channel.fanout"):
+        if (
+            entry.get("action") == RECORD_CHANGED
+            and entry.get("clients") == apps
+            and log_time(entry) >= detected
+        ):
+            return [(log_time(entry) - detected, float(entry.get("written_cpu_ms") or 0.0))]
+    return []
+
+
+async def _requests_rss(desktop: Desktop, apps: list[NodeScript], plan: Plan, pid: int) -> dict[str, Any]:
+    """``scale_request_rounds`` rounds in which every app reads a record at once, twice over: the adapter's
+    RSS after each step, so that growth between them shows (as the footprint scenario, with the apps on)."""
+    cases = await case_numbers(desktop, 10)
+    endpoints = [f"/api/now/table/{CASE_TABLE}/{sys_id}" for sys_id, _ in cases]
+    rss: list[int | None] = []
+    errors = made = 0
+    for _ in range(2):
+        for round_ in range(plan.scale_request_rounds):
+            endpoint = endpoints[round_ % len(endpoints)]
+            replies = await asyncio.gather(*(fleet.call("read", endpoint=endpoint) for fleet in apps))
+            errors += sum(reply["errors"] for reply in replies)
+            made += plan.scale_apps
+        rss.append(rss_kib(pid))
+    first, second = rss
+    return {
+        "requests_per_step": made // 2,
+        "errors": errors,
+        "rss_after_step_mib": [_mib(value) for value in rss],
+        "rss_growth_second_step_mib": round((second - first) / 1024, 1) if first and second else None,
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from adapter.servicenow.coalesce import CHANGE_WINDOW
 from benchmarks.desktop import (
     ADAPTER_CHANNEL,
     CASE_TABLE,
@@ -30,7 +31,6 @@ from benchmarks.processes import NodeScript, node_script, started
 from benchmarks.stats import ratio, summarize
 
 NODE_PATHS = ["fetch", "adapter", "js", "adapter-floor", "js-floor"]
-THROUGHPUT_PATHS = ["fetch", "httpx", "adapter", "js"]
 REFRESH_KEY = "POST /oauth_token.do"
 ACCESS_TOKEN_LIFETIME = 1800.0
 
@@ -103,16 +103,17 @@ async def latency(desktop: Desktop, plan: Plan) -> dict[str, Any]:
 
 
 async def _httpx_load(
-    client: httpx.AsyncClient, endpoint: str, concurrency: int, requests: int
+    client: httpx.AsyncClient, endpoints: list[str], concurrency: int, requests: int
 ) -> dict[str, Any]:
-    remaining = requests
+    sent_count = 0
     errors = 0
     latencies: list[float] = []
 
     async def worker() -> None:
-        nonlocal remaining, errors
-        while remaining > 0:
-            remaining -= 1
+        nonlocal sent_count, errors
+        while sent_count < requests:
+            endpoint = endpoints[sent_count % len(endpoints)]
+            sent_count += 1
             sent = time.perf_counter()
             try:
                 await _httpx_get(client, endpoint)
@@ -126,48 +127,100 @@ async def _httpx_load(
     return {"elapsedMs": elapsed_ms, "requests": requests, "errors": errors, "latencies": latencies}
 
 
+ONE_RECORD = "adapter, one record"
+"""The adapter reading one record from every worker: identical reads in flight share one instance request
+(read coalescing), which the other paths do not do, so this line is shown beside the like-for-like ones."""
+THROUGHPUT_PATHS = ["fetch", "httpx", "adapter", "js", ONE_RECORD]
+
+
+def record_key(endpoint: str) -> str:
+    """The emulator's counter key of a GET of ``endpoint`` (its path, no query)."""
+    return f"GET {endpoint.split('?', 1)[0]}"
+
+
 async def _load(
-    desktop: Desktop, client: httpx.AsyncClient, path: str, concurrency: int, requests: int
+    desktop: Desktop,
+    client: httpx.AsyncClient,
+    path: str,
+    endpoints: list[str],
+    concurrency: int,
+    requests: int,
 ) -> dict[str, Any]:
+    if path == ONE_RECORD:
+        path, endpoints = "adapter", [desktop.record_endpoint]
     if path == "httpx":
-        return await _httpx_load(client, desktop.record_endpoint, concurrency, requests)
+        return await _httpx_load(client, endpoints, concurrency, requests)
+    before = await desktop.stats() if path == "adapter" else {}
     result: dict[str, Any] = await desktop.driver.call(
-        "load", path=path, endpoint=desktop.record_endpoint, concurrency=concurrency, requests=requests
+        "load", path=path, endpoints=endpoints, concurrency=concurrency, requests=requests
     )
+    if path == "adapter":
+        after = await desktop.stats()
+        keys = {record_key(endpoint) for endpoint in endpoints}
+        result["instanceRequests"] = sum(after.get(key, 0) - before.get(key, 0) for key in keys)
     return result
 
 
+async def record_endpoints(desktop: Desktop, count: int) -> list[str]:
+    """GET endpoints of ``count`` distinct cases (as many as the instance has, if fewer)."""
+    cases = await case_numbers(desktop, count)
+    return [f"/api/now/table/{CASE_TABLE}/{sys_id}" for sys_id, _ in cases]
+
+
 async def throughput(desktop: Desktop, plan: Plan) -> dict[str, Any]:
-    """Scenario 2: requests per second at each concurrency, paths interleaved and rotated per round."""
+    """Scenario 2: requests per second at each concurrency, paths interleaved and rotated per round.
+
+    Like for like: request ``i`` of a run reads record ``i`` modulo ``plan.throughput_records`` (more records
+    than the highest concurrency), so no two requests in flight read the same record and the adapter's read
+    coalescing has nothing to share; every path makes the same requests in the same order. The adapter reading
+    one record from every worker (what this scenario measured before) is the separate ``ONE_RECORD`` line.
+    """
+    endpoints = await record_endpoints(desktop, plan.throughput_records)
     totals: dict[tuple[str, int], list[float]] = {}
     errors: dict[tuple[str, int], int] = {}
     latencies: dict[tuple[str, int], list[float]] = {}
+    instance: dict[tuple[str, int], int] = {}
+    paths = len(THROUGHPUT_PATHS)
     async with direct_client(desktop) as client:
+        # Every record read once by each path first, so that no path meets a record the instance has not
+        # served yet.
+        for path in THROUGHPUT_PATHS:
+            await _load(desktop, client, path, endpoints, 8, len(endpoints))
         for round_ in range(plan.throughput_rounds):
             for level, concurrency in enumerate(plan.concurrency):
-                shift = round_ + level
-                for path in THROUGHPUT_PATHS[shift % 4 :] + THROUGHPUT_PATHS[: shift % 4]:
-                    run = await _load(desktop, client, path, concurrency, plan.requests_at(concurrency))
-                    entry = totals.setdefault((path, concurrency), [0.0, 0.0])
+                shift = (round_ + level) % paths
+                for path in THROUGHPUT_PATHS[shift:] + THROUGHPUT_PATHS[:shift]:
+                    key = (path, concurrency)
+                    run = await _load(
+                        desktop, client, path, endpoints, concurrency, plan.requests_at(concurrency)
+                    )
+                    entry = totals.setdefault(key, [0.0, 0.0])
                     entry[0] += run["requests"]
                     entry[1] += run["elapsedMs"]
-                    errors[(path, concurrency)] = errors.get((path, concurrency), 0) + run["errors"]
-                    latencies.setdefault((path, concurrency), []).extend(run["latencies"])
+                    errors[key] = errors.get(key, 0) + run["errors"]
+                    latencies.setdefault(key, []).extend(run["latencies"])
+                    if "instanceRequests" in run:
+                        instance[key] = instance.get(key, 0) + run["instanceRequests"]
     table: dict[str, dict[str, Any]] = {}
     for (path, concurrency), (requests, elapsed_ms) in totals.items():
-        table.setdefault(path, {})[str(concurrency)] = {
+        cell: dict[str, Any] = {
             "requests_per_second": round(requests / elapsed_ms * 1000.0, 1),
             "errors": errors[(path, concurrency)],
             "latency_ms": summarize(latencies[(path, concurrency)]).to_json(),
         }
+        if (path, concurrency) in instance:
+            # Instance requests per request made: 1.0 when nothing was shared.
+            cell["instance_requests_per_request"] = round(instance[(path, concurrency)] / requests, 3)
+        table.setdefault(path, {})[str(concurrency)] = cell
+
+    def share(path: str, c: int) -> float | None:
+        return ratio(table[path][str(c)]["requests_per_second"], table["js"][str(c)]["requests_per_second"])
+
     return {
+        "records": len(endpoints),
         "paths": table,
-        "adapter/js": {
-            str(c): ratio(
-                table["adapter"][str(c)]["requests_per_second"], table["js"][str(c)]["requests_per_second"]
-            )
-            for c in plan.concurrency
-        },
+        "adapter/js": {str(c): share("adapter", c) for c in plan.concurrency},
+        f"{ONE_RECORD}/js": {str(c): share(ONE_RECORD, c) for c in plan.concurrency},
     }
 
 
@@ -265,8 +318,8 @@ async def fanout_and_polling(desktop: Desktop, plan: Plan) -> dict[str, Any]:
         }
         async with contextlib.AsyncExitStack() as stack:
             # On a desktop every app is its own renderer process; one node process for all of them would
-            # make node's own handling of 200 messages per change (46 ms of CPU at 100 apps) the thing
-            # measured. Apps go in processes of ``plan.apps_per_process``.
+            # make node's own handling of every app's messages per change (docs/performance.md, section 3) the
+            # thing measured. Apps go in processes of ``plan.apps_per_process``.
             fleets = [
                 await stack.enter_async_context(
                     node_script(
@@ -307,6 +360,9 @@ async def fanout_and_polling(desktop: Desktop, plan: Plan) -> dict[str, Any]:
 
 async def refresh(desktop: Desktop, plan: Plan) -> dict[str, Any]:
     """Scenario 5: the instance expires the token, then ``refresh_burst`` requests arrive at once."""
+    # A record that changed in the scenarios before is read from its change window for a while (the answer
+    # fetched after the change), which would spare the burst its 401s: let every window end first.
+    await asyncio.sleep(CHANGE_WINDOW + 0.5)
     await desktop.advance_clock(ACCESS_TOKEN_LIFETIME + 60.0)
     before = (await desktop.stats()).get(REFRESH_KEY, 0)
     run = await desktop.driver.call(

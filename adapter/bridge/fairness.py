@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 
 from adapter.bridge.access import app_id
 from adapter.bridge.messages import DeliveryCounts, DeliveryStatus
-from adapter.openfin import ActionError, ChannelProvider, ClientIdentity
-from adapter.openfin.delivery import DeliveryCounts as Counts
+from adapter.openfin import ActionError, ChannelProvider, ClientIdentity, delivery
 
 DEFAULT_IN_FLIGHT = 16
 DEFAULT_BACKLOG = 1000
@@ -80,7 +79,7 @@ class RequestGate:
         return 0 if turns is None else turns.admitted
 
 
-def _counts(counts: Counts, waiting: int) -> DeliveryCounts:
+def _counts(counts: delivery.DeliveryCounts, waiting: int) -> DeliveryCounts:
     return DeliveryCounts(
         waiting=waiting,
         delivered=counts.delivered,
@@ -95,7 +94,7 @@ def delivery_status(provider: ChannelProvider, caller: ClientIdentity) -> Delive
 
     Other apps are not named: an app learns how its own events fared and how many events fared how overall.
     """
-    mine = Counts()
+    mine = delivery.DeliveryCounts()
     waiting = 0
     all_waiting = 0
     for client, pending, counts in provider.delivery_counts():

@@ -9,7 +9,7 @@ adapter's own context group) once the service has joined the broker.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Hashable, Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any, Protocol
 
 import structlog
@@ -77,21 +77,27 @@ class EventPublisher:
             context=context,
         )
         log.info("broadcast.change", table=change.table, number=change.number, change=change.change)
-        # Each app has its own queue: the event is queued for all at once and no app's slowness holds up
-        # another's (an app that falls behind gets the latest change of each record).
-        self._channel.post(
-            RECORD_CHANGED, event.model_dump(mode="json"), key=(origin, change.table, change.sys_id)
-        )
-        sends: list[Awaitable[None]] = []
+        sends: list[asyncio.Future[None]] = []
         if change.change != "deleted":
-            sends = [target.set_context(context) for target in self._contexts]
-        # Side by side; a failing send is raised (the broadcaster logs it) only once the others are done,
-        # never left running unawaited.
-        failures = [
-            outcome
-            for outcome in await asyncio.gather(*sends, return_exceptions=True)
-            if isinstance(outcome, Exception)
-        ]
+            # Before any app hears of it: the apps that read the record again on the news share one answer.
+            connection.record_changed(change.table, change.sys_id)
+            # Started before the apps' events, so that their one frame each goes out ahead of those events
+            # rather than behind all of them: the broker fans them out while the runtime relays the events.
+            sends = [asyncio.ensure_future(target.set_context(context)) for target in self._contexts]
+        try:
+            # Each app has its own queue: the event is queued for all at once and no app's slowness holds up
+            # another's (an app that falls behind gets the latest change of each record).
+            self._channel.post(
+                RECORD_CHANGED, event.model_dump(mode="json"), key=(origin, change.table, change.sys_id)
+            )
+        finally:
+            # Side by side; a failing send is raised (the broadcaster logs it) only once the others are
+            # done, never left running unawaited.
+            failures = [
+                outcome
+                for outcome in await asyncio.gather(*sends, return_exceptions=True)
+                if isinstance(outcome, Exception)
+            ]
         if failures:
             raise failures[0]
 

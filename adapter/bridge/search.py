@@ -30,10 +30,10 @@ from adapter.bridge.messages import (
     SearchResult,
 )
 from adapter.openfin import ChannelProvider, ClientIdentity
+from adapter.search_types import SearchType
 from adapter.servicenow.connection import Connection
 from adapter.servicenow.errors import ApiError, ApiRequestError, ParameterError
 from adapter.servicenow.manager import ConnectionManager
-from adapter.settings import SearchType
 
 log = structlog.get_logger(__name__)
 

@@ -172,6 +172,7 @@ class AdapterService:
                 timeout=httpx.Timeout(settings.request_timeout, connect=10.0),
                 max_request_body=settings.max_request_body,
                 allowed_paths=(*REST_API_PATHS, *settings.allow_path),
+                change_read_window=settings.change_read_window,
             ),
             transports=TransportRegistry(
                 network=Network.configured(

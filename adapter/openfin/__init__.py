@@ -11,6 +11,7 @@ from adapter.openfin.client import ChannelClient
 from adapter.openfin.connection import RuntimeConnection
 from adapter.openfin.connection_state import RuntimeConnectionState
 from adapter.openfin.context_handlers import HandlerRegistration
+from adapter.openfin.delivery import DispatchOutcome
 from adapter.openfin.errors import (
     ActionError,
     ActionNotFound,
@@ -31,7 +32,7 @@ from adapter.openfin.errors import (
 )
 from adapter.openfin.frames import ClientIdentity, Identity, ProviderIdentity
 from adapter.openfin.interop import ContextGroupInfo, Intent, InteropClient
-from adapter.openfin.provider import ChannelProvider, DispatchOutcome
+from adapter.openfin.provider import ChannelProvider
 from adapter.openfin.reconnect import Backoff
 from adapter.openfin.routing import ConnectionStats
 from adapter.openfin.runtime_calls import AppWindow, RuntimeCalls, RuntimeInfo, WindowEvent, WindowOptions

@@ -178,7 +178,9 @@ class ChannelClient:
 
     async def handle_message(self, push: ChannelMessagePayload) -> None:
         """Serve an action the provider dispatched to us."""
-        reply = await self.actions.reply(push.ack_to_sender, push.action, push.payload, push.sender_identity)
+        reply = await self.actions.reply_frame(
+            push.ack_to_sender, push.action, push.payload, push.sender_identity
+        )
         try:
             await self.connection.send(reply)
         except (FrameTooLargeError, NestingError) as exc:

@@ -11,7 +11,7 @@ clients, the interop client) in the order they were attached, each part that fai
 until all are back (state ``restoring`` until then). Its state (``RuntimeConnectionState``) moves in one
 place, ``_set_state``, and is observable through callbacks or an async iterator.
 
-Over 500 lines for a reason: everything left here touches the one socket or the tasks that own it (the
+Why one module: everything left here touches the one socket or the tasks that own it (the
 handshake, three ways of sending requests, the reader, the supervisor and the replay), and the rules that
 need none of that already live in ``routing``, ``desktop_events`` and ``connection_state``.
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
@@ -341,9 +342,10 @@ class RuntimeConnection:
         payload_json: str,
         *,
         timeout: float | None = None,  # noqa: ASYNC109 (every request owns its deadline)
+        sent: Callable[[], object] | None = None,
     ) -> Any:
         """``request`` with a payload that is already JSON text (a JSON object), e.g. one event encoded
-        once and sent to every client of a channel."""
+        once and sent to every client of a channel. ``sent()`` runs once the frame is on the socket."""
         ws = self._ws
         if ws is None:
             raise RuntimeNotConnectedError(f"Not connected to the runtime ({self.state.value})")
@@ -361,6 +363,8 @@ class RuntimeConnection:
             self._correlator.discard(message_id)
             self.stats.request_failures += 1
             raise
+        if sent is not None:
+            sent()
         try:
             return await self._correlator.wait(message_id, timeout or self.request_timeout)
         except RequestTimeoutError:
@@ -424,8 +428,73 @@ class RuntimeConnection:
                 self.stats.request_failures += 1
         return outcomes
 
-    async def send(self, frame: dict[str, Any]) -> None:
-        """Send a frame that gets no answer (a raw ``ackToSender`` reply to a channel push)."""
+    async def send_each_json(
+        self,
+        action: str,
+        payloads_json: Sequence[str],
+        on_reply: Callable[[int, Any], object],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (every request owns its deadline)
+    ) -> list[Exception | None]:
+        """One request per payload, all written in one pass, returning without waiting for any reply.
+
+        For each payload in order: ``None`` when its frame is on the socket, else why not (as
+        ``request_each_json``). ``on_reply(index, outcome)`` runs later for each one sent, with the reply's
+        ``data`` or the exception it failed with; one deadline for all, and no task per request. When this
+        raises (cancelled mid-pass), ``on_reply`` never runs: the caller settles every payload itself.
+        """
+        ws = self._ws
+        if ws is None:
+            reason = f"Not connected to the runtime ({self.state.value})"
+            return [RuntimeNotConnectedError(reason) for _ in payloads_json]
+        outcomes: list[Exception | None] = []
+        sent: list[int] = []
+        abandoned: list[bool] = []
+        try:
+            for index, payload_json in enumerate(payloads_json):
+                if outcomes and isinstance(outcomes[-1], ConnectionLostError):
+                    outcomes.append(ConnectionLostError())
+                    continue
+                message_id = self._correlator.open(action)
+                try:
+                    await self._send_on(ws, encode_request(action, payload_json, message_id))
+                except ConnectionClosed:
+                    self._correlator.discard(message_id)
+                    outcomes.append(ConnectionLostError())
+                    continue
+                except FrameTooLargeError as exc:
+                    self._correlator.discard(message_id)
+                    outcomes.append(exc)
+                    continue
+                self._correlator.on_reply(
+                    message_id, functools.partial(self._replied, on_reply, index, abandoned)
+                )
+                sent.append(message_id)
+                outcomes.append(None)
+        except BaseException:
+            abandoned.append(True)
+            for message_id in sent:
+                self._correlator.discard(message_id)
+            raise
+        self.stats.requests += len(payloads_json)
+        self.stats.request_failures += len(payloads_json) - len(sent)
+        self._correlator.expire_together(sent, timeout or self.request_timeout)
+        return outcomes
+
+    def _replied(
+        self, on_reply: Callable[[int, Any], object], index: int, abandoned: list[bool], outcome: Any
+    ) -> None:
+        if abandoned:
+            return
+        if isinstance(outcome, RequestTimeoutError):
+            self.stats.request_timeouts += 1
+        elif isinstance(outcome, Exception):
+            self.stats.request_failures += 1
+        on_reply(index, outcome)
+
+    async def send(self, frame: dict[str, Any] | str) -> None:
+        """Send a frame that gets no answer (a raw ``ackToSender`` reply to a channel push), as a dict or
+        as its JSON text."""
         ws = self._ws
         if ws is None:
             raise RuntimeNotConnectedError(f"Not connected to the runtime ({self.state.value})")

@@ -8,7 +8,7 @@ request when the socket closes. No I/O here: the connection sends the frame for 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +96,44 @@ class Correlator:
                 elif not pending.future.cancelled():
                     pending.future.exception()  # left unread only when the wait itself was cancelled
         return outcomes
+
+    def on_reply(self, message_id: int, callback: Callable[[Any], object]) -> None:
+        """Call ``callback`` with the reply's ``data``, or with the exception the request failed with, once it
+        settles (a request ``discard``-ed while pending: ``ConnectionLostError``); it is forgotten then. For
+        requests nobody awaits, e.g. one event sent to each of a thousand clients."""
+        pending = self._pending[message_id]
+
+        def settled(future: asyncio.Future[Any]) -> None:
+            if self._pending.get(message_id) is pending:
+                del self._pending[message_id]
+            if future.cancelled():
+                callback(ConnectionLostError())
+            else:
+                error = future.exception()
+                callback(future.result() if error is None else error)
+
+        pending.future.add_done_callback(settled)
+
+    def expire_together(self, message_ids: Sequence[int], timeout: float) -> None:
+        """One timer for several requests: those without a reply ``timeout`` seconds from now fail with
+        ``RequestTimeoutError``. The timer is dropped once every one has settled."""
+        pendings: list[_Pending | None] = [self._pending.get(message_id) for message_id in message_ids]
+        live: list[_Pending | None] = [
+            pending for pending in pendings if pending is not None and not pending.future.done()
+        ]
+        if not live:
+            return
+        timer = asyncio.get_running_loop().call_later(timeout, self._expire_all, live, timeout)
+        left = [len(live)]
+
+        def one_settled(_future: asyncio.Future[Any]) -> None:
+            left[0] -= 1
+            if left[0] == 0:
+                timer.cancel()
+
+        for pending in live:
+            if pending is not None:
+                pending.future.add_done_callback(one_settled)
 
     @staticmethod
     def _expire(pending: _Pending, timeout: float) -> None:

@@ -219,7 +219,11 @@ def parse_frame(text: str | bytes, *, max_depth: int | None = None, max_bytes: i
         raise ProtocolError("Frame is not a JSON object")
     if max_bytes is not None and len(text) > max_bytes:
         refused = ("MessageTooLargeError", f"The message is larger than {max_bytes} bytes")
-    elif max_depth is not None and jsoncodec.too_deep(data, max_depth):
+    elif (
+        max_depth is not None
+        and jsoncodec.may_be_too_deep(text, max_depth)
+        and jsoncodec.too_deep(data, max_depth)
+    ):
         refused = ("MessageTooDeepError", f"The message is nested deeper than {max_depth} levels")
     else:
         refused = None
@@ -373,6 +377,30 @@ def success_reply(ack: AckToSender, result: Any) -> dict[str, Any]:
     body["payload"] = inner
     body["success"] = True
     return reply
+
+
+def success_reply_text(ack: AckToSender, result_json: str | None) -> str:
+    """``encode(success_reply(ack, result))`` around a result that is already JSON text (``None``: no
+    result), so that a result is encoded once, straight from its model, rather than dumped to dicts first.
+
+    The reply's ``payload`` and its ``payload`` are written last, so the encoded envelope ends with the
+    inner object's closing brace and the two around it: the result goes in just before them.
+    """
+    reply = ack.to_wire()
+    body = reply.pop("payload")
+    inner = body.pop("payload", None)
+    if not isinstance(inner, dict):
+        inner = {}
+    inner.pop("result", None)
+    body.pop("success", None)
+    body["success"] = True
+    body["payload"] = inner
+    reply["payload"] = body
+    text = encode(reply)
+    if result_json is None:
+        return text
+    separator = "," if inner else ""
+    return f'{text[:-3]}{separator}"result":{result_json}}}}}}}'
 
 
 def failure_reply(ack: AckToSender, reason: str, error: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """``InteropClient``: our seat on a platform's interop broker (FDC3 context and intents over a channel).
 
 The broker is the channel provider ``interop-broker-<platform uuid>``. Everything here is a channel action
-on it (see the reference, section 4): context groups, ``setContext``, context handlers (channel actions of
+on it (docs/emulators/interop-broker.md): context groups, ``setContext``, context handlers (channel actions of
 ours named by handler id, registered locally *before* the broker is told, since it replays the current
 context at once), session context groups and intent handlers (``intent-handler-<Name>``, whose return value
 is the intent's result; for FDC3 2.0 raisers it is also published on the InterApplicationBus topic the

@@ -13,7 +13,6 @@ import asyncio
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -21,7 +20,17 @@ from pydantic import BaseModel
 
 from adapter.jsoncodec import NestingError
 from adapter.openfin.connection import RuntimeConnection
-from adapter.openfin.delivery import DEFAULT_BACKLOG, ClientDelivery, DeliveryCounts, Event, Mailbox
+from adapter.openfin.delivery import (
+    DEFAULT_BACKLOG,
+    ClientDelivery,
+    DeliveryCounts,
+    DispatchOutcome,
+    Event,
+    Fanout,
+    Mailbox,
+    event_error,
+    log_fanout,
+)
 from adapter.openfin.desktop_events import EventSubscription
 from adapter.openfin.errors import (
     ActionNotFound,
@@ -29,6 +38,7 @@ from adapter.openfin.errors import (
     ChannelClosedError,
     ChannelConnectionRejected,
     ClientNotConnectedError,
+    ConnectionLostError,
     FrameTooLargeError,
     ReplyTooLargeError,
     RuntimeNotConnectedError,
@@ -55,20 +65,6 @@ ConnectionHook = Callable[[ClientIdentity, Any], Awaitable[Any] | Any]
 
 DisconnectionHook = Callable[[ClientIdentity], Awaitable[None] | None]
 """``on_disconnection(client)``: the client is gone."""
-
-
-@dataclass(frozen=True)
-class DispatchOutcome:
-    """What one client made of a published action: its ``result``, or the ``error`` it failed with."""
-
-    client: ClientIdentity
-    result: Any = None
-    error: Exception | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the client handled the action."""
-        return self.error is None
 
 
 class ChannelProvider:
@@ -232,12 +228,15 @@ class ChannelProvider:
         payload_json: str | None,
         *,
         timeout: float | None,  # noqa: ASYNC109 (every request owns its deadline)
+        sent: Callable[[], object] | None = None,
     ) -> Any:
         message = encode_channel_message(
             self._target_json(client), self._provider_json(), action, payload_json
         )
         try:
-            data = await self.connection.request_json("send-channel-message", message, timeout=timeout)
+            data = await self.connection.request_json(
+                "send-channel-message", message, timeout=timeout, sent=sent
+            )
         except RuntimeRequestError as exc:
             raise ChannelActionError(action, exc.reason, exc.error) from None
         return data.get("result") if isinstance(data, dict) else None
@@ -301,14 +300,55 @@ class ChannelProvider:
         client's waiting event of the same action and key is replaced by this one. Raises ``TypeError`` or
         ``ValueError`` when ``payload`` has no JSON form.
         """
-        event = Event(action, None if payload is None else encode(payload))
+        fanout = Fanout(action, len(self._clients), log_fanout) if self._clients else None
+        event = Event(action, None if payload is None else encode(payload), fanout)
+        ready: list[tuple[ClientIdentity, ClientDelivery, Event]] = []
         for client_key, client in self._clients.items():
             delivery = self._deliveries.get(client_key)
             if delivery is None:
                 send = functools.partial(self._send_event, client)
                 delivery = ClientDelivery(Mailbox(self.event_backlog), send, client.uuid)
                 self._deliveries[client_key] = delivery
-            delivery.post(event, key, self._spawn)
+            taken = delivery.post_ready(event, key, self._spawn)
+            if taken is not None:
+                ready.append((client, delivery, taken))
+        if ready:
+            # The clients not waiting on an answer get theirs in one pass, with no task per client.
+            self._spawn(self._send_all(ready), f"openfin-fanout-{action}")
+
+    async def _send_all(self, ready: list[tuple[ClientIdentity, ClientDelivery, Event]]) -> None:
+        """Send each client its event in one pass; each client's sender resumes when its answer comes."""
+
+        def replied(index: int, outcome: Any) -> None:
+            _, delivery, event = ready[index]
+            error = event_error(event.action, outcome)
+            delivery.done(event, error, self._spawn)
+
+        settled = 0
+        try:
+            provider_json = self._provider_json()
+            messages = [
+                encode_channel_message(
+                    self._target_json(client), provider_json, event.action, event.payload_json
+                )
+                for client, _, event in ready
+            ]
+            outcomes = await self.connection.send_each_json("send-channel-message", messages, replied)
+            for (_, delivery, event), error in zip(ready, outcomes, strict=True):
+                settled += 1
+                if error is None:
+                    if event.fanout is not None:
+                        event.fanout.wrote()
+                else:
+                    event.missed()
+                    delivery.done(event, error, self._spawn)
+        except BaseException as exc:
+            # Nothing was sent for the rest (or the connection went): their copies are settled as missed.
+            failure = exc if isinstance(exc, Exception) else ConnectionLostError()
+            for _, delivery, event in ready[settled:]:
+                event.missed()
+                delivery.done(event, failure, self._spawn)
+            raise
 
     def delivery_counts(self) -> list[tuple[ClientIdentity, int, DeliveryCounts]]:
         """For each connected client that was posted events: its identity, events waiting, and counts."""
@@ -327,7 +367,22 @@ class ChannelProvider:
         return totals
 
     async def _send_event(self, client: ClientIdentity, event: Event) -> None:
-        await self._dispatch_json(client, event.action, event.payload_json, timeout=None)
+        fanout = event.fanout
+        if fanout is None:
+            await self._dispatch_json(client, event.action, event.payload_json, timeout=None)
+            return
+        written = False
+
+        def wrote() -> None:
+            nonlocal written
+            written = True
+            fanout.wrote()
+
+        try:
+            await self._dispatch_json(client, event.action, event.payload_json, timeout=None, sent=wrote)
+        finally:
+            if not written:
+                fanout.missed()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task: asyncio.Task[None] = self.connection.spawn(coroutine, name=name)
@@ -380,7 +435,7 @@ class ChannelProvider:
             refusal = ClientNotConnectedError(identity.uuid, identity.name, identity.endpoint_id)
             await self.connection.send(error_reply(push.ack_to_sender, refusal))
             return
-        reply = await self.actions.reply(push.ack_to_sender, push.action, push.payload, sender)
+        reply = await self.actions.reply_frame(push.ack_to_sender, push.action, push.payload, sender)
         try:
             try:
                 await self.connection.send(reply)

@@ -24,7 +24,14 @@ from adapter.openfin.errors import (
     DuplicateActionError,
     PayloadError,
 )
-from adapter.openfin.frames import AckToSender, ClientIdentity, failure_reply, success_reply
+from adapter.openfin.frames import (
+    AckToSender,
+    ClientIdentity,
+    encode,
+    failure_reply,
+    success_reply,
+    success_reply_text,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -86,6 +93,9 @@ class ActionRegistry:
         Raises ``ActionNotFound`` for an unknown name, ``PayloadError`` for a payload the action's model
         refuses (the handler is not called), or whatever the handler raises.
         """
+        return to_json_value(await self._run(name, payload, caller))
+
+    async def _run(self, name: str, payload: Any, caller: ClientIdentity) -> Any:
         registered = self._actions.get(name)
         if registered is None:
             raise ActionNotFound(name)
@@ -95,7 +105,7 @@ class ActionRegistry:
         result = registered.handler(argument, caller)
         if inspect.isawaitable(result):
             result = await result
-        return to_json_value(result)
+        return result
 
     async def reply(
         self, ack: AckToSender, name: str, payload: Any, caller: ClientIdentity
@@ -104,10 +114,29 @@ class ActionRegistry:
         try:
             result = await self.invoke(name, payload, caller)
         except Exception as exc:
-            if not isinstance(exc, ActionError):
-                log.warning("channel.action.failed", action=name, caller=caller.uuid, exc_info=exc)
-            return error_reply(ack, exc)
+            return self._failed(ack, name, caller, exc)
         return success_reply(ack, result)
+
+    async def reply_frame(
+        self, ack: AckToSender, name: str, payload: Any, caller: ClientIdentity
+    ) -> dict[str, Any] | str:
+        """``reply`` ready to send: a success is the reply's JSON text with the result encoded once (a
+        model straight to JSON, no dicts in between); a failure, or a result without a JSON form, is the
+        reply's dict, which the connection encodes (and fails to, as before) when it sends it."""
+        try:
+            result = await self._run(name, payload, caller)
+        except Exception as exc:
+            return self._failed(ack, name, caller, exc)
+        try:
+            return success_reply_text(ack, to_json_text(result))
+        except (TypeError, ValueError):
+            return success_reply(ack, to_json_value(result))
+
+    @staticmethod
+    def _failed(ack: AckToSender, name: str, caller: ClientIdentity, exc: Exception) -> dict[str, Any]:
+        if not isinstance(exc, ActionError):
+            log.warning("channel.action.failed", action=name, caller=caller.uuid, exc_info=exc)
+        return error_reply(ack, exc)
 
 
 def validate_payload(action: str, model: type[BaseModel], payload: Any) -> BaseModel:
@@ -131,6 +160,16 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
     return value
+
+
+def to_json_text(value: Any) -> str | None:
+    """A handler result as JSON text (``to_json_value`` encoded), ``None`` for no result: a pydantic model
+    is written straight from the model. ``TypeError``/``ValueError`` when it has no JSON form."""
+    if value is None:
+        return None
+    if isinstance(value, BaseModel):
+        return value.model_dump_json(by_alias=True)
+    return encode(value)
 
 
 def describe_error(exc: BaseException) -> tuple[str, dict[str, Any]]:

@@ -1,9 +1,10 @@
 """Typed runtime calls the rest of the adapter needs: version and runtime info, sponsoring an external
 connection, the system browser, and an application window for the OAuth consent page.
 
-An external connection cannot create a bare window, so ``open_window`` starts an application whose main
-window shows the URL (reference section 5.3, option 1), with the window options the official ServiceNow
-package gives its auth window, and follows that window's ``url-changed``, ``closing`` and ``closed`` events.
+An external connection cannot create a bare window (no websocket action does: docs/emulators/runtime.md,
+"Emulator-only actions"), so ``open_window`` starts an application whose main window shows the URL, with the
+window options the official ServiceNow package gives its auth window, and follows that window's
+``url-changed``, ``closing`` and ``closed`` events.
 """
 
 from __future__ import annotations

@@ -15,15 +15,24 @@ Requests follow the official ``executeApiRequest`` semantics (join rule, Accept,
 * identical GETs without a body in flight at the same time share one request (``ReadCoalescer``, keyed by
   method, full URL, normalised headers and ``suppressResponseBody``), and every other method runs as a
   write, so that a read starting after it never gets an answer from before it;
+* after ``record_changed(table, sys_id)`` (the bridge calls it before telling the apps), identical reads of
+  that record share one answer fetched after the call for a short window, since the apps' reads arrive
+  spread over the fan-out rather than together;
 * only paths under the allowed prefixes (``/api/`` and what the deployment adds) are requested, request
   bodies are bounded, answers over the pool's bounds are refused by name and never retried;
 * tokens never leave this object.
+
+Why one module: the token set is the state that both halves turn on. Every request attempt reads it, a 401 in
+the middle of the retry loop refreshes it (single flight, keyed by its generation), a refused refresh expires
+the connection that later requests then fail on, and ``close`` revokes it. Split along tokens and requests,
+either the retry loop would reach into the token holder's state or the tokens would leave this object.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
@@ -37,8 +46,9 @@ import structlog
 
 from adapter import jsoncodec
 from adapter.logging import forget_secret
+from adapter.servicenow import body_decoding
 from adapter.servicenow.authorizers.base import Authorizer
-from adapter.servicenow.coalesce import ReadCoalescer
+from adapter.servicenow.coalesce import CHANGE_WINDOW, ReadCoalescer
 from adapter.servicenow.errors import (
     ApiError,
     ApiRequestError,
@@ -46,7 +56,7 @@ from adapter.servicenow.errors import (
     NotConnectedError,
     ParameterError,
 )
-from adapter.servicenow.http1 import Answer, ResponseTooLarge, network_failure
+from adapter.servicenow.http1 import Answer, network_failure
 from adapter.servicenow.listeners import add_listener
 from adapter.servicenow.oauth import OAuthEndpoints, OAuthSession, TokenEndpointMode, TokenSet
 from adapter.servicenow.response import (
@@ -102,6 +112,7 @@ class ConnectionOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_request_body: int = DEFAULT_MAX_REQUEST_BODY
     allowed_paths: tuple[str, ...] = REST_API_PATHS
+    change_read_window: float = CHANGE_WINDOW
 
 
 Listener = Callable[["Connection", ConnectionState], None]
@@ -149,7 +160,7 @@ class Connection:
         self._closed = False
         self._announced = False
         self._listeners: list[Listener] = []
-        self.coalescer: ReadCoalescer[ApiResponse] = ReadCoalescer()
+        self.coalescer: ReadCoalescer[ApiResponse] = ReadCoalescer(window=options.change_read_window)
 
     # ----- lifecycle -------------------------------------------------------------------------------------
 
@@ -205,6 +216,7 @@ class Connection:
             with suppress(Exception):
                 await asyncio.shield(refreshing)
         tokens, self._tokens = self._tokens, None
+        self.coalescer.reset()
         self._state = ConnectionState.DISCONNECTED
         revoked = False
         if tokens is not None and revoke:
@@ -351,10 +363,15 @@ class Connection:
         if verb == "GET" and content is None:
             key = (verb, str(url), _header_key(request_headers), suppress_response_body)
             return await self.coalescer.read(
-                key, lambda: self._execute_once(verb, url, content, request_headers)
+                key, lambda: self._execute_once(verb, url, content, request_headers), scope=record_scope(url)
             )
         async with self.coalescer.write():
             return await self._execute_once(verb, url, content, request_headers)
+
+    def record_changed(self, table: str, sys_id: str) -> None:
+        """The apps are about to be told that record ``sys_id`` of ``table`` changed: for a short while, their
+        identical reads of it share one answer fetched from now on (``ReadCoalescer.announce``)."""
+        self.coalescer.announce((table, sys_id))
 
     async def _execute_once(
         self, verb: str, url: httpx.URL, content: bytes | None, request_headers: dict[str, str]
@@ -394,7 +411,7 @@ class Connection:
             generation, response = await self._send_once(verb, url, content, request_headers)
             wait: float | None
             if isinstance(response, httpx.TransportError):
-                if isinstance(response, ResponseTooLarge):
+                if isinstance(response, body_decoding.ResponseTooLarge):
                     raise _Failed(ApiRequestError(str(response), detail={"limit": response.limit}))
                 unfixable = network_failure(response)
                 if unfixable is not None:
@@ -460,7 +477,7 @@ class Connection:
                 self._options.timeout,
             )
         except RuntimeError:
-            if self._closed:  # httpx refuses to send on a client closed under this request
+            if self._closed:  # an injected httpx transport's client refuses to send once closed under us
                 raise NotConnectedError(f"Not connected to {self.address.origin}") from None
             raise
         except httpx.DecodingError as error:
@@ -469,8 +486,9 @@ class Connection:
             if self._closed:
                 raise NotConnectedError(f"Not connected to {self.address.origin}") from None
             return generation, error
-        # Every app request passes here: a line per success at info cost 14 % of the adapter's CPU under load,
-        # so successes log at debug (built only when debug is on) and refusals and server errors at info.
+        # Every app request passes here: a line per success at info was a large share of the adapter's CPU
+        # under load (docs/performance.md), so successes log at debug (built only when debug is on) and
+        # refusals and server errors at info.
         if response.is_error or _stdlib_log.isEnabledFor(logging.DEBUG):
             (log.info if response.is_error else log.debug)(
                 "request.done",
@@ -495,6 +513,15 @@ def _request_headers(method: str, caller: dict[str, str], suppress_response_body
     if method in BODY_METHODS and "content-type" not in lowered:
         headers["Content-Type"] = "application/json"
     return headers
+
+
+_RECORD_PATH = re.compile(r"^/api/now(?:/v[12])?/table/(?P<table>[a-z0-9_]+)/(?P<sys_id>[0-9a-f]{32})/?$")
+
+
+def record_scope(url: httpx.URL) -> tuple[str, str] | None:
+    """``(table, sys_id)`` of a Table API read of one record, the scope ``record_changed`` names."""
+    match = _RECORD_PATH.match(url.path)
+    return None if match is None else (match["table"], match["sys_id"])
 
 
 def _header_key(headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:

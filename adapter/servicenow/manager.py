@@ -58,7 +58,7 @@ class ReleaseResult:
     revoked: bool
 
 
-class ConnectionStatus(BaseModel):
+class ConnectionSnapshot(BaseModel):
     """One connection as ``status()`` shows it; never a token."""
 
     instance_url: str
@@ -323,10 +323,10 @@ class ConnectionManager:
         await self._transports.give_back(key.origin)
         return revoked
 
-    def status(self) -> list[ConnectionStatus]:
+    def status(self) -> list[ConnectionSnapshot]:
         """Every connection's state, user, share count and token expiry; never a token."""
         return [
-            ConnectionStatus(
+            ConnectionSnapshot(
                 instance_url=key.origin,
                 client_id=key.client_id,
                 state=entry.connection.state.value,

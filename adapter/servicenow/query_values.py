@@ -92,9 +92,14 @@ def identifier(value: object, what: str) -> str:
     return text
 
 
+def is_table_name(value: str) -> bool:
+    """True for a table name as ServiceNow spells them: lower case letters, digits and ``_``, at most 80."""
+    return _TABLE.fullmatch(value) is not None
+
+
 def table_name(value: object, what: str) -> str:
-    """A table name as ServiceNow spells them: lower case letters, digits and ``_``, at most 80."""
-    if not isinstance(value, str) or not _TABLE.fullmatch(value):
+    """A table name as ServiceNow spells them (``is_table_name``), else ``ParameterError``."""
+    if not isinstance(value, str) or not is_table_name(value):
         raise ParameterError(f"Invalid {what}: not a table name")
     return value
 

@@ -28,7 +28,7 @@ MAX_HEADERS = 50
 MAX_HEADER_VALUE_LENGTH = 8_192
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 
-# Headers a caller may not set: credentials and routing are ours, framing is httpx's, and a method
+# Headers a caller may not set: credentials and routing are ours, framing is the HTTP pool's, and a method
 # override would let a "GET" (which we retry) act as a DELETE (which we must never retry).
 FORBIDDEN_HEADERS = frozenset(
     {
@@ -217,7 +217,7 @@ def validate_headers(headers: object) -> dict[str, str]:
         if len(value) > MAX_HEADER_VALUE_LENGTH or _has_control(value.replace("\t", " ")):
             raise ParameterError(f"Invalid value for header {name}")
         if not value.isascii():
-            # httpx sends str header values as ASCII; anything else must be encoded by the caller (RFC 8187).
+            # The pool sends header values as ASCII; anything else must be encoded by the caller (RFC 8187).
             raise ParameterError(f"Invalid value for header {name}: only ASCII text is allowed")
         out[name] = value
     return out

@@ -7,6 +7,7 @@
 // stdin commands, each answered by {"event": "reply", "data": {id, ok, result | error}}:
 //   {op: "latency", id, paths, endpoint, count}         -> {path: [ms, ...]}, paths interleaved per round
 //   {op: "load", id, path, endpoint, concurrency, requests} -> {elapsedMs, requests, errors, firstError, latencies}
+//     (with `endpoints` instead of `endpoint`, request i reads endpoints[i % endpoints.length])
 //   {op: "dispatch", id, action, payload}                -> the adapter's result
 //   {op: "token", id, token}                             -> replaces the bearer token of the fetch path
 import { connect, emit, serveCommands, within } from './openfin.mjs';
@@ -55,7 +56,8 @@ async function latency({ paths: names, endpoint, count }) {
   return samples;
 }
 
-async function load({ path, endpoint, concurrency, requests }) {
+async function load({ path, endpoint, endpoints, concurrency, requests }) {
+  const targets = endpoints ?? [endpoint];
   let next = 0;
   let errors = 0;
   let firstError = null;
@@ -63,10 +65,11 @@ async function load({ path, endpoint, concurrency, requests }) {
   const call = paths[path];
   const worker = async () => {
     while (next < requests) {
+      const target = targets[next % targets.length];
       next += 1;
       const began = performance.now();
       try {
-        await call(endpoint);
+        await call(target);
       } catch (err) {
         errors += 1;
         firstError ??= String(err?.message ?? err);

@@ -46,10 +46,11 @@ def test_quick_run_reports_every_scenario_and_judges_every_target(tmp_path: Path
     assert set(latency) == {"fetch", "httpx", "adapter", "js", "adapter-floor", "js-floor"}
     assert all(_summary_is_well_formed(summary) for summary in latency.values())
     throughput = results["throughput"]["paths"]
-    assert set(throughput) == {"fetch", "httpx", "adapter", "js"}
+    assert set(throughput) == {"fetch", "httpx", "adapter", "js", "adapter, one record"}
     for by_level in throughput.values():
         assert set(by_level) == {"1", "8", "32", "128"}
         assert all(entry["errors"] == 0 and entry["requests_per_second"] > 0 for entry in by_level.values())
+    assert all(entry["instance_requests_per_request"] > 0 for entry in throughput["adapter"].values())
     fanout = results["fanout_and_polling"]
     assert all(entry["missing_deliveries"] == 0 for entry in fanout["fanout"].values())
     assert set(fanout["polling"]) == set(fanout["fanout"])
@@ -65,7 +66,9 @@ def test_quick_run_reports_every_scenario_and_judges_every_target(tmp_path: Path
     assert watched["3 task tables, one query on task"]["requests"] > 0
     assert results["scale"]["missing_deliveries"] == 0
     assert results["scale"]["logins"] >= 1
-    assert len(results["targets"]) == 13
+    assert results["scale"]["requests"]["errors"] == 0
+    assert len(results["scale"]["requests"]["rss_after_step_mib"]) == 2
+    assert len(results["targets"]) == 19
     assert all(verdict["met"] in (True, False) for verdict in results["targets"].values())
     assert "targets" in run.stdout
     assert plot_path.read_bytes().startswith(b"\x89PNG")

@@ -6,11 +6,15 @@
 //   {op: "dispatch", id, action, payload}          -> "reply" {id, ok, result | error}
 //   {op: "nested", id, action, depth}              -> dispatches a payload nested `depth` levels deep
 //                                                     (built here: Python's json cannot write it); reply
-//   {op: "flood", id, action, payload, count}      -> `count` dispatches at once, not awaited; "reply" at
-//                                                     once, then "flooded" {ok, errors: {name: n}}
+//   {op: "flood", id, action, payload, count,      -> `count` dispatches at once, not awaited; "reply" at
+//    distinct?}                                       once, then "flooded" {ok, errors: {name: n}}; with
+//                                                     `distinct`, dispatch n reads payload.apiEndpoint
+//                                                     plus `&sysparm_offset=n` (reads that cannot share)
 //   {op: "exit"}                                   -> ends with the result line
 import readline from 'node:readline';
 import { connectAs, describe, emit, run, within } from '../conformance/harness.mjs';
+
+const offset = (payload, n) => ({ ...payload, apiEndpoint: `${payload.apiEndpoint}&sysparm_offset=${n}` });
 
 run(async ({ address, uuid, channelName, hang }) => {
   const fin = await connectAs(address, uuid);
@@ -45,7 +49,7 @@ run(async ({ address, uuid, channelName, hang }) => {
       const all = [];
       for (let n = 0; n < command.count; n += 1) {
         all.push(
-          client.dispatch(command.action, command.payload).then(
+          client.dispatch(command.action, command.distinct ? offset(command.payload, n) : command.payload).then(
             () => {
               outcome.ok += 1;
             },

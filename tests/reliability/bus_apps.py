@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,12 +39,6 @@ class BusApp:
     def request(self, endpoint: str, method: str = "GET", **payload: Any) -> dict[str, Any]:
         """``servicenow.request``: the reply ``{ok, result | error}``."""
         return self.dispatch("servicenow.request", {"apiEndpoint": endpoint, "httpMethod": method, **payload})
-
-    def timed_request(self, endpoint: str) -> tuple[dict[str, Any], float]:
-        """``request`` and the seconds its round trip took, as the app's user would see it."""
-        started = time.monotonic()
-        reply = self.request(endpoint)
-        return reply, time.monotonic() - started
 
     def events(self, event: str) -> list[Any]:
         """Every ``event`` the app has emitted so far."""

@@ -15,7 +15,6 @@ import itertools
 import os
 import socket
 import ssl
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ import httpx
 from tests.conformance.adapter.conftest import CHANNEL, CLIENT_ID, PLATFORM, AdapterStack, App
 from tests.conformance.node_support import NodeProcess, node_executable, start_node
 from tests.support.processes import RunningCommand, adapter_command, running
+from tests.support.waiting import eventually_blocking
 
 USER = "beth.anglin"
 CASES = "/api/now/table/sn_customerservice_case"
@@ -83,12 +83,8 @@ def resident_kib(pid: int) -> int | None:
 
 
 def eventually(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    """Wait (polling) until ``condition()`` holds; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not {what} after {timeout} s")
-        time.sleep(0.05)
+    """``tests.support.waiting.eventually_blocking`` with this suite's bound (whole processes are slower)."""
+    eventually_blocking(condition, what, timeout=timeout)
 
 
 class Runtime:

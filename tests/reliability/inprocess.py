@@ -21,6 +21,7 @@ from tests.conformance.adapter.conftest import CLIENT_ID, PLATFORM
 from tests.conformance.node_support import node_executable
 from tests.reliability.desktop import USER, Runtime, free_port
 from tests.reliability.proxy import CuttableProxy
+from tests.support import waiting
 from tests.support.processes import adapter_command, running
 
 WAIT = 30.0
@@ -49,11 +50,8 @@ def task_names() -> collections.Counter[str]:
 
 
 async def eventually(condition: Any, what: str) -> None:
-    """Wait until ``condition()`` holds, at most ``WAIT`` seconds."""
-    async with asyncio.timeout(WAIT):
-        while not condition():
-            await asyncio.sleep(0.05)
-    assert condition(), what
+    """``tests.support.waiting.eventually`` with this suite's bound (whole processes are slower)."""
+    await waiting.eventually(condition, what, timeout=WAIT, interval=0.05)
 
 
 @contextlib.asynccontextmanager

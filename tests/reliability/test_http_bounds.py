@@ -169,7 +169,7 @@ async def test_a_body_trickling_forever_is_a_named_error_at_the_deadline() -> No
         while True:
             writer.write(b"1\r\n \r\n")
             await writer.drain()
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # the subject: a body that keeps trickling past the deadline
 
     options = ConnectionOptions(
         timeout=httpx.Timeout(1.0, connect=1.0), retry=RetryPolicy(base_delay=0.01, max_delay=0.01)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ import pytest
 
 from tests.conformance.adapter.conftest import AppError
 from tests.reliability.desktop import CASES, Desktop, desktop, open_files, tcp_peers
+from tests.support.waiting import eventually_blocking
 
 CYCLES = 3
 READ = {"apiEndpoint": f"{CASES}?sysparm_limit=1&sysparm_fields=number", "httpMethod": "GET"}
@@ -75,10 +75,11 @@ def test_the_adapter_survives_runtime_restarts_and_apps_carry_on(stack: Desktop)
 
         worker = threading.Thread(target=request)
         worker.start()
-        served = stack.stats().get(f"GET {CASES}/0123456789abcdef0123456789abcdef", 0)
-        while worker.is_alive() and not served:
-            time.sleep(0.02)
-            served = stack.stats().get(f"GET {CASES}/0123456789abcdef0123456789abcdef", 0)
+        held = f"GET {CASES}/0123456789abcdef0123456789abcdef"
+        eventually_blocking(
+            lambda: stack.stats().get(held, 0) or not worker.is_alive(),  # noqa: B023 (awaited here)
+            "the held request at the instance",
+        )
         stack.runtime.kill()
         worker.join(timeout=60)
         assert not worker.is_alive()

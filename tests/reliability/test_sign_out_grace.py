@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from tests.conformance.adapter.conftest import App
 from tests.reliability.desktop import CASES, WAIT, Desktop, desktop, eventually
 
 GRACE = 5.0
@@ -42,14 +43,24 @@ def test_apps_coming_back_after_a_runtime_restart_find_the_user_still_signed_in(
         assert after.request(f"{CASES}?sysparm_limit=1&sysparm_fields=number")["status"] == 200
 
 
+def shares(observer: App) -> list[int]:
+    """The share count of every connection the adapter holds, as ``servicenow.status`` tells any app."""
+    return [connection["apps"] for connection in observer.dispatch("servicenow.status")["connections"]]
+
+
 @pytest.mark.slow
 def test_when_no_app_comes_back_the_login_is_revoked_after_the_grace() -> None:
     with desktop("--sign-out-grace", str(GRACE)) as stack:
         app = stack.app("grace-alone")
         app.connect()
-        stack.close_apps()
+        observer = stack.app("grace-observer")  # on the channel, never connected: it holds no share
+        assert shares(observer) == [1]
+        app.close()
         left = time.monotonic()
-        time.sleep(0.5)
+        # Not a fixed wait: the adapter has handled the app's departure (its share is gone) and still holds
+        # the connection. Without the grace that same departure removes the connection at once, and this
+        # wait fails.
+        eventually(lambda: shares(observer) == [0], "the departed app's share dropped, connection kept")
         assert stack.tokens()["access"], "signed in for the grace period, not signed out at once"
         eventually(
             lambda: not stack.tokens()["access"], "tokens revoked after the grace", timeout=GRACE + WAIT

@@ -1,11 +1,11 @@
 """Slow and greedy apps (issue 13, findings 6 and 7): one app's behaviour never costs another app time.
 
 Every app is an official node-adapter app (``bus_app.mjs``) on the runtime emulator. A hung app's
-``servicenow.recordChanged`` handler never returns; a greedy app sends thousands of requests at once. The
-other app's events and reads are measured as bounds far from both figures (milliseconds when the adapter is
-fair; on unfair code the hung app cost the healthy one the runtime's 10 s request timeout per change, and
-the flood cost a single read seconds), and the adapter's resident memory is bounded far above its normal
-size.
+``servicenow.recordChanged`` handler never returns; a greedy app sends thousands of requests at once. No
+clock decides: the other app's events must all arrive while the hung app still holds its first one (on
+unfair code each waited behind the hung app's 10 s request timeout, so the hung app had failed events by
+then), and the other app's read must come back while most of the flood is still to be served (on unfair code
+it queued behind the flood). The adapter's resident memory is bounded far above its normal size.
 """
 
 from __future__ import annotations
@@ -21,11 +21,8 @@ from tests.reliability.desktop import CASES, Desktop, desktop, resident_kib
 
 pytestmark = pytest.mark.timeout(300)
 
-# Far from both figures: events reach a healthy app in milliseconds, and 10 s apart behind a hung app.
-EVENTS_WITHIN = 8.0
-# A single read takes milliseconds (and well under a second behind a bounded flood on a busy machine);
-# behind 2 000 unbounded requests of 250 ms each on the instance's 32 connections it takes about 15 s.
-READ_WITHIN = 5.0
+# Only a bound on waiting for events that should come (they come in milliseconds); nothing is timed.
+EVENTS_WITHIN = 60.0
 FLOOD = 2_000
 SLOW_TABLE = "/api/now/table/sys_user"
 SLOW_MS = 250
@@ -80,7 +77,6 @@ def test_a_hung_app_never_delays_another_apps_events(running: Desktop) -> None:
     hung, healthy = _apps(running, ("hung-app", True), ("healthy-app", False))
     try:
         # Someone else's changes, which the adapter's one poller finds and broadcasts one after another.
-        started = time.monotonic()
         created = [
             _someone_writes(running, "POST", CASES, {"short_description": f"slow app {n}"}) for n in range(3)
         ]
@@ -88,8 +84,13 @@ def test_a_hung_app_never_delays_another_apps_events(running: Desktop) -> None:
         while waiting:
             event = _event_for(healthy, waiting, EVENTS_WITHIN)
             waiting.discard(event["sys_id"])
-        # Every change reached the healthy app while the hung app still holds its first event.
-        assert time.monotonic() - started < EVENTS_WITHIN
+        # Every change reached the healthy app while the hung app still holds its first change, the rest
+        # waiting behind it, and not one has failed yet. (Had the healthy app waited behind the hung one, the
+        # hung app's first changes would have failed by the runtime's request timeout before the healthy app
+        # had them all.)
+        held = _status(hung)["delivery"]["app"]
+        assert held["failed"] == 0, held
+        assert held["waiting"] >= 1, held
 
         # The hung app falls behind under the stated policy: its waiting event for the second case is
         # replaced by the newer change of that case rather than queued behind it.
@@ -116,7 +117,7 @@ def test_one_apps_flood_never_makes_another_apps_read_wait(running: Desktop) -> 
     # connection and the reader's request would queue behind all of them.
     running.add_fault(method="GET", path=SLOW_TABLE, latency_ms=SLOW_MS)
     try:
-        warm, _ = reader.timed_request(read)
+        warm = reader.request(read)
         assert warm["ok"], warm
 
         greedy.command(
@@ -124,11 +125,15 @@ def test_one_apps_flood_never_makes_another_apps_read_wait(running: Desktop) -> 
             action="servicenow.request",
             payload={"apiEndpoint": f"{SLOW_TABLE}?sysparm_limit=1", "httpMethod": "GET"},
             count=FLOOD,
+            distinct=True,  # identical reads would share one instance request and queue nothing
         )
-        answer, took = reader.timed_request(read)
+        answer = reader.request(read)
+        flood_served = running.stats().get(f"GET {SLOW_TABLE}", 0)
 
         assert answer["ok"], answer
-        assert took < READ_WITHIN, f"a single read took {took:.2f} s behind another app's flood"
+        # The read came back while most of the flood was still to come: it did not queue behind it. Unbounded,
+        # the flood's requests sent before it fill the pool's queue and about a thousand are served first.
+        assert flood_served < FLOOD // 4, f"a single read came back only after {flood_served} flood requests"
         rss = resident_kib(running.pid)
         assert rss is None or rss < RSS_BOUND_KIB
         outcome = greedy.node.wait_for_event("flooded", timeout=240)

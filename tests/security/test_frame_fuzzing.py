@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from adapter.bridge.messages import ConnectPayload, DisconnectPayload, RequestPayload, StatusPayload
 from adapter.openfin import ChannelProvider, ClientIdentity, RuntimeConnection, RuntimeConnectionState
 from tests.integration.openfin.fake_runtime import FakeRuntime
+from tests.support.waiting import eventually
 
 MODELS: dict[str, type[BaseModel]] = {
     "servicenow.connect": ConnectPayload,
@@ -109,15 +110,19 @@ class Harness:
         await self.runtime.push_raw(frame if isinstance(frame, str) else json.dumps(frame))
 
     async def reply(self, correlation_id: int) -> dict[str, Any]:
-        async with asyncio.timeout(REPLY_WAIT):
-            while True:
-                for frame in self.runtime.received:
-                    body = frame.get("payload") or {}
-                    if frame.get("action") == "send-channel-result" and body.get("correlationId") == (
-                        correlation_id
-                    ):
-                        return dict(body)
-                await asyncio.sleep(0.005)
+        def found() -> dict[str, Any] | None:
+            for frame in self.runtime.received:
+                body = frame.get("payload") or {}
+                if frame.get("action") != "send-channel-result":
+                    continue
+                if body.get("correlationId") == correlation_id:
+                    return dict(body)
+            return None
+
+        await eventually(found, f"the reply to {correlation_id}", timeout=REPLY_WAIT)
+        answer = found()
+        assert answer is not None
+        return answer
 
     def replies_to(self, correlation_id: int) -> int:
         return sum(

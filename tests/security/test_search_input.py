@@ -15,9 +15,9 @@ from adapter.bridge.messages import SearchPayload
 from adapter.bridge.search import RecordSearch, search_endpoint
 from adapter.emulators.servicenow.query import Condition, Operator, parse_query
 from adapter.openfin import ActionError, ClientIdentity
+from adapter.search_types import DEFAULT_SEARCH_TYPES
 from adapter.servicenow.authorizers import HttpAuthorizer
 from adapter.servicenow.manager import ConnectionManager
-from adapter.settings import DEFAULT_SEARCH_TYPES
 
 
 def _identity(uuid: str) -> ClientIdentity:

@@ -14,7 +14,6 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from proxy.http.parser import HttpParser
 from proxy.http.proxy import HttpProxyBasePlugin
 
 from tests.support.processes import ROOT
+from tests.support.waiting import eventually_blocking
 
 SEEN_FILE_VARIABLE = "SERVICENOW_TEST_PROXY_SEEN"
 START_TIMEOUT = 30.0
@@ -147,13 +147,14 @@ def forward_proxy(
 
 
 def _wait_for_port(port_file: Path, process: subprocess.Popen[bytes]) -> int:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            errors = process.stderr.read().decode(errors="replace") if process.stderr else ""
-            raise AssertionError(f"proxy.py exited with {process.returncode}: {errors}")
-        text = port_file.read_text(encoding="ascii") if port_file.exists() else ""
-        if text.endswith("\n"):
-            return int(text.split()[0])
-        time.sleep(0.05)
-    raise AssertionError("proxy.py did not start listening")
+
+    def listening_or_gone() -> bool:
+        return process.poll() is not None or (
+            port_file.exists() and port_file.read_text(encoding="ascii").endswith("\n")
+        )
+
+    eventually_blocking(listening_or_gone, "proxy.py listening", timeout=START_TIMEOUT)
+    if process.poll() is not None:
+        errors = process.stderr.read().decode(errors="replace") if process.stderr else ""
+        raise AssertionError(f"proxy.py exited with {process.returncode}: {errors}")
+    return int(port_file.read_text(encoding="ascii").split()[0])

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapter import jsoncodec
@@ -81,6 +82,27 @@ def test_values_nested_past_the_encoder_are_a_nesting_error() -> None:
         jsoncodec.dumps(_nested(300))
     with pytest.raises(jsoncodec.NestingError):
         jsoncodec.dumps_bytes(_nested(3000))
+
+
+JSON_TREES = st.recursive(
+    st.none() | st.integers() | st.text(alphabet='ab{}[]"\\', max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400)
+@given(value=JSON_TREES, limit=st.integers(0, 8))
+def test_the_quick_bracket_count_never_clears_a_value_that_is_too_deep(value: Any, limit: int) -> None:
+    for text in (jsoncodec.dumps(value), jsoncodec.dumps_bytes(value)):
+        if jsoncodec.too_deep(value, limit):
+            assert jsoncodec.may_be_too_deep(text, limit)
+
+
+def test_the_quick_bracket_count_clears_shallow_text_and_flags_deep_text() -> None:
+    assert not jsoncodec.may_be_too_deep('{"a": [1, {"b": 2}]}', 3)
+    assert jsoncodec.may_be_too_deep(jsoncodec.dumps(_nested(6)), 5)
+    assert jsoncodec.may_be_too_deep(b'{"a": "[[[["}', 3)  # brackets in strings count: only ever too many
 
 
 def test_too_deep_counts_the_outer_container_as_level_one() -> None:

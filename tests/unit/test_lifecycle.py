@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from adapter.lifecycle import EXIT_INTERRUPTED, Interrupted, announce_ready, serve_until_stopped
+from tests.support.waiting import eventually
 
 
 async def test_a_stop_before_ready_cancels_the_start_up_and_runs_its_clean_up() -> None:
@@ -43,7 +44,6 @@ async def test_a_stop_after_ready_is_left_to_the_command_positive_control(
         return 7
 
     task = asyncio.create_task(serve_until_stopped(serve, stop))
-    while "READY" not in capsys.readouterr().out:
-        await asyncio.sleep(0)
+    await eventually(lambda: "READY" in capsys.readouterr().out, "the command announced READY")
     stop.set()
     assert await task == 7

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from adapter.settings import SettingsError, load_settings, setting_flags
+from adapter.setting_flags import setting_flags
+from adapter.settings import SettingsError, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -63,6 +64,8 @@ def test_token_is_kept_secret_in_the_settings_repr() -> None:
         ({"runtime_address": "http://127.0.0.1:9696"}, "ws:// or wss://"),
         ({"authorizer": "carrier-pigeon"}, "authorizer"),
         ({"watch_table": ["cases; drop table"]}, "not a table name"),
+        ({"task_table": ["incident\n"]}, "not a table name"),
+        ({"token_endpoint": "jwt"}, "token_endpoint (--token-endpoint"),
         ({"instance_url": "https://x.service-now.com/path"}, "instance origin"),
         ({"proxy": "socks5://proxy.corp.example:1080"}, "proxy (--proxy / SERVICENOW_ADAPTER_PROXY)"),
         ({"proxy": "https://proxy.corp.example"}, "give an http:// proxy"),

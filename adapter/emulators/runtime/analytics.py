@@ -1,6 +1,6 @@
 """Fire-and-forget actions node-adapter sends for the runtime's usage analytics.
 
-node-adapter sends each of these with an empty payload and ignores the reply (reference section 2.4); the
+node-adapter sends each of these with an empty payload and ignores the reply (docs/emulators/runtime.md); the
 emulator acks them so that they stay invisible. The names were read from the ``sendAction('…').catch(…)``
 call sites of @openfin/node-adapter 42.103.2.
 """

@@ -1,8 +1,9 @@
 """The runtime's side of the two handshakes: file tokens and tokens from ``register-external-connection``.
 
-Reference section 2. For the file-token handshake the runtime names a file and a token; the client
-writes the token into the file; the runtime then checks that the file contains the token and deletes it. The
-files live in a private directory of this emulator (``mkdtemp`` makes it readable by the current user only).
+docs/emulators/runtime.md, "Handshakes". For the file-token handshake the runtime names a file and a token;
+the client writes the token into the file; the runtime then checks that the file contains the token and
+deletes it. The files live in a private directory of this emulator (``mkdtemp`` makes it readable by the
+current user only).
 """
 
 from __future__ import annotations

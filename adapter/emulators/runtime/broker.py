@@ -6,6 +6,11 @@ channel provider there: it creates the channel, answers ``process-channel-connec
 ``process-channel-message`` by echoing their ``ackToSender``, dispatches contexts and intents to clients
 with ``send-channel-message``, and forgets clients on the channel's ``client-disconnected`` event.
 All the interop rules live in ``broker_state``; this module only moves frames.
+
+The channel's name comes from the adapter's own client (``adapter.openfin.interop.broker_channel_name``), so
+it is defined once: the dependency runs from the emulator, a test tool, to the product, never back. Sharing it
+cannot hide a wrong name, since the conformance tests also run node-adapter's clients against this broker
+and our client against node-adapter's stock ``InteropBroker``.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from adapter.emulators.runtime.broker_state import (
     Outcome,
 )
 from adapter.emulators.runtime.errors import RuntimeRequestError
+from adapter.openfin.interop import broker_channel_name
 
 if TYPE_CHECKING:
     from adapter.emulators.runtime.internal import InternalConnection
@@ -37,16 +43,10 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-CHANNEL_PREFIX = "interop-broker-"
 CLASSIC_ANSWER: JsonObject = {"supportedProtocols": [{"type": "classic", "version": 5}]}
 """The protocol answer a node-adapter provider gives; clients without one would assume classic v1."""
 
 SETUP_TIMEOUT = 10.0
-
-
-def broker_channel_name(platform_uuid: str) -> str:
-    """The channel a platform's broker serves: ``interop-broker-<platform uuid>``."""
-    return f"{CHANNEL_PREFIX}{platform_uuid}"
 
 
 def _reply(ack_to_sender: Any, *, result: Any = None, has_result: bool = False) -> JsonObject:

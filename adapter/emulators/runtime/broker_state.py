@@ -6,6 +6,12 @@ bare context as payload, as the stock OpenFin ``InteropBroker`` sends them) and,
 `IntentRoute` the I/O layer must dispatch and await. Failures raise `BrokerError` whose message is what the
 client's ``dispatch`` rejects with; the wording follows the stock broker's, so node-adapter users see the
 same text from either broker.
+
+Why one module: every broker action reads and writes the same few tables (clients, context groups and their
+contexts, intent handlers, session groups): joining a group replays its context to the client's handlers,
+leaving drops the client's handlers and intents, a raise picks among the handlers. Split by action, each part
+would reach into the others' tables; together it stays one pure class with one entry point (``handle``),
+tested as a whole in tests/unit/interop_broker/test_broker_state.py.
 """
 
 from __future__ import annotations
@@ -63,7 +69,7 @@ class BrokerError(Exception):
 
 
 @dataclass(frozen=True)
-class ContextGroupInfo:
+class ContextGroupRecord:
     """A user channel (context group) with its display metadata, as ``getContextGroups`` lists it."""
 
     id: str
@@ -75,13 +81,13 @@ class ContextGroupInfo:
         return {"id": self.id, "displayMetadata": {"color": self.color, "name": self.name}}
 
 
-DEFAULT_CONTEXT_GROUPS: tuple[ContextGroupInfo, ...] = (
-    ContextGroupInfo("green", "#00CC88", "green"),
-    ContextGroupInfo("purple", "#8C61FF", "purple"),
-    ContextGroupInfo("orange", "#FF8C4C", "orange"),
-    ContextGroupInfo("red", "#FF5E60", "red"),
-    ContextGroupInfo("pink", "#FF8FB8", "pink"),
-    ContextGroupInfo("yellow", "#E9FF8F", "yellow"),
+DEFAULT_CONTEXT_GROUPS: tuple[ContextGroupRecord, ...] = (
+    ContextGroupRecord("green", "#00CC88", "green"),
+    ContextGroupRecord("purple", "#8C61FF", "purple"),
+    ContextGroupRecord("orange", "#FF8C4C", "orange"),
+    ContextGroupRecord("red", "#FF5E60", "red"),
+    ContextGroupRecord("pink", "#FF8FB8", "pink"),
+    ContextGroupRecord("yellow", "#E9FF8F", "yellow"),
 )
 """The stock OpenFin broker's context groups, in its order."""
 
@@ -241,7 +247,7 @@ class BrokerState:
 
     def __init__(
         self,
-        context_groups: Iterable[ContextGroupInfo] = DEFAULT_CONTEXT_GROUPS,
+        context_groups: Iterable[ContextGroupRecord] = DEFAULT_CONTEXT_GROUPS,
         *,
         provider_version: str = "",
     ) -> None:

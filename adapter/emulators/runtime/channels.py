@@ -1,9 +1,10 @@
 """Channels: providers, client endpoints, message routing and the relay of ``send-channel-result``.
 
-Reference section 3 and the minimum of section 6. The runtime never answers ``connect-to-channel`` or
-``send-channel-message`` itself once a target exists: it pushes the request to the target with an
-``ackToSender`` and relays the target's ``send-channel-result`` to the sender as the reply. Every relay still
-outstanding when its target goes away is answered with a failure, so no client waits forever.
+docs/emulators/runtime.md, "Channels" and "Cleanup when a socket closes". The runtime never answers
+``connect-to-channel`` or ``send-channel-message`` itself once a target exists: it pushes the request to the
+target with an ``ackToSender`` and relays the target's ``send-channel-result`` to the sender as the reply.
+Every relay still outstanding when its target goes away is answered with a failure, so no client waits
+forever.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Any, Literal, TypeVar
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from adapter.emulators.runtime.connection import Connection
-from adapter.emulators.runtime.errors import ActionError
+from adapter.emulators.runtime.client_link import ClientLink
+from adapter.emulators.runtime.errors import ActionRefusedError
 from adapter.emulators.runtime.events import DesktopEvents
 from adapter.emulators.runtime.frames import ack, nack, push
 
@@ -152,19 +153,19 @@ _ABSENT: Any = object()
 
 
 def parse_payload(model: type[M], payload: dict[str, Any]) -> M:
-    """Validate ``payload`` as ``model``; raise ``ActionError`` naming the bad fields."""
+    """Validate ``payload`` as ``model``; raise ``ActionRefusedError`` naming the bad fields."""
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
         fields = ", ".join(".".join(str(p) for p in err["loc"]) or "payload" for err in exc.errors())
-        raise ActionError(f"Invalid payload: bad or missing {fields}") from None
+        raise ActionRefusedError(f"Invalid payload: bad or missing {fields}") from None
 
 
 @dataclass(eq=False)
 class ClientEndpoint:
     """One client connection to a channel; an entity may hold several, told apart by ``endpointId``."""
 
-    connection: Connection
+    connection: ClientLink
     identity: dict[str, Any]
 
     @property
@@ -179,7 +180,7 @@ class Channel:
 
     name: str
     channel_id: str
-    provider: Connection
+    provider: ClientLink
     provider_identity: dict[str, Any]
     clients: dict[str, ClientEndpoint] = field(default_factory=dict)
 
@@ -188,16 +189,16 @@ class Channel:
 class Relay:
     """A request pushed to a target that the target's ``send-channel-result`` will answer."""
 
-    sender: Connection
+    sender: ClientLink
     correlation_id: int
-    target: Connection
+    target: ClientLink
     channel: Channel
     joining: ClientEndpoint | None = None
     target_endpoint: str | None = None
 
 
 class ChannelBus:
-    """Every channel of the runtime, with the routing and cleanup rules of reference sections 3 and 6."""
+    """Every channel of the runtime, with its routing and cleanup rules (docs/emulators/runtime.md)."""
 
     def __init__(
         self,
@@ -233,7 +234,7 @@ class ChannelBus:
 
     # -- actions ---------------------------------------------------------------------------------------------
 
-    def create(self, connection: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    def create(self, connection: ClientLink, payload: dict[str, Any]) -> dict[str, Any]:
         """``create-channel``: register the channel and return its providerIdentity.
 
         The caller acks, then calls ``announce``: a client woken by the ``connected`` event must not reach
@@ -241,7 +242,7 @@ class ChannelBus:
         """
         request = parse_payload(CreateChannel, payload)
         if request.channelName in self._by_name:
-            raise ActionError(DUPLICATE_CHANNEL)
+            raise ActionRefusedError(DUPLICATE_CHANNEL)
         identity = connection.identity
         channel_id = (
             f"{identity['uuid']}/{identity['name']}/{request.channelName}"
@@ -264,12 +265,12 @@ class ChannelBus:
         """Emit the channel ``connected`` event (and CORE's legacy twin) for a created channel."""
         self._emit_channel_event(("connected", "channel-connected"), provider_identity)
 
-    def connect(self, connection: Connection, payload: dict[str, Any], message_id: int) -> None:
+    def connect(self, connection: ClientLink, payload: dict[str, Any], message_id: int) -> None:
         """``connect-to-channel``: ``internal-nack`` when absent, else push the connection to the provider."""
         request = parse_payload(ConnectToChannel, payload)
         channel = self._by_name.get(request.channelName)
         if channel is None:
-            raise ActionError(INTERNAL_NACK)
+            raise ActionRefusedError(INTERNAL_NACK)
         client_identity: dict[str, Any] = {
             **connection.identity,
             "isExternal": connection.is_external,
@@ -294,16 +295,16 @@ class ChannelBus:
             connection_push["payload"] = request.payload
         channel.provider.send(push("process-channel-connection", connection_push))
 
-    def send_message(self, connection: Connection, payload: dict[str, Any], message_id: int) -> None:
+    def send_message(self, connection: ClientLink, payload: dict[str, Any], message_id: int) -> None:
         """``send-channel-message``: a top-level ``channelId`` targets the provider, else a client."""
         request = _message_request(payload)
         if request.channelId is not None:
             channel = self._by_id.get(request.channelId)
             if channel is None:
-                raise ActionError(f"Channel with channelId {request.channelId} does not exist.")
+                raise ActionRefusedError(f"Channel with channelId {request.channelId} does not exist.")
             sender = channel.clients.get(request.endpointId or "")
             if sender is None or sender.connection is not connection:
-                raise ActionError(
+                raise ActionRefusedError(
                     f"Client with endpointId {request.endpointId} is not connected to channel {channel.name}."
                 )
             target, intended, sender_identity = channel.provider, channel.provider_identity, sender.identity
@@ -311,14 +312,16 @@ class ChannelBus:
         else:
             channel = self._by_id.get(str(request.providerIdentity.get("channelId")))
             if channel is None:
-                raise ActionError(
+                raise ActionRefusedError(
                     f"Channel with channelId {request.providerIdentity.get('channelId')} does not exist."
                 )
             if channel.provider is not connection:
-                raise ActionError(f"Only the provider of channel {channel.name} can send to its clients.")
+                raise ActionRefusedError(
+                    f"Only the provider of channel {channel.name} can send to its clients."
+                )
             endpoint = channel.clients.get(request.endpointId or "")
             if endpoint is None:
-                raise ActionError(_gone_client(payload))
+                raise ActionRefusedError(_gone_client(payload))
             target, intended, sender_identity = (
                 endpoint.connection,
                 endpoint.identity,
@@ -340,7 +343,7 @@ class ChannelBus:
             )
         )
 
-    def relay_result(self, connection: Connection, payload: dict[str, Any]) -> None:
+    def relay_result(self, connection: ClientLink, payload: dict[str, Any]) -> None:
         """``send-channel-result``: turn the target's answer into the sender's reply (no reply of its own)."""
         try:
             result = _channel_result(payload)
@@ -372,7 +375,7 @@ class ChannelBus:
             log.info("channel.client.joined", channel=relay.channel.name, client=relay.sender.uuid)
         relay.sender.send(ack(relay.correlation_id, result.payload if result.payload is not None else {}))
 
-    def disconnect(self, connection: Connection, payload: dict[str, Any]) -> None:
+    def disconnect(self, connection: ClientLink, payload: dict[str, Any]) -> None:
         """``disconnect-from-channel``: drop the client endpoint and emit ``client-disconnected``."""
         request = parse_payload(DisconnectFromChannel, payload)
         channel = self._by_name.get(request.channelName)
@@ -382,17 +385,17 @@ class ChannelBus:
         if endpoint is not None and endpoint.connection is connection:
             self._drop_client(channel, endpoint)
 
-    def destroy(self, connection: Connection, payload: dict[str, Any]) -> None:
+    def destroy(self, connection: ClientLink, payload: dict[str, Any]) -> None:
         """``destroy-channel``: only the provider may; emits ``disconnected``."""
         request = parse_payload(CreateChannel, payload)
         channel = self._by_name.get(request.channelName)
         if channel is None:
-            raise ActionError(f"Channel {request.channelName} does not exist.")
+            raise ActionRefusedError(f"Channel {request.channelName} does not exist.")
         if channel.provider is not connection:
-            raise ActionError("Channel can only be destroyed from application that created it.")
+            raise ActionRefusedError("Channel can only be destroyed from application that created it.")
         self._drop_channel(channel)
 
-    def drop(self, connection: Connection) -> None:
+    def drop(self, connection: ClientLink) -> None:
         """Clean up after a closed connection: its channels, its client endpoints, relays it waited for."""
         for channel in [c for c in self._by_name.values() if c.provider is connection]:
             self._drop_channel(channel)
@@ -418,7 +421,7 @@ class ChannelBus:
         assert relay.sender.uuid is not None
         key = (relay.sender.uuid, relay.correlation_id)
         if key in self._relays:
-            raise ActionError(f"messageId {relay.correlation_id} is already waiting for an answer")
+            raise ActionRefusedError(f"messageId {relay.correlation_id} is already waiting for an answer")
         self._abandoned.pop(key, None)
         self._relays[key] = relay
 

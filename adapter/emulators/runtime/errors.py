@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 
-class ActionError(Exception):
+class ActionRefusedError(Exception):
     """Refuse the current action: the client gets a failure ack carrying ``reason`` (and ``error`` if set)."""
 
     def __init__(self, reason: str, error: dict[str, Any] | None = None) -> None:

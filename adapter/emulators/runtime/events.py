@@ -1,8 +1,9 @@
 """Desktop event subscriptions (``subscribe-to-desktop-event``), delivered as ``process-desktop-event``.
 
-Reference section 5.1: subscriptions are ref-counted per (connection, topic, type, uuid, name); an event is
-delivered once per matching subscription; the subscription's uuid and name take precedence over the emitted
-ones. Channel events are subscribed with no uuid and so reach every subscriber, whoever owns the channel.
+docs/emulators/runtime.md, "Desktop events": subscriptions are ref-counted per (connection, topic, type, uuid,
+name); an event is delivered once per matching subscription; the subscription's uuid and name take precedence
+over the emitted ones. Channel events are subscribed with no uuid and so reach every subscriber, whoever owns
+the channel.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from adapter.emulators.runtime.connection import Connection
+from adapter.emulators.runtime.client_link import ClientLink
 from adapter.emulators.runtime.frames import push
 from adapter.emulators.runtime.refcounts import SubscriptionCounts
 
@@ -53,19 +54,19 @@ class DesktopEvents:
     def __init__(self) -> None:
         self._subscriptions: SubscriptionCounts[Subscription] = SubscriptionCounts()
 
-    def subscribe(self, connection: Connection, subscription: Subscription) -> None:
+    def subscribe(self, connection: ClientLink, subscription: Subscription) -> None:
         """Add one reference to ``subscription`` for ``connection``."""
         self._subscriptions.add(connection, subscription)
 
-    def unsubscribe(self, connection: Connection, subscription: Subscription) -> None:
+    def unsubscribe(self, connection: ClientLink, subscription: Subscription) -> None:
         """Drop one reference; the subscription ends when none is left. Unknown ones are ignored."""
         self._subscriptions.remove(connection, subscription)
 
-    def drop(self, connection: Connection) -> None:
+    def drop(self, connection: ClientLink) -> None:
         """Forget every subscription of a closed connection."""
         self._subscriptions.drop(connection)
 
-    def count(self, connection: Connection) -> int:
+    def count(self, connection: ClientLink) -> int:
         """How many distinct subscriptions ``connection`` holds (for tests and stats)."""
         return len(self._subscriptions.of(connection))
 

@@ -1,7 +1,7 @@
 """Frames of the runtime websocket protocol: parsing what clients send, building what the runtime sends.
 
-Reference sections 1.2 and 1.3. A client request is ``{action, payload, messageId}``; the runtime answers
-with ``ack`` frames correlated by ``correlationId`` (a failure is still ``action: "ack"`` with
+docs/emulators/runtime.md, "Framing". A client request is ``{action, payload, messageId}``; the runtime
+answers with ``ack`` frames correlated by ``correlationId`` (a failure is still ``action: "ack"`` with
 ``success: false``) and pushes other frames with no ``correlationId`` key at all.
 """
 

@@ -1,7 +1,8 @@
 """The legacy InterApplicationBus: ``subscribe``/``unsubscribe``, ``publish-message`` and ``send-message``.
 
-Only FDC3 2.0 intent results still travel this way (reference section 4.4): the raiser subscribes to a topic
-named by a GUID and the handler publishes its result there; the runtime delivers ``process-message``.
+Only FDC3 2.0 intent results still travel this way (docs/emulators/runtime.md, "InterApplicationBus"): the
+raiser subscribes to a topic named by a GUID and the handler publishes its result there; the runtime delivers
+``process-message``.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from adapter.emulators.runtime.connection import Connection
-from adapter.emulators.runtime.errors import ActionError
+from adapter.emulators.runtime.client_link import ClientLink
+from adapter.emulators.runtime.errors import ActionRefusedError
 from adapter.emulators.runtime.frames import push
 from adapter.emulators.runtime.refcounts import SubscriptionCounts
 
@@ -31,7 +32,7 @@ class BusSubscription:
         """Read a subscribe/unsubscribe payload; the topic is required."""
         topic = payload.get("topic")
         if not isinstance(topic, str):
-            raise ActionError("Invalid payload: bad or missing topic")
+            raise ActionRefusedError("Invalid payload: bad or missing topic")
         return cls(
             topic=topic,
             source_uuid=str(payload.get("sourceUuid") or ANY),
@@ -46,37 +47,37 @@ class BusSubscription:
 class InterAppBus:
     """Subscriptions of every connection and the fan-out of messages."""
 
-    def __init__(self, connections: Callable[[], Iterable[Connection]]) -> None:
+    def __init__(self, connections: Callable[[], Iterable[ClientLink]]) -> None:
         self._connections = connections
         self._subscriptions: SubscriptionCounts[BusSubscription] = SubscriptionCounts()
 
-    def subscribe(self, connection: Connection, payload: dict[str, Any]) -> None:
+    def subscribe(self, connection: ClientLink, payload: dict[str, Any]) -> None:
         """``subscribe``: add one reference to the subscription."""
         self._subscriptions.add(connection, BusSubscription.from_payload(payload))
 
-    def unsubscribe(self, connection: Connection, payload: dict[str, Any]) -> None:
+    def unsubscribe(self, connection: ClientLink, payload: dict[str, Any]) -> None:
         """``unsubscribe``: drop one reference; unknown subscriptions are ignored."""
         self._subscriptions.remove(connection, BusSubscription.from_payload(payload))
 
-    def publish(self, connection: Connection, payload: dict[str, Any]) -> int:
+    def publish(self, connection: ClientLink, payload: dict[str, Any]) -> int:
         """``publish-message``: deliver to every subscriber of the topic; returns how many got it."""
         return self._deliver(connection, payload, destination=None)
 
-    def send(self, connection: Connection, payload: dict[str, Any]) -> int:
+    def send(self, connection: ClientLink, payload: dict[str, Any]) -> int:
         """``send-message``: deliver to the subscribers of the topic with ``destinationUuid`` (and name)."""
         destination = payload.get("destinationUuid")
         if not isinstance(destination, str):
-            raise ActionError("Invalid payload: bad or missing destinationUuid")
+            raise ActionRefusedError("Invalid payload: bad or missing destinationUuid")
         return self._deliver(connection, payload, destination=destination)
 
-    def drop(self, connection: Connection) -> None:
+    def drop(self, connection: ClientLink) -> None:
         """Forget a closed connection's subscriptions."""
         self._subscriptions.drop(connection)
 
-    def _deliver(self, sender: Connection, payload: dict[str, Any], destination: str | None) -> int:
+    def _deliver(self, sender: ClientLink, payload: dict[str, Any], destination: str | None) -> int:
         topic = payload.get("topic")
         if not isinstance(topic, str):
-            raise ActionError("Invalid payload: bad or missing topic")
+            raise ActionRefusedError("Invalid payload: bad or missing topic")
         assert sender.uuid is not None
         source_name = str(payload.get("sourceWindowName") or sender.uuid)
         message = {

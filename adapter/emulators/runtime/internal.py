@@ -10,7 +10,7 @@ import itertools
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-from adapter.emulators.runtime.connection import Connection
+from adapter.emulators.runtime.client_link import ClientLink
 from adapter.emulators.runtime.errors import RuntimeRequestError
 from adapter.emulators.runtime.frames import Frame
 
@@ -62,10 +62,10 @@ class InternalConnection:
 
     def __init__(
         self,
-        connection: Connection,
+        connection: ClientLink,
         sink: InternalSink,
-        deliver: Callable[[Connection, Frame], None],
-        close: Callable[[Connection], None],
+        deliver: Callable[[ClientLink, Frame], None],
+        close: Callable[[ClientLink], None],
     ) -> None:
         self._connection = connection
         self._sink = sink

@@ -3,7 +3,7 @@
 An asset alias maps to a local command line (``--asset ALIAS=COMMAND``); a launch by alias starts
 ``COMMAND <arguments>``. Children with ``lifetime`` ``"application"`` or ``"window"`` end when the connection
 that launched them goes away; every exit is reported as the launcher's window event
-``external-process-exited {processUuid, exitCode}`` (reference section 7).
+``external-process-exited {processUuid, exitCode}`` (docs/emulators/runtime.md).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any
 
 import structlog
 
-from adapter.emulators.runtime.connection import Connection
-from adapter.emulators.runtime.errors import ActionError
+from adapter.emulators.runtime.client_link import ClientLink
+from adapter.emulators.runtime.errors import ActionRefusedError
 from adapter.emulators.runtime.events import DesktopEvents
 
 log = structlog.get_logger(__name__)
@@ -80,7 +80,7 @@ class ExternalProcess:
 
     uuid: str
     process: asyncio.subprocess.Process
-    launcher: Connection
+    launcher: ClientLink
     lifetime: str | None
     watcher: asyncio.Task[None] | None = field(default=None)
 
@@ -98,19 +98,19 @@ class ExternalProcesses:
         """The uuids of children that have not exited yet."""
         return [uuid for uuid, child in self._children.items() if child.process.returncode is None]
 
-    async def launch(self, launcher: Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    async def launch(self, launcher: ClientLink, payload: dict[str, Any]) -> dict[str, Any]:
         """Start the asset named by ``alias`` with ``arguments``; returns ``{uuid}``."""
         alias = payload.get("alias")
         if not isinstance(alias, str) or not alias:
             if payload.get("path") or payload.get("target"):
-                raise ActionError(
+                raise ActionRefusedError(
                     "Failed to launch external process: the emulator launches app assets by alias only "
                     "(map one with --asset ALIAS=COMMAND)"
                 )
-            raise ActionError("Failed to launch external process: no alias given")
+            raise ActionRefusedError("Failed to launch external process: no alias given")
         command = self._assets.get(alias)
         if command is None:
-            raise ActionError(f"Failed to launch external process: unknown app asset alias: {alias}")
+            raise ActionRefusedError(f"Failed to launch external process: unknown app asset alias: {alias}")
         arguments = payload.get("arguments")
         argv = split_command_line(command)
         if isinstance(arguments, str) and arguments.strip():
@@ -119,7 +119,9 @@ class ExternalProcesses:
         requested_uuid = payload.get("uuid")
         process_uuid = requested_uuid if isinstance(requested_uuid, str) else str(uuidlib.uuid4())
         if process_uuid in self._children:
-            raise ActionError(f"Failed to launch external process: uuid {process_uuid} is already running")
+            raise ActionRefusedError(
+                f"Failed to launch external process: uuid {process_uuid} is already running"
+            )
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
@@ -129,7 +131,7 @@ class ExternalProcesses:
                 cwd=cwd,
             )
         except OSError as exc:
-            raise ActionError(f"Failed to launch external process: {exc}") from None
+            raise ActionRefusedError(f"Failed to launch external process: {exc}") from None
         lifetime = payload.get("lifetime") if isinstance(payload.get("lifetime"), str) else None
         child = ExternalProcess(process_uuid, process, launcher, lifetime)
         child.watcher = asyncio.create_task(self._watch(child))
@@ -141,13 +143,13 @@ class ExternalProcesses:
         """``terminate-external-process {uuid, timeout}``: ask the child to end, kill it after ``timeout``."""
         child = self._children.get(str(payload.get("uuid")))
         if child is None or child.process.returncode is not None:
-            raise ActionError(f"Process with uuid {payload.get('uuid')} is not running")
+            raise ActionRefusedError(f"Process with uuid {payload.get('uuid')} is not running")
         timeout = payload.get("timeout")
         grace = float(timeout) / 1000 if isinstance(timeout, int | float) and timeout > 0 else TERMINATE_GRACE
         result = await _end(child.process, grace)
         return {"result": result}
 
-    def drop(self, connection: Connection) -> None:
+    def drop(self, connection: ClientLink) -> None:
         """The launcher went away: end its children whose lifetime is bound to it."""
         for child in self._children.values():
             bound = child.launcher is connection and child.lifetime in BOUND_LIFETIMES

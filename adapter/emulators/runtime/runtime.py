@@ -9,7 +9,7 @@ In-process connections (contract with the built-in interop broker)
 --------------------------------------------------------------------
 ``Runtime.open_internal_connection(uuid: str, *, entity_type: str = "window") -> InternalConnection``
 joins the runtime as an already authorized party with identity ``{uuid, name: uuid}`` (``isExternal:
-false``); it raises ``ActionError`` when ``uuid`` is taken. Call it on the running event loop.
+false``); it raises ``ActionRefusedError`` when ``uuid`` is taken. Call it on the running event loop.
 ``InternalConnection`` offers:
 
 - ``identity -> dict``: ``{"uuid": uuid, "name": uuid}``.
@@ -49,8 +49,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from adapter.emulators.runtime import auth
 from adapter.emulators.runtime.analytics import is_analytics
 from adapter.emulators.runtime.channels import ChannelBus
-from adapter.emulators.runtime.connection import Connection, PendingAuth, Sink
-from adapter.emulators.runtime.errors import ActionError
+from adapter.emulators.runtime.client_link import ClientLink, PendingAuth, Sink
+from adapter.emulators.runtime.errors import ActionRefusedError
 from adapter.emulators.runtime.events import DesktopEvents, Subscription
 from adapter.emulators.runtime.frames import (
     ClientFrame,
@@ -75,7 +75,8 @@ AUTH_ACTIONS = frozenset({"request-external-authorization", "request-authorizati
 
 
 class RuntimeSettings(BaseSettings):
-    """Choices the reference leaves open (its section 9), each overridable by ``RUNTIME_EMULATOR_<NAME>``."""
+    """Choices the protocol leaves open, each overridable by ``RUNTIME_EMULATOR_<NAME>``; "open question N" is
+    row N of the table in docs/emulators/runtime.md, "What the protocol leaves open"."""
 
     model_config = SettingsConfigDict(env_prefix="RUNTIME_EMULATOR_", frozen=True)
 
@@ -90,8 +91,8 @@ class RuntimeSettings(BaseSettings):
     """Ack a ``send-channel-result`` that carries a ``messageId`` (open question 6; CORE acks nothing)."""
 
 
-Handler = Callable[[Connection, dict[str, Any], int | None], Any]
-AsyncHandler = Callable[[Connection, dict[str, Any]], Awaitable[Any]]
+Handler = Callable[[ClientLink, dict[str, Any], int | None], Any]
+AsyncHandler = Callable[[ClientLink, dict[str, Any]], Awaitable[Any]]
 DEFERRED = object()
 """A handler's return value meaning: the handler replied itself, or the reply comes later (a relay)."""
 
@@ -121,7 +122,7 @@ class Runtime:
         self.applications = Applications(self.events, transport=http_transport)
         self.processes = ExternalProcesses(assets or {}, self.events)
         self._registered = auth.RegisteredTokens()
-        self._connections: dict[int, Connection] = {}
+        self._connections: dict[int, ClientLink] = {}
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
         self._handlers: dict[str, Handler] = {
@@ -172,14 +173,14 @@ class Runtime:
 
     # -- the three calls of the transport layer --------------------------------------------------------------
 
-    def connect(self, sink: Sink) -> Connection:
+    def connect(self, sink: Sink) -> ClientLink:
         """A new socket: unauthorized until its handshake succeeds."""
-        connection = Connection(id=next(self._ids), sink=sink)
+        connection = ClientLink(id=next(self._ids), sink=sink)
         self._connections[connection.id] = connection
         log.debug("connection.opened", connection=connection.id)
         return connection
 
-    def receive(self, connection: Connection, text: str | bytes) -> None:
+    def receive(self, connection: ClientLink, text: str | bytes) -> None:
         """One text frame from ``connection``; malformed frames are refused, never fatal."""
         try:
             frame = parse_client_frame(text)
@@ -190,7 +191,7 @@ class Runtime:
             return
         self.handle(connection, frame)
 
-    def disconnect(self, connection: Connection) -> None:
+    def disconnect(self, connection: ClientLink) -> None:
         """The socket closed: free everything it held and tell the others (channel events)."""
         if connection.closed:
             return
@@ -217,9 +218,9 @@ class Runtime:
     def open_internal_connection(self, uuid: str, *, entity_type: str = "window") -> InternalConnection:
         """Join as an authorized in-runtime party (see the module docstring for the contract)."""
         if self.uuid_in_use(uuid):
-            raise ActionError(auth.duplicate_uuid(uuid))
+            raise ActionRefusedError(auth.duplicate_uuid(uuid))
         sink = InternalSink()
-        connection = Connection(
+        connection = ClientLink(
             id=next(self._ids), sink=sink, internal=True, entity_type=entity_type, uuid=uuid
         )
         self._connections[connection.id] = connection
@@ -229,7 +230,7 @@ class Runtime:
     # -- queries ---------------------------------------------------------------------------------------------
 
     @property
-    def connections(self) -> list[Connection]:
+    def connections(self) -> list[ClientLink]:
         """Every open connection, authorized or not."""
         return list(self._connections.values())
 
@@ -262,7 +263,7 @@ class Runtime:
 
     # -- dispatch --------------------------------------------------------------------------------------------
 
-    def _handle_raw(self, connection: Connection, raw: Frame) -> None:
+    def _handle_raw(self, connection: ClientLink, raw: Frame) -> None:
         try:
             frame = client_frame(raw)
         except ValueError as exc:
@@ -270,7 +271,7 @@ class Runtime:
             return
         self.handle(connection, frame)
 
-    def handle(self, connection: Connection, frame: ClientFrame) -> None:
+    def handle(self, connection: ClientLink, frame: ClientFrame) -> None:
         """Act on one parsed frame; every request gets exactly one reply (now or, for relays, later)."""
         if connection.closed:
             return
@@ -303,7 +304,7 @@ class Runtime:
             return
         try:
             data = handler(connection, payload, message_id)
-        except ActionError as exc:
+        except ActionRefusedError as exc:
             self._reply(connection, message_id, nack_reason=exc.reason, error=exc.error)
             return
         except Exception as exc:
@@ -315,7 +316,7 @@ class Runtime:
 
     def _reply(
         self,
-        connection: Connection,
+        connection: ClientLink,
         message_id: int | None,
         *,
         data: Any = None,
@@ -334,11 +335,11 @@ class Runtime:
         task.add_done_callback(self._tasks.discard)
 
     async def _run_async(
-        self, connection: Connection, action: str, work: Awaitable[Any], message_id: int | None
+        self, connection: ClientLink, action: str, work: Awaitable[Any], message_id: int | None
     ) -> None:
         try:
             data = await work
-        except ActionError as exc:
+        except ActionRefusedError as exc:
             self._reply(connection, message_id, nack_reason=exc.reason, error=exc.error)
         except Exception as exc:
             log.exception("action.crashed", action=action)
@@ -348,7 +349,7 @@ class Runtime:
 
     # -- handshake -------------------------------------------------------------------------------------------
 
-    def _authorize(self, connection: Connection, action: str, payload: dict[str, Any]) -> None:
+    def _authorize(self, connection: ClientLink, action: str, payload: dict[str, Any]) -> None:
         if connection.authorized:
             # A second handshake on an authorized socket: refuse without closing what works.
             connection.send(
@@ -378,7 +379,7 @@ class Runtime:
         self.events.emit("external-application", "connected", {"uuid": uuid})
         self.events.emit("system", "external-application-connected", {"uuid": uuid})
 
-    def _check_credentials(self, connection: Connection, uuid: str, payload: dict[str, Any]) -> str | None:
+    def _check_credentials(self, connection: ClientLink, uuid: str, payload: dict[str, Any]) -> str | None:
         if self.uuid_in_use(uuid):
             return auth.duplicate_uuid(uuid)
         token = payload.get("token")
@@ -390,77 +391,77 @@ class Runtime:
         connection.pending_auth = None
         return None if self.token_files.verify(Path(pending.file), pending.token) else auth.INVALID_TOKEN
 
-    def _refuse(self, connection: Connection, reason: str) -> None:
+    def _refuse(self, connection: ClientLink, reason: str) -> None:
         log.warning("connection.refused", connection=connection.id, reason=reason)
         connection.send(push("authorization-response", {"success": False, "reason": reason}))
         self.disconnect(connection)
 
     # -- handlers --------------------------------------------------------------------------------------------
 
-    def _publish_message(self, connection: Connection, payload: dict[str, Any], _m: int | None) -> None:
+    def _publish_message(self, connection: ClientLink, payload: dict[str, Any], _m: int | None) -> None:
         delivered = self.bus.publish(connection, payload)
         log.debug("bus.published", uuid=connection.uuid, delivered=delivered)
 
-    def _send_message(self, connection: Connection, payload: dict[str, Any], _m: int | None) -> None:
+    def _send_message(self, connection: ClientLink, payload: dict[str, Any], _m: int | None) -> None:
         delivered = self.bus.send(connection, payload)
         log.debug("bus.sent", uuid=connection.uuid, delivered=delivered)
 
-    def _register_external_connection(self, _c: Connection, payload: dict[str, Any], _m: int | None) -> Any:
+    def _register_external_connection(self, _c: ClientLink, payload: dict[str, Any], _m: int | None) -> Any:
         uuid = payload.get("uuid")
         if not isinstance(uuid, str) or not uuid:
-            raise ActionError("Invalid payload: bad or missing uuid")
+            raise ActionRefusedError("Invalid payload: bad or missing uuid")
         return {"uuid": uuid, "token": self._registered.register(uuid)}
 
-    def _subscribe_event(self, connection: Connection, payload: dict[str, Any], _m: int | None) -> None:
+    def _subscribe_event(self, connection: ClientLink, payload: dict[str, Any], _m: int | None) -> None:
         try:
             self.events.subscribe(connection, Subscription.from_payload(payload))
         except ValueError as exc:
-            raise ActionError(f"Invalid payload: {exc}") from None
+            raise ActionRefusedError(f"Invalid payload: {exc}") from None
 
-    def _unsubscribe_event(self, connection: Connection, payload: dict[str, Any], _m: int | None) -> None:
+    def _unsubscribe_event(self, connection: ClientLink, payload: dict[str, Any], _m: int | None) -> None:
         try:
             self.events.unsubscribe(connection, Subscription.from_payload(payload))
         except ValueError as exc:
-            raise ActionError(f"Invalid payload: {exc}") from None
+            raise ActionRefusedError(f"Invalid payload: {exc}") from None
 
-    def _create_channel(self, connection: Connection, payload: dict[str, Any], message_id: int | None) -> Any:
+    def _create_channel(self, connection: ClientLink, payload: dict[str, Any], message_id: int | None) -> Any:
         provider_identity = self.channels.create(connection, payload)
         self._reply(connection, message_id, data=provider_identity)
         self.channels.announce(provider_identity)
         return DEFERRED
 
     def _connect_to_channel(
-        self, connection: Connection, payload: dict[str, Any], message_id: int | None
+        self, connection: ClientLink, payload: dict[str, Any], message_id: int | None
     ) -> Any:
         if message_id is None:
-            raise ActionError("connect-to-channel needs a messageId")
+            raise ActionRefusedError("connect-to-channel needs a messageId")
         self.channels.connect(connection, payload, message_id)
         return DEFERRED
 
     def _send_channel_message(
-        self, connection: Connection, payload: dict[str, Any], message_id: int | None
+        self, connection: ClientLink, payload: dict[str, Any], message_id: int | None
     ) -> Any:
         if message_id is None:
-            raise ActionError("send-channel-message needs a messageId")
+            raise ActionRefusedError("send-channel-message needs a messageId")
         self.channels.send_message(connection, payload, message_id)
         return DEFERRED
 
     def _send_channel_result(
-        self, connection: Connection, payload: dict[str, Any], message_id: int | None
+        self, connection: ClientLink, payload: dict[str, Any], message_id: int | None
     ) -> Any:
         if "destinationToken" not in payload:
-            raise ActionError("send-channel-result needs a destinationToken")
+            raise ActionRefusedError("send-channel-result needs a destinationToken")
         self.channels.relay_result(connection, payload)
         return None if self.settings.ack_channel_results else DEFERRED
 
-    def _get_info(self, connection: Connection, payload: dict[str, Any], _m: int | None) -> Any:
+    def _get_info(self, connection: ClientLink, payload: dict[str, Any], _m: int | None) -> Any:
         uuid = payload.get("uuid", connection.uuid)
         info = self.applications.app_info(str(uuid), self.settings.version)
         if info is None:
-            raise ActionError(f"Application with specified UUID does not exist: {uuid}")
+            raise ActionRefusedError(f"Application with specified UUID does not exist: {uuid}")
         return info
 
-    def _get_entity_info(self, _c: Connection, payload: dict[str, Any], _m: int | None) -> Any:
+    def _get_entity_info(self, _c: ClientLink, payload: dict[str, Any], _m: int | None) -> Any:
         uuid, name = payload.get("uuid"), payload.get("name") or payload.get("uuid")
         for other in self._connections.values():
             if other.uuid == uuid and name == uuid:
@@ -472,21 +473,21 @@ class Runtime:
                 "entityType": "window",
                 "parent": {"uuid": uuid, "name": uuid},
             }
-        raise ActionError(f"No entity found with uuid {uuid} and name {name}")
+        raise ActionRefusedError(f"No entity found with uuid {uuid} and name {name}")
 
-    def _create_application(self, connection: Connection, payload: dict[str, Any], _m: int | None) -> None:
+    def _create_application(self, connection: ClientLink, payload: dict[str, Any], _m: int | None) -> None:
         uuid = payload.get("uuid")
         if isinstance(uuid, str) and any(c.uuid == uuid for c in self._connections.values()):
-            raise ActionError(auth.duplicate_uuid(uuid))
+            raise ActionRefusedError(auth.duplicate_uuid(uuid))
         self.applications.create(connection.uuid, payload)
 
-    async def _create_child_window(self, connection: Connection, payload: dict[str, Any]) -> None:
+    async def _create_child_window(self, connection: ClientLink, payload: dict[str, Any]) -> None:
         assert connection.uuid is not None  # only authorized connections reach a handler
         await self.applications.create_child(connection.uuid, payload)
 
-    def _open_url_with_browser(self, connection: Connection, payload: dict[str, Any], _m: int | None) -> None:
+    def _open_url_with_browser(self, connection: ClientLink, payload: dict[str, Any], _m: int | None) -> None:
         url = payload.get("url")
         if not isinstance(url, str) or not url:
-            raise ActionError("Invalid payload: bad or missing url")
+            raise ActionRefusedError("Invalid payload: bad or missing url")
         log.info("browser.open", uuid=connection.uuid)
         self.applications.opened_in_browser.append(url)

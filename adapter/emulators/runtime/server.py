@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from websockets.asyncio.server import Server, ServerConnection, broadcast
@@ -22,25 +22,18 @@ from websockets.frames import Frame as WebSocketFrame
 from websockets.http11 import Request, Response
 
 from adapter import jsoncodec
-from adapter.emulators.runtime.errors import ActionError
+from adapter.emulators.runtime.errors import ActionRefusedError
 from adapter.emulators.runtime.frames import Frame
 from adapter.emulators.runtime.runtime import Runtime, RuntimeSettings
 from adapter.lifecycle import StartupError, announce_ready
+
+if TYPE_CHECKING:  # the broker module itself is loaded only for --broker (see _start_broker)
+    from adapter.emulators.runtime.broker import Broker
 
 log = structlog.get_logger(__name__)
 
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 CLOSE_TIMEOUT = 5.0
-
-
-class Broker(Protocol):
-    """What ``broker.start_broker(runtime, platform_uuid)`` returns."""
-
-    async def wait_ready(self, timeout: float = ...) -> None:  # noqa: ASYNC109 (the broker's contract)
-        """Return once the broker channel exists."""
-
-    async def aclose(self) -> None:
-        """Stop the broker and leave the runtime."""
 
 
 class _SocketSink:
@@ -208,7 +201,7 @@ async def _start_broker(runtime: Runtime, platform_uuid: str) -> Broker:
     # Imported here so that a runtime without --broker never loads the broker.
     from adapter.emulators.runtime.broker import start_broker
 
-    broker: Broker = start_broker(runtime, platform_uuid)
+    broker = start_broker(runtime, platform_uuid)
     await broker.wait_ready()
     return broker
 
@@ -241,7 +234,7 @@ async def serve(
         if broker is not None:
             try:
                 started = await _start_broker(runtime, broker)
-            except (TimeoutError, ActionError) as exc:
+            except (TimeoutError, ActionRefusedError) as exc:
                 reason = str(exc) or type(exc).__name__
                 raise StartupError(f"the interop broker for {broker!r} did not start: {reason}") from None
         announce_ready(server.url)

@@ -2,9 +2,10 @@
 
 Each window is a tiny navigator: it loads its URL over HTTP with httpx, follows redirects hop by hop with a
 browser-like cookie jar shared by every window of the runtime (one browser session), and emits window
-``url-changed`` for every URL it loads (reference section 5.2 fields), ``did-fail-load`` when a host cannot be
-reached, and ``closing``/``closed`` (plus application ``closed`` for a main window) when it is closed. It
-never submits anything on its own: tests submit a form with the emulator-only action ``emulator-submit-form``.
+``url-changed`` for every URL it loads (its fields in docs/emulators/runtime.md), ``did-fail-load`` when a
+host cannot be reached, and ``closing``/``closed`` (plus application ``closed`` for a main window) when it is
+closed. It never submits anything on its own: tests submit a form with the emulator-only action
+``emulator-submit-form``.
 
 Child windows (``{uuid: owner, name}``) are what a window's ``fin.Window.create`` makes through the runtime's
 in-process route, which node-adapter lacks from an external connection; the emulator-only action
@@ -17,14 +18,14 @@ from __future__ import annotations
 import asyncio
 import math
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import Any
 
 import httpx
 import structlog
 
-from adapter.emulators.runtime.errors import ActionError
+from adapter.emulators.runtime.errors import ActionRefusedError
 from adapter.emulators.runtime.events import DesktopEvents
+from adapter.emulators.runtime.html_forms import clicked, parse_page, pick_form
 
 log = structlog.get_logger(__name__)
 
@@ -35,111 +36,6 @@ SCREEN_WIDTH, SCREEN_HEIGHT, TASKBAR_HEIGHT = 1920, 1080, 40
 # The runtime's defaults for a window's defaultLeft/Top/Width/Height.
 DEFAULT_BOUNDS = (10, 10, 800, 500)
 USER_AGENT = "Mozilla/5.0 (OpenFin runtime emulator) Chrome/126.0.0.0 Safari/537.36"
-
-
-@dataclass
-class HtmlForm:
-    """A form of a loaded page: where it submits and the values a browser would send unchanged."""
-
-    action: str
-    method: str
-    fields: dict[str, str]
-    id: str | None = None
-    name: str | None = None
-    buttons: list[SubmitButton] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class SubmitButton:
-    """A submit control: clicking it adds ``name=value`` to the submission (when it has a name)."""
-
-    name: str | None
-    value: str
-    id: str | None
-
-    def matches(self, selector: str) -> bool:
-        """True when ``selector`` is this button's id, value or name."""
-        return selector in (self.id, self.value, self.name)
-
-
-class _FormParser(HTMLParser):
-    """Collects forms, their successful controls' default values, and the page title."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.forms: list[HtmlForm] = []
-        self.title = ""
-        self._in_title = False
-        self._select: str | None = None
-        self._select_first: str | None = None
-        self._textarea: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {key: value or "" for key, value in attrs}
-        if tag == "title":
-            self._in_title = True
-        elif tag == "form":
-            self.forms.append(
-                HtmlForm(
-                    action=values.get("action", ""),
-                    method=values.get("method", "get").upper(),
-                    fields={},
-                    id=values.get("id"),
-                    name=values.get("name"),
-                )
-            )
-        elif tag in ("button", "input") and self.forms and _is_submit(tag, values):
-            self.forms[-1].buttons.append(
-                SubmitButton(values.get("name"), values.get("value", ""), values.get("id"))
-            )
-        elif tag == "option" and self._select is not None and self.forms:
-            value = values.get("value", "")
-            if self._select_first is None:
-                self._select_first = value
-                self.forms[-1].fields.setdefault(self._select, value)
-            if "selected" in values:
-                self.forms[-1].fields[self._select] = value
-        elif not self.forms or "name" not in values or "disabled" in values:
-            return
-        elif tag == "input":
-            kind = values.get("type", "text").lower()
-            if kind in {"submit", "button", "image", "reset", "file"}:
-                return
-            if kind in {"checkbox", "radio"} and "checked" not in values:
-                return
-            self.forms[-1].fields[values["name"]] = values.get("value", "on" if kind == "checkbox" else "")
-        elif tag == "select":
-            self._select, self._select_first = values["name"], None
-        elif tag == "textarea":
-            self._textarea = values["name"]
-            self.forms[-1].fields[self._textarea] = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self._in_title = False
-        elif tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-        elif self._textarea is not None and self.forms:
-            self.forms[-1].fields[self._textarea] += data
-
-
-def _is_submit(tag: str, values: dict[str, str]) -> bool:
-    kind = values.get("type", "submit" if tag == "button" else "text").lower()
-    return kind in ("submit", "image")
-
-
-def parse_page(html: str) -> tuple[str, list[HtmlForm]]:
-    """The title and forms of an HTML page."""
-    parser = _FormParser()
-    parser.feed(html)
-    parser.close()
-    return parser.title.strip(), parser.forms
 
 
 def _rect(left: int, top: int, right: int, bottom: int) -> dict[str, int]:
@@ -272,9 +168,9 @@ class Applications:
         """``create-application {uuid, name, url, mainWindowOptions, …}``: register, do not start."""
         uuid = payload.get("uuid")
         if not isinstance(uuid, str) or not uuid:
-            raise ActionError("Invalid payload: bad or missing uuid")
+            raise ActionRefusedError("Invalid payload: bad or missing uuid")
         if uuid in self._apps:
-            raise ActionError(f"Application with specified UUID already exists: {uuid}")
+            raise ActionRefusedError(f"Application with specified UUID already exists: {uuid}")
         main = payload.get("mainWindowOptions")
         url = payload.get("url") or (main.get("url") if isinstance(main, dict) else None) or "about:blank"
         self._apps[uuid] = Application(uuid, str(url), dict(payload), parent_uuid)
@@ -297,7 +193,7 @@ class Applications:
         """``navigate-window {uuid, name, url}``: load ``url``; answered once the load ends."""
         url = payload.get("url")
         if not isinstance(url, str) or not url:
-            raise ActionError("Invalid payload: bad or missing url")
+            raise ActionRefusedError("Invalid payload: bad or missing url")
         window = self._window(payload)
         await asyncio.wait([self._start_navigation(window, "GET", url)])
 
@@ -312,11 +208,11 @@ class Applications:
         window = self._window(payload)
         await self.settle(window.uuid)
         _, forms = parse_page(window.page)
-        form = _pick_form(forms, payload.get("form"))
+        form = pick_form(forms, payload.get("form"))
         fields = payload.get("fields") or {}
         if not isinstance(fields, dict):
-            raise ActionError("Invalid payload: fields must be an object")
-        data = {**form.fields, **_clicked(form, payload.get("submit"))}
+            raise ActionRefusedError("Invalid payload: fields must be an object")
+        data = {**form.fields, **clicked(form, payload.get("submit"))}
         data.update({str(k): "" if v is None else str(v) for k, v in fields.items()})
         target = str(httpx.URL(window.url).join(form.action)) if form.action else window.url
         if form.method == "POST":
@@ -335,10 +231,12 @@ class Applications:
         """
         name = options.get("name")
         if not isinstance(name, str) or not name:
-            raise ActionError("Invalid payload: bad or missing name")
+            raise ActionRefusedError("Invalid payload: bad or missing name")
         key = (owner_uuid, name)
         if key in self._children or (owner_uuid == name and self.is_running(owner_uuid)):
-            raise ActionError(f"Trying to create a Window with name-uuid combination already in use - {name}")
+            raise ActionRefusedError(
+                f"Trying to create a Window with name-uuid combination already in use - {name}"
+            )
         window = HeadlessWindow(
             owner_uuid, name, showing=bool(options.get("autoShow", True)), bounds=Bounds.from_options(options)
         )
@@ -349,7 +247,7 @@ class Applications:
             [self._start_navigation(window, "GET", url if isinstance(url, str) else "about:blank")]
         )
         if self._children.get(key) is not window:
-            raise ActionError(f"The window {owner_uuid}/{name} was closed while it was being created")
+            raise ActionRefusedError(f"The window {owner_uuid}/{name} was closed while it was being created")
         self._events.emit(
             "window",
             "fire-constructor-callback",
@@ -483,7 +381,7 @@ class Applications:
         uuid = payload.get("uuid")
         app = self._apps.get(uuid) if isinstance(uuid, str) else None
         if app is None:
-            raise ActionError(f"Application with specified UUID does not exist: {uuid}")
+            raise ActionRefusedError(f"Application with specified UUID does not exist: {uuid}")
         return app
 
     def _window(self, payload: dict[str, Any]) -> HeadlessWindow:
@@ -493,7 +391,7 @@ class Applications:
             return child
         app = self._apps.get(uuid) if isinstance(uuid, str) else None
         if app is None or app.window is None or app.window.name != name:
-            raise ActionError(f"Could not locate the requested window: {uuid}/{name}")
+            raise ActionRefusedError(f"Could not locate the requested window: {uuid}/{name}")
         return app.window
 
     def _close(self, app: Application) -> None:
@@ -592,27 +490,3 @@ class Applications:
             fields["httpStatusText"] = response.reason_phrase
         log.debug("window.url_changed", uuid=window.uuid, status=window.status)
         self._events.emit("window", "url-changed", fields, uuid=window.uuid, name=window.name)
-
-
-def _clicked(form: HtmlForm, selector: Any) -> dict[str, str]:
-    if selector is None:
-        return {}
-    for button in form.buttons:
-        if button.matches(str(selector)):
-            return {button.name: button.value} if button.name else {}
-    raise ActionError(f"The form has no submit button {selector!r}")
-
-
-def _pick_form(forms: list[HtmlForm], selector: Any) -> HtmlForm:
-    if not forms:
-        raise ActionError("The window's page has no form")
-    if selector is None:
-        return forms[0]
-    if isinstance(selector, int) and not isinstance(selector, bool):
-        if 0 <= selector < len(forms):
-            return forms[selector]
-    else:
-        for form in forms:
-            if selector in (form.id, form.name):
-                return form
-    raise ActionError(f"The window's page has no form {selector!r}")

@@ -2,7 +2,7 @@
 
 The middleware sets ``request.state.caller`` (a ``Caller``) on every ``/api/`` request that reaches a route,
 or answers 401 itself with the instance's envelope. The scripted API's token endpoints are public, since the
-official client calls them without credentials (reference 1.12).
+official client calls them without credentials (docs/emulators/servicenow.md, the scripted API).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Writing a journal field never overwrites: each write is a new ``sys_journal_field`` row (``element``,
 ``element_id``, ``name``, ``value``). With display values on, a journal field reads as all its entries,
 newest first, each ``"<time> - <user's name> (<field label>)\\n<text>\\n\\n"``; ``comments_and_work_notes``
-interleaves both fields (reference 2.11).
+interleaves both fields (docs/emulators/servicenow-tables.md).
 """
 
 from __future__ import annotations

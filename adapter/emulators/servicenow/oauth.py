@@ -92,7 +92,8 @@ def with_query(url: str, **values: str) -> str:
 
 
 def lenient_form(body: bytes) -> dict[str, str]:
-    """A form body read whatever the Content-Type says, as the scripted API must (see reference 1.5)."""
+    """A form body read whatever the Content-Type says, as the scripted API must
+    (docs/emulators/servicenow.md)."""
     return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
 

@@ -1,10 +1,11 @@
 """ServiceNow encoded queries (``active=true^priority<3^ORDERBYDESCsys_updated_on``) parsed into a typed tree.
 
-Pure: no schema, no SQL. The grammar (reference 2.9): terms ``<field><OP><value>`` joined by ``^`` (AND);
-``^OR`` binds a term to the one before it (``A^B^ORC`` is ``A AND (B OR C)``); ``^NQ`` starts a new AND-group,
-ORed with the others; ``ORDERBY<field>`` / ``ORDERBYDESC<field>`` may appear anywhere; ``^^`` is a literal
-``^`` inside a value; ``^EQ`` ends the query. A term this parser cannot read becomes an ``InvalidTerm``, which
-the compiler drops (ServiceNow's default) or turns into "no rows".
+Pure: no schema, no SQL. The grammar (docs/emulators/servicenow-tables.md, "Encoded queries"): terms
+``<field><OP><value>`` joined by ``^`` (AND); ``^OR`` binds a term to the one before it (``A^B^ORC`` is ``A
+AND (B OR C)``); ``^NQ`` starts a new AND-group, ORed with the others; ``ORDERBY<field>`` /
+``ORDERBYDESC<field>`` may appear anywhere; ``^^`` is a literal ``^`` inside a value; ``^EQ`` ends the query.
+A term this parser cannot read becomes an ``InvalidTerm``, which the compiler drops (ServiceNow's default) or
+turns into "no rows".
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Record operations with an instance's semantics: role checks, queries, system fields, numbering, task
-defaults, state-driven fields, journal writes, and the 400/403/404 outcomes of reference 2.7.
+defaults, state-driven fields, journal writes, the 400/403/404 outcomes (docs/emulators/servicenow-tables.md).
 
 No HTTP here: ``table_api`` turns requests into these calls and ``RecordError``s into error envelopes.
 """

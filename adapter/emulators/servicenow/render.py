@@ -1,5 +1,6 @@
 """Stored rows turned into the Table API's JSON: strings everywhere, references and display values in the
-shapes of reference 2.5, for ``sysparm_display_value`` false / true / all with or without reference links.
+shapes docs/emulators/servicenow-tables.md lists, for ``sysparm_display_value`` false / true / all with or
+without reference links.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ Tables follow ServiceNow's "table per hierarchy" storage: a root table (``task``
 ``core_company``) owns one SQLite table holding the columns of every descendant, and ``sys_class_name``
 says which class a row belongs to. A query on a parent therefore sees the rows of its children, showing
 only the parent's columns.
+
+Why one module: most of it is the table definitions (``TABLES``), data that only ``Schema`` reads; the types
+(``Field``, ``Table``) and the lookups over them are a third of it. Kept together, what a table declares and
+how a query sees it (inherited fields, roles, choices) read side by side.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The ``x_opfi_openfin`` scoped app's scripted REST API, as the official ``@openfin/servicenow`` calls it
-(reference 1.12): ``request_tokens`` and ``revoke_token`` without credentials (form bodies, unwrapped token
-JSON), ``user_info`` with the Bearer token (``{"result": <sys_user record>}``).
+(docs/emulators/servicenow.md): ``request_tokens`` and ``revoke_token`` without credentials (form bodies,
+unwrapped token JSON), ``user_info`` with the Bearer token (``{"result": <sys_user record>}``).
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ Everything comes from seeded ``random.Random`` instances and fixed name lists, s
 same records (sys_ids, numbers, texts) apart from timestamps, which are relative to the emulator's clock.
 Each account's primary contact can sign in to the customer portal (password = user name, as every seeded
 user), so that a customer's own comments can be made as the customer.
+
+Why one module: it is mostly fixed data (names, subjects, weighted states) and the loops that draw from it
+with one random generator per part, in an order that fixes every sys_id and number. Split apart, the lists
+would live away from the one loop that indexes each of them, and a change to the draw order in one file would
+silently change the records another file's data produce.
 """
 
 from __future__ import annotations

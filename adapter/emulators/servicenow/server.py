@@ -37,7 +37,8 @@ def bind_socket(host: str, port: int) -> socket.socket:
     """A listening TCP socket; with ``port=0`` the OS picks a free port (read it with ``getsockname``)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # Name IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP, and accepted
-    # sockets inherit proto 0 otherwise, so Nagle and delayed ACK would add ~40 ms to every reused connection.
+    # sockets inherit proto 0 otherwise, so a response written as headers then body would wait for the
+    # client's delayed ACK on every reused connection (Nagle; docs/performance.md, "What was changed").
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         if sys.platform != "win32":

@@ -1,4 +1,5 @@
-"""The Table API over HTTP: ``/api/now[/v1|/v2]/table/{table}[/{sys_id}]`` (reference 2.1-2.7).
+"""The Table API over HTTP: ``/api/now[/v1|/v2]/table/{table}[/{sys_id}]``
+(docs/emulators/servicenow-tables.md).
 
 Requests are read here (parameters, body, method override) and answered in the instance's envelopes with
 ``X-Total-Count``, ``Link`` and ``Location``; what happens to records is ``records.Records``' job. The
@@ -32,7 +33,8 @@ _EMPTY_V1_DETAIL = "Records matching query not found. Check query parameter or o
 
 @dataclass(frozen=True, slots=True)
 class TableApiSettings:
-    """Instance behaviours that differ between releases or configurations (reference 2.3 and open question 6).
+    """Instance behaviours that differ between releases or configurations
+    (docs/emulators/servicenow-tables.md).
 
     ``invalid_query_returns_no_rows`` is the property ``glide.invalid_query.returns_no_rows``;
     ``empty_list_not_found_versions`` are the API versions whose empty list answers 404 (the docs say v1).
@@ -272,7 +274,7 @@ def _json(
 
 
 def _link_header(request: Request, limit: int, offset: int, total: int | None, returned: int) -> str:
-    """``first``, ``prev``, ``next`` (only while more remain), ``last`` (when counted): reference 2.6."""
+    """``first``, ``prev``, ``next`` (only while more remain), ``last`` (when counted), as documented."""
     kept = [(k, v) for k, v in request.query_params.multi_items() if k not in _PAGING]
     base = str(request.url.replace(query="")).split("?")[0]
 

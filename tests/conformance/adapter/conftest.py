@@ -25,6 +25,7 @@ import pytest
 
 from tests.conformance.node_support import NodeProcess, node_executable, start_node
 from tests.support.processes import RunningCommand, adapter_command, running
+from tests.support.waiting import eventually_blocking
 
 PLATFORM = "adapter-conformance-platform"
 CHANNEL = "servicenow"
@@ -295,6 +296,4 @@ def apps(desktop: AdapterStack) -> Iterator[AdapterStack]:
     yield desktop
     desktop.close_apps()
     # Closing an app releases its share through the channel's disconnection; wait until the adapter has.
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline and desktop.live_tokens()["access"]:
-        time.sleep(0.1)
+    eventually_blocking(lambda: not desktop.live_tokens()["access"], "every share released", timeout=WAIT)

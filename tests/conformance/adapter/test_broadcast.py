@@ -77,7 +77,7 @@ def test_deleting_through_the_adapter_is_broadcast_as_a_deletion(apps: AdapterSt
 def test_polling_does_not_grow_with_the_number_of_apps(apps: AdapterStack) -> None:
     def polls_during(seconds: float) -> int:
         before = apps.stats().get(CASE_POLL, 0)
-        time.sleep(seconds)
+        time.sleep(seconds)  # the subject: a window of time to count a rate in
         return apps.stats().get(CASE_POLL, 0) - before
 
     apps.app("poll-1").connect()
@@ -86,10 +86,13 @@ def test_polling_does_not_grow_with_the_number_of_apps(apps: AdapterStack) -> No
         apps.app(f"poll-{index}").connect()
     five_apps = polls_during(3.0)
     expected = 3.0 / float(POLL_INTERVAL)
+    # The controls: polling went on in both windows (a stalled machine would count nothing and prove nothing).
     assert one_app >= 1
-    # One poller per (connection, table): five apps must not poll five times as often.
+    assert five_apps >= 1
+    # One poller per (connection, table): five pollers would make about five times the expected count. A
+    # slow machine only lowers the count (a poller waits its interval after each poll), never raises it, so
+    # the bound is not compared with the first window's count, which a busy moment could make small.
     assert five_apps < 2 * expected + 2
-    assert five_apps < 3 * max(one_app, 1)
 
 
 def test_connection_changes_are_announced_to_apps(apps: AdapterStack) -> None:
@@ -109,3 +112,23 @@ def test_with_a_context_group_cases_are_also_broadcast_on_that_user_channel() ->
         context = app.wait_for("groupContext", lambda c: c.get("id", {}).get("sys_id") == created["sys_id"])
         assert context["type"] == "servicenow.case"
         assert context["shortDescription"] == "Seen on green"
+
+
+def test_apps_reading_a_changed_case_again_on_its_broadcast_cost_the_instance_one_request() -> None:
+    # A window long enough that the apps' reads, made one after another from here, all fall in it.
+    with adapter_stack("built-in", "--change-read-window", "60") as stack:
+        readers = [stack.app(f"rereading-app-{index}") for index in range(3)]
+        for app in readers:
+            app.connect()
+        case = latest_case(stack)
+        record = f"{CASES}/{case['sys_id']}"
+        readers[0].request(record)  # a read from before the change, which nobody after it may be given
+        served = stack.stats().get(f"GET {record}", 0)
+        assert served >= 1  # positive control: the instance counts the record's reads under this key
+        new_state = "18" if case["state"] != "18" else "10"
+        with stack.instance_client() as admin:
+            admin.patch(record, json={"state": new_state}).raise_for_status()
+        for app in readers:
+            app.wait_for("servicenow.recordChanged", lambda e: e["sys_id"] == case["sys_id"])
+            assert app.request(record)["data"]["state"] == new_state
+        assert stack.stats().get(f"GET {record}", 0) - served == 1

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import itertools
-import time
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.conformance.adapter.conftest import WAIT, AdapterStack, App, AppError, adapter_stack
+from tests.support.waiting import eventually_blocking
 
 CASES = "/api/now/table/sn_customerservice_case"
 ACCOUNTS = "/api/now/table/customer_account"
@@ -159,10 +159,7 @@ def test_searching_before_connecting_is_a_not_connected_error(apps: AdapterStack
 
 
 def _wait_until(check: Any) -> None:
-    deadline = time.monotonic() + WAIT
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
+    eventually_blocking(check, "the search's read at the instance", timeout=WAIT)
 
 
 def _later(app: App, query: str) -> int:

@@ -6,7 +6,6 @@ The adapter signs in as a customer service agent, who reads cases and their fina
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conformance.adapter.conftest import WAIT, AdapterStack, adapter_stack
+from tests.support.waiting import eventually_blocking
 
 CASE, FSO = "sn_customerservice_case", "sn_bom_financial_service"
 TASK_POLL = "GET /api/now/table/task"
@@ -27,13 +27,14 @@ def desktop() -> Iterator[AdapterStack]:
 
 
 def wait_for_polls(stack: AdapterStack, at_least: int) -> dict[str, int]:
-    deadline = time.monotonic() + WAIT
-    while True:
-        counts = stack.stats()
-        if counts.get(TASK_POLL, 0) >= at_least:
-            return counts
-        assert time.monotonic() < deadline, f"fewer than {at_least} polls of task within {WAIT} s"
-        time.sleep(0.1)
+    counts: dict[str, int] = {}
+
+    def polled() -> bool:
+        counts.update(stack.stats())
+        return counts.get(TASK_POLL, 0) >= at_least
+
+    eventually_blocking(polled, f"{at_least} polls of task", timeout=WAIT)
+    return counts
 
 
 def one_record(stack: AdapterStack, table: str) -> dict[str, Any]:

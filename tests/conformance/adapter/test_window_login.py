@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ import pytest
 from adapter.openfin import RuntimeConnection
 from adapter.openfin.frames import DesktopEvent
 from tests.conformance.adapter.conftest import AdapterStack, AppError, adapter_stack
+from tests.support.waiting import eventually_blocking
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +139,5 @@ def test_an_app_closed_while_its_login_runs_leaves_no_share_behind(apps: Adapter
     desk.join(timeout=60)
     assert "/oauth_redirect.do?" in answered["url"]
     # The login completed for nobody: the adapter must release it and revoke the tokens it got.
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and apps.live_tokens()["access"]:
-        time.sleep(0.1)
+    eventually_blocking(lambda: not apps.live_tokens()["access"], "the abandoned login revoked", timeout=30)
     assert apps.live_tokens() == {"access": [], "refresh": []}

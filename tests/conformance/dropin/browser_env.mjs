@@ -66,6 +66,9 @@ class InlineWorker {
 /** Rejections nobody handled, as a page's console would show them. */
 export const unhandledRejections = [];
 
+/** How many windows the page created (each auth window the official package opens and then closes). */
+export const createdWindows = { count: 0 };
+
 /** Install the browser globals and make `fin` the given node-adapter connection. */
 export function installBrowserEnvironment(fin) {
   process.on('unhandledRejection', (reason) => {
@@ -77,6 +80,7 @@ export function installBrowserEnvironment(fin) {
   globalThis.Worker ??= InlineWorker;
   fin.wire.environment.createChildContent = async ({ entityType, options }) => {
     if (entityType !== 'window') throw new Error('Not Implemented');
+    createdWindows.count += 1;
     await fin.wire.sendAction('emulator-create-window', options);
   };
   globalThis.fin = fin;

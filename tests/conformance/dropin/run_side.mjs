@@ -4,7 +4,7 @@
 //
 // params: {address, uuid, side, instanceUrl, clientId, watchedTable}
 import { connectAs, run } from '../harness.mjs';
-import { installBrowserEnvironment, unhandledRejections } from './browser_env.mjs';
+import { createdWindows, installBrowserEnvironment, unhandledRejections } from './browser_env.mjs';
 import { runScenario } from './scenario.mjs';
 
 const MODULES = {
@@ -30,5 +30,12 @@ run(async ({ address, uuid, side, instanceUrl, clientId, watchedTable }) => {
   const api = await import(MODULES[side]);
   const settled = side === 'library' ? (logins) => adapterSettled(instanceUrl, watchedTable, logins) : undefined;
   const outcome = await runScenario(api, { instanceUrl, clientId, settled });
-  return { ...outcome, unhandledRejections };
+  // The official package's unawaited removeAllListeners() fails only after its unsubscribes have gone round
+  // the bus, so the scenario can end with some still on their way: wait (bounded) for one per window closed
+  // rather than count them early on a loaded machine. The library opens no window and waits for nothing.
+  const deadline = Date.now() + 10_000;
+  while (unhandledRejections.length < createdWindows.count && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return { ...outcome, unhandledRejections, createdWindows: createdWindows.count };
 });

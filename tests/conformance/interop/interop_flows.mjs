@@ -278,7 +278,7 @@ const scenarios = {
 
   async fdc3v2() {
     const [handler, raiser] = [await client('f2-handler'), await client('f2-raiser')];
-    // node-adapter's getIntentResolution reads a global `fin` (reference 4.4): without it getResult() throws.
+    // node-adapter's getIntentResolution reads a global `fin` (docs/emulators/interop-broker.md): without it getResult() throws.
     globalThis.fin = raiser.fin;
     const handlerFdc3 = handler.interop.getFDC3Sync('2.0');
     const raiserFdc3 = raiser.interop.getFDC3Sync('2.0');

@@ -8,13 +8,13 @@ closing the platform's connection ends the adapter process.
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.conformance.conftest import NodeScripts
 from tests.support.processes import RunningCommand, adapter_command, running
+from tests.support.waiting import eventually_blocking
 
 PLATFORM_UUID = "acme-platform"
 # The emulator's built-in broker holds the platform uuid, so the provider stand-in connects under its own.
@@ -33,12 +33,11 @@ def instance_url() -> Iterator[str]:
 
 def wait_for_log(emulator: RunningCommand, text: str, timeout: float = WAIT) -> None:
     """Wait until the runtime emulator logs ``text`` (it logs every child's exit as ``process.exited``)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(text in line for line in list(emulator.stderr_lines)):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"no {text!r} in the runtime emulator's log:\n{emulator.stderr}")
+    eventually_blocking(
+        lambda: any(text in line for line in list(emulator.stderr_lines)),
+        f"{text!r} in the runtime emulator's log",
+        timeout=timeout,
+    )
 
 
 def test_platform_launches_the_adapter_that_serves_a_second_app_until_the_platform_leaves(

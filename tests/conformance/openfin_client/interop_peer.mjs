@@ -35,7 +35,7 @@ async function startBroker(address, platformUuid) {
 run(async ({ address, platformUuid, startBroker: withBroker, groupId, context, intent }) => {
   if (withBroker) await startBroker(address, platformUuid);
   const fin = await connectAs(address, 'node-interop-app');
-  // node-adapter's FDC3 2.0 getResult() refers to a global `fin` (reference 4.4).
+  // node-adapter's FDC3 2.0 getResult() refers to a global `fin` (docs/emulators/interop-broker.md).
   globalThis.fin = fin;
   const interop = fin.Interop.connectSync(platformUuid, {});
   await interop.joinContextGroup(groupId);

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from tests.conformance.node_support import NodeProcess
+from tests.support import waiting
 
 STEP_TIMEOUT = 20.0
 
@@ -21,7 +22,5 @@ async def result(process: NodeProcess) -> Any:
 
 
 async def eventually(condition: Any, timeout: float = STEP_TIMEOUT) -> None:
-    """Wait until ``condition()`` holds, failing after ``timeout`` seconds."""
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.02)
+    """``tests.support.waiting.eventually`` with this suite's bound (a node peer answers each step)."""
+    await waiting.eventually(condition, "the condition", timeout=timeout, interval=0.02)

@@ -102,9 +102,10 @@ async def test_python_set_context_reaches_node_context_handlers(desk: Desk) -> N
         received: list[dict[str, Any]] = await desk.step("received", "received")
         return received
 
-    async with asyncio.timeout(20):
-        while CASE not in await node_received():
-            await asyncio.sleep(0.05)
+    async def node_has_it() -> bool:
+        return CASE in await node_received()
+
+    await eventually(node_has_it)
     await eventually(lambda: CASE in desk.any_context)
     assert desk.contacts == []
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from structlog.testing import capture_logs
 
 from adapter.openfin import (
     ActionError,
@@ -237,3 +238,41 @@ async def test_on_disconnection_runs_when_a_node_client_leaves(
 
     assert service.disconnected[0].uuid == "node-client"
     assert service.provider.connections == []
+
+
+async def test_a_post_to_every_client_says_when_each_copy_was_written(
+    service: Service, runtime_emulator: str, node_script: NodeScripts
+) -> None:
+    nodes = [
+        node_script.start("openfin_client/channel_client.mjs", client_params(runtime_emulator, f"node-{n}"))
+        for n in range(2)
+    ]
+    for node in nodes:
+        await event(node, "dispatched")
+    with capture_logs() as logs:
+        service.provider.post("news", {"headline": "case CS0001001 updated"})
+        await eventually(lambda: any(entry["event"] == "channel.fanout" for entry in logs))
+        # The events reach the apps too (the line is about frames written, not a stand-in for delivery).
+        await eventually(lambda: service.provider.delivery_totals().delivered == 2)
+    for node in nodes:
+        node.send({"step": "finish"})
+        assert {"action": "news", "payload": {"headline": "case CS0001001 updated"}} in (await result(node))[
+            "received"
+        ]
+    (fanout,) = [entry for entry in logs if entry["event"] == "channel.fanout"]
+    assert (fanout["action"], fanout["clients"], fanout["written"]) == ("news", 2, 2)
+    assert fanout["written_ms"] >= 0
+
+
+async def test_a_post_a_client_refuses_is_counted_as_failed_and_the_next_one_still_goes(
+    service: Service, runtime_emulator: str, node_script: NodeScripts
+) -> None:
+    node = node_script.start("openfin_client/channel_client.mjs", client_params(runtime_emulator))
+    await event(node, "dispatched")
+    service.provider.post("no-such-handler", {})
+    service.provider.post("news", {"headline": "after the refusal"})
+    await eventually(lambda: service.provider.delivery_totals().failed == 1)
+    await eventually(lambda: service.provider.delivery_totals().delivered == 1)
+    node.send({"step": "finish"})
+    received = (await result(node))["received"]
+    assert {"action": "news", "payload": {"headline": "after the refusal"}} in received

@@ -198,8 +198,16 @@ run(async ({ address, broker, channelName, instance }) => {
   const forged = { ...notification, buttons: [{ ...notification.buttons[0], onClick: { ...notification.buttons[0].onClick, url: 'https://evil.example/case' } }] };
   const launchedNow = launched.length;
   notifications.click(forged, 0);
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  assert.equal(launched.length, launchedNow, 'Open case opens only the instance');
+  // The control: the genuine button clicked right after takes the same path and is seen to the end (its
+  // case reaches the session group); by then the forged click would have launched too, had it been obeyed.
+  const broadcastsNow = ofCase();
+  notifications.click(notification, 0);
+  await until('the genuine click after the forged one', () => ofCase() > broadcastsNow);
+  assert.deepEqual(
+    launched.slice(launchedNow),
+    [`${instance}/sn_customerservice_case.do?sys_id=${created.sys_id}`],
+    'Open case opens only the instance',
+  );
   emit('step', 'notification');
 
   // 7b. The case's customer comments (through the portal, as themselves): a second notification, the comment

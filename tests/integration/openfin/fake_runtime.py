@@ -1,4 +1,4 @@
-"""A tiny scripted runtime for socket-level tests of our client: the reference's frames, nothing more.
+"""A tiny scripted runtime for socket-level tests of our client: the runtime's frames, nothing more.
 
 It speaks the handshake (file-token and token), acks every request with ``data`` from ``answers`` (or
 never answers actions in ``silent``), sends ``follow_ups`` right behind an action's ack, records every
@@ -7,7 +7,6 @@ frame it receives, and can push frames and be stopped and restarted on the same 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import uuid as uuidlib
@@ -15,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
+
+from tests.support import waiting
 
 
 class FakeRuntime:
@@ -104,7 +105,5 @@ class FakeRuntime:
 
 
 async def eventually(condition: Any, timeout: float = 5.0) -> None:
-    """Wait until ``condition()`` is true, failing after ``timeout`` seconds."""
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
+    """``tests.support.waiting.eventually`` with this suite's bound."""
+    await waiting.eventually(condition, "the condition", timeout=timeout)

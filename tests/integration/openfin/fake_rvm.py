@@ -6,8 +6,8 @@ It reads the manifest, connects to the unix socket named by the channel, sends a
 that the adapter echoes it byte for byte, then sends the ``runtime-information`` string frame (in two
 writes, as a stream may deliver it) and exits 0.
 
-The frames are built here with ``struct`` from the reference (openfin-runtime-protocol.md section 2.5), not
-with the adapter's codec, so that a layout mistake on either side shows up.
+The frames are built here with ``struct`` from their layout in docs/deployment.md section 7, not with the
+adapter's codec, so that a layout mistake on either side shows up.
 
 Environment:
 - ``FAKE_RVM_RUNTIME_PORT``: the port to report (a real ``servicenow-adapter emulate runtime``).
@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
     if mode == "fail":
         return 3
     if mode == "silent":
-        time.sleep(60)
+        time.sleep(60)  # the subject: an RVM that never answers (killed by the test long before)
         return 0
 
     runtime = manifest["runtime"]
@@ -94,7 +94,7 @@ def main(argv: list[str]) -> int:
         message = json.dumps({"action": "runtime-information", "payload": payload})
         info = frame(0, pickle_string(message))
         conn.sendall(info[:10])
-        time.sleep(0.05)
+        time.sleep(0.05)  # the subject: the frame arrives in two reads, as a pipe may deliver it
         conn.sendall(info[10:])
     return 0
 

@@ -1,4 +1,4 @@
-"""``RuntimeConnection`` over a real socket against a scripted runtime speaking the reference's frames."""
+"""``RuntimeConnection`` over a real socket against a scripted runtime speaking the runtime's frames."""
 
 from __future__ import annotations
 
@@ -172,3 +172,54 @@ async def test_close_leaves_no_task_running(runtime: FakeRuntime) -> None:
     await connection.close()
 
     assert asyncio.all_tasks() - before == set()
+
+
+async def test_send_each_json_writes_every_frame_and_each_answer_reaches_its_callback(
+    runtime: FakeRuntime,
+) -> None:
+    heard: dict[int, object] = {}
+    async with RuntimeConnection(runtime.address, "svc-adapter") as connection:
+        outcomes = await connection.send_each_json(
+            "get-version", ["{}"] * 3, lambda index, outcome: heard.__setitem__(index, outcome)
+        )
+        assert outcomes == [None, None, None]
+        await eventually(lambda: len(heard) == 3)
+        assert connection.stats.requests == 3
+    assert heard == {0: "42.103.2", 1: "42.103.2", 2: "42.103.2"}
+    assert runtime.actions()[-3:] == ["get-version"] * 3
+
+
+async def test_send_each_json_unanswered_requests_time_out_under_one_deadline(runtime: FakeRuntime) -> None:
+    runtime.silent.add("subscribe-to-desktop-event")
+    heard: dict[int, object] = {}
+    async with RuntimeConnection(runtime.address, "svc-adapter", request_timeout=0.1) as connection:
+        outcomes = await connection.send_each_json(
+            "subscribe-to-desktop-event", ["{}"] * 2, lambda index, outcome: heard.__setitem__(index, outcome)
+        )
+        assert outcomes == [None, None]
+        await eventually(lambda: len(heard) == 2)
+        assert all(isinstance(outcome, RequestTimeoutError) for outcome in heard.values())
+        assert connection.stats.request_timeouts == 2
+        assert await connection.request("get-version") == "42.103.2"  # the connection is still usable
+
+
+async def test_send_each_json_callbacks_hear_of_a_runtime_that_went_away(runtime: FakeRuntime) -> None:
+    runtime.silent.add("get-runtime-info")
+    heard: dict[int, object] = {}
+    async with RuntimeConnection(runtime.address, "svc-adapter", reconnect=False) as connection:
+        await connection.send_each_json(
+            "get-runtime-info", ["{}"], lambda index, outcome: heard.__setitem__(index, outcome)
+        )
+        await eventually(lambda: "get-runtime-info" in runtime.actions())
+        await runtime.stop()
+        await eventually(lambda: len(heard) == 1)
+        assert isinstance(heard[0], ConnectionLostError)
+        outcomes = await connection.send_each_json("get-version", ["{}"], lambda index, outcome: None)
+        assert len(outcomes) == 1
+        assert isinstance(outcomes[0], RuntimeNotConnectedError | ConnectionLostError)
+
+
+async def test_send_each_json_without_a_socket_sends_nothing() -> None:
+    connection = RuntimeConnection("ws://127.0.0.1:9", "svc-adapter")
+    outcomes = await connection.send_each_json("get-version", ["{}", "{}"], lambda index, outcome: None)
+    assert [type(outcome) for outcome in outcomes] == [RuntimeNotConnectedError, RuntimeNotConnectedError]

@@ -10,7 +10,6 @@ import io
 import json
 import os
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from adapter.openfin import ChannelClient, RuntimeConnection
 from adapter.openfin.discovery import DiscoveryRequest, discover_runtime
 from adapter.settings import load_settings
 from tests.support.processes import RunningCommand, adapter_command, running
+from tests.support.waiting import eventually_blocking
 
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32", reason="the RVM test double speaks over a unix socket"
@@ -71,10 +71,7 @@ def logged(stream: io.StringIO, event: str) -> dict[str, Any]:
 
 
 def wait_for_stderr(command: RunningCommand, text: str) -> str:
-    deadline = time.monotonic() + 10
-    while text not in command.stderr:
-        assert time.monotonic() < deadline, f"{text!r} never appeared in:\n{command.stderr}"
-        time.sleep(0.05)
+    eventually_blocking(lambda: text in command.stderr, f"{text!r} in the adapter's output")
     return next(line for line in command.stderr_lines if text in line)
 
 

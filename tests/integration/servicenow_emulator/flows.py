@@ -39,7 +39,7 @@ def redirect_uri(url: str) -> str:
 
 
 def authorize_params(url: str, pkce: Pkce, *, state: str = "state-1", **overrides: str) -> dict[str, str]:
-    """The query of an authorize request as ``@openfin/servicenow`` builds it (reference 1.3)."""
+    """The query of an authorize request as ``@openfin/servicenow`` builds it."""
     params = {
         "client_id": CLIENT_ID,
         "redirect_uri": redirect_uri(url),
@@ -72,7 +72,7 @@ async def login(
 
 
 def code_exchange_body(url: str, code: str, verifier: str) -> str:
-    """The exact, unencoded body the official package posts to ``request_tokens`` (reference 1.5)."""
+    """The exact, unencoded body the official package posts to ``request_tokens``."""
     return (
         f"grant_type=authorization_code&client_id={CLIENT_ID}&code={code}"
         f"&code_verifier={verifier}&redirect_uri={redirect_uri(url)}"

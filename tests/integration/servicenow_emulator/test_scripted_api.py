@@ -1,5 +1,5 @@
 """The ``x_opfi_openfin/v1/integration`` scripted API, driven with the exact requests ``@openfin/servicenow``
-1.0.1 sends (reference 1.5, 1.7, 1.8): unencoded form bodies, no Authorization on the token endpoints."""
+1.0.1 sends: unencoded form bodies, no Authorization on the token endpoints."""
 
 from __future__ import annotations
 

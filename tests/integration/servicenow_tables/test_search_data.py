@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from adapter.bridge.search import search_endpoint
-from adapter.settings import DEFAULT_SEARCH_TYPES
+from adapter.search_types import DEFAULT_SEARCH_TYPES
 from tests.integration.servicenow_tables.conftest import CASES
 from tests.support.servicenow_emulator import ServiceNowEmulator
 

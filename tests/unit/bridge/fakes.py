@@ -65,12 +65,17 @@ class FakeInstance:
         self.hold_reads: asyncio.Event | None = None
         self.reads_waiting = 0
         self.fail: ApiError | None = None
+        self.announced: list[tuple[str, str]] = []
         self._ids = itertools.count(1)
 
     @property
     def connection(self) -> Connection:
         """This fake where a ``Connection`` is expected (it has every attribute the bridge uses)."""
         return cast(Connection, self)
+
+    def record_changed(self, table: str, sys_id: str) -> None:
+        """Keep the announcement (``Connection.record_changed``): apps are about to hear of a change."""
+        self.announced.append((table, sys_id))
 
     def put(self, table: str, **fields: Any) -> dict[str, Any]:
         """Store a record (a new sys_id unless given) and return it."""

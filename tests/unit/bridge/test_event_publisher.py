@@ -91,6 +91,23 @@ async def test_without_a_context_group_only_the_session_group_gets_contexts() ->
     assert group.contexts == []
 
 
+async def test_a_change_is_announced_to_its_connection_before_any_app_hears_of_it() -> None:
+    instance = FakeInstance()
+    heard: list[list[tuple[str, str]]] = []
+
+    class Listening(Channel):
+        def post(self, action: str, payload: Any = None, *, key: Hashable | None = None) -> None:
+            heard.append(list(instance.announced))
+            super().post(action, payload, key=key)
+
+    events = EventPublisher(Listening())
+    await events.deliver(instance.connection, change())
+    # The apps' identical re-reads can share one answer only if the window opened before they were told.
+    assert heard == [[(CASES, "c" * 32)]]
+    await events.deliver(instance.connection, change("deleted"))
+    assert instance.announced == [(CASES, "c" * 32)], "a deleted record has nothing to read again"
+
+
 async def test_a_deletion_is_a_channel_event_only() -> None:
     channel, session = Channel(), Group()
     events = EventPublisher(channel)

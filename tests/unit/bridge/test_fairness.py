@@ -12,6 +12,7 @@ from adapter.bridge.messages import DeliveryCounts
 from adapter.openfin import ChannelProvider, ClientIdentity
 from adapter.openfin.delivery import DeliveryCounts as Counts
 from adapter.settings import AdapterSettings
+from tests.support.waiting import eventually
 
 
 async def test_an_app_runs_at_most_in_flight_requests_and_queues_the_backlog() -> None:
@@ -29,8 +30,7 @@ async def test_an_app_runs_at_most_in_flight_requests_and_queues_the_backlog() -
             running -= 1
 
     tasks = [asyncio.create_task(request()) for _ in range(3)]
-    while gate.admitted("greedy") < 3:
-        await asyncio.sleep(0)
+    await eventually(lambda: gate.admitted("greedy") == 3, "two running and one waiting")
     with pytest.raises(TooManyRequestsError, match="2 running and 1 waiting"):
         async with gate.turn("greedy"):
             pass
@@ -49,8 +49,7 @@ async def test_one_apps_full_quota_leaves_another_app_a_turn_at_once() -> None:
             await release.wait()
 
     holder = asyncio.create_task(hold())
-    while gate.admitted("greedy") < 1:
-        await asyncio.sleep(0)
+    await eventually(lambda: gate.admitted("greedy") == 1, "the greedy app's one request running")
     with pytest.raises(TooManyRequestsError):
         async with gate.turn("greedy"):
             pass

@@ -14,12 +14,12 @@ from adapter.bridge.access import AccessPolicy
 from adapter.bridge.messages import SearchPayload, SearchResult
 from adapter.bridge.search import RecordSearch, match_score, rank, search_endpoint
 from adapter.openfin import ActionError, ChannelProvider, ClientIdentity
+from adapter.search_types import DEFAULT_SEARCH_TYPES, CardField, SearchType
 from adapter.servicenow.authorizers import HttpAuthorizer
 from adapter.servicenow.connection import Connection
 from adapter.servicenow.errors import ApiRequestError, AuthTokenExpiredError
 from adapter.servicenow.manager import ConnectionManager
 from adapter.servicenow.response import ApiResponse
-from adapter.settings import DEFAULT_SEARCH_TYPES, CardField, SearchType
 
 
 def _manager() -> ConnectionManager:

@@ -21,6 +21,7 @@ from adapter.bridge.changes import RecordChange
 from adapter.servicenow.connection import Connection, ConnectionKey
 from adapter.servicenow.response import ApiResponse
 from adapter.settings import DEFAULT_TASK_TABLES, SettingsError, load_settings
+from tests.support.waiting import eventually
 
 CASE, INCIDENT = "sn_customerservice_case", "incident"
 # Fields the instance keeps on the case itself, which a query on task does not return.
@@ -167,8 +168,7 @@ async def test_a_table_polled_by_itself_queries_that_table() -> None:
     instance.changes.clear()
 
     async def change_after_two_polls() -> None:
-        while len(instance.endpoints) < 3:
-            await asyncio.sleep(0)
+        await eventually(lambda: len(instance.endpoints) >= 3, "the baseline and two polls")
         instance.put(CASE, "c1", 1, state="2", contact="alice")
 
     changer = asyncio.create_task(change_after_two_polls())

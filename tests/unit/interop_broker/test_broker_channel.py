@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 from adapter.emulators.runtime.auth import TokenFiles
 from adapter.emulators.runtime.broker import Broker, start_broker
 from adapter.emulators.runtime.runtime import Runtime, RuntimeSettings
+from tests.support.waiting import eventually
 from tests.unit.runtime_emulator.conftest import Party, file_token_handshake
 
 PLATFORM = "unit-platform"
@@ -41,20 +41,22 @@ async def broker(runtime: Runtime) -> AsyncIterator[Broker]:
 
 async def reply(party: Party, message_id: int) -> dict[str, Any]:
     """The payload of the ack to ``message_id``, once the broker task has produced it."""
-    async with asyncio.timeout(WAIT):
-        while True:
-            for frame in party.sink.frames:
-                if frame.get("correlationId") == message_id:
-                    payload: dict[str, Any] = frame["payload"]
-                    return payload
-            await asyncio.sleep(0.001)
+
+    def ack() -> dict[str, Any] | None:
+        return next((f for f in party.sink.frames if f.get("correlationId") == message_id), None)
+
+    await eventually(ack, f"the ack to {message_id}", timeout=WAIT)
+    frame = ack()
+    assert frame is not None
+    payload: dict[str, Any] = frame["payload"]
+    return payload
 
 
 async def pushed(party: Party, count: int = 1) -> list[dict[str, Any]]:
     """The first ``count`` channel messages the broker pushed to ``party``."""
-    async with asyncio.timeout(WAIT):
-        while len(party.sink.pushes("process-channel-message")) < count:
-            await asyncio.sleep(0.001)
+    await eventually(
+        lambda: len(party.sink.pushes("process-channel-message")) >= count, f"{count} pushes", timeout=WAIT
+    )
     return party.sink.pushes("process-channel-message")[:count]
 
 

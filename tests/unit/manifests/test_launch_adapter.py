@@ -161,7 +161,7 @@ def test_a_setting_flag_that_is_no_abbreviation_of_a_reserved_one_passes_positiv
 
 
 def test_the_launchers_flags_are_flags_of_the_settings_model_that_take_a_value() -> None:
-    from adapter.settings import setting_flags
+    from adapter.setting_flags import setting_flags
 
     model = {setting.flag: setting for setting in setting_flags()}
     flags = drive({"mode": "flags"})

@@ -1,4 +1,4 @@
-"""Port discovery without I/O: frames as the reference lays them out, the exchange, which answer counts."""
+"""Port discovery without I/O: the frames as docs/deployment.md section 7 lays them out, the exchange."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ VERSION = "42.103.2.1"
 
 
 def hello_bytes(layout: HeaderLayout, pid: int = 4242) -> bytes:
-    # Built by hand from the reference (routing id MSG_ROUTING_NONE = -2, payload = the sender's pid).
+    # Built by hand from the documented layout (routing id MSG_ROUTING_NONE = -2, payload = the sender's pid).
     header = struct.pack("<5i", 4, -2, 0xFFFF, 0, 0)
     if layout is HeaderLayout.POSIX:
         header += struct.pack("<2h", 0, 0)

@@ -30,6 +30,7 @@ from adapter.openfin.frames import (
     parse_push,
     request_frame,
     success_reply,
+    success_reply_text,
 )
 
 ACK_TO_SENDER: dict[str, Any] = {
@@ -268,6 +269,47 @@ def test_a_none_result_is_left_out_like_javascript_undefined() -> None:
     reply = success_reply(AckToSender.model_validate(ACK_TO_SENDER), None)
 
     assert reply["payload"]["payload"] == {}
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300)
+@given(
+    inner=st.none() | st.dictionaries(st.text(max_size=5), JSON_VALUES, max_size=3),
+    has_inner=st.booleans(),
+    extra=st.fixed_dictionaries(
+        {}, optional={"destinationToken": JSON_VALUES, "x": JSON_VALUES, "success": st.booleans()}
+    ),
+    result=JSON_VALUES,
+)
+def test_a_success_reply_as_text_is_the_success_reply_encoded(
+    inner: Any, has_inner: bool, extra: dict[str, Any], result: Any
+) -> None:
+    payload: dict[str, Any] = {**extra, "correlationId": 3}
+    if has_inner:
+        payload["payload"] = inner
+    ack = AckToSender.model_validate({"action": "send-channel-result", "payload": payload})
+
+    text = success_reply_text(ack, None if result is None else encode(result))
+
+    assert json.loads(text) == success_reply(ack, result)
+
+
+def test_a_success_reply_as_text_keeps_the_inner_payloads_other_keys() -> None:
+    ack = AckToSender.model_validate(
+        {**ACK_TO_SENDER, "payload": {**ACK_TO_SENDER["payload"], "payload": {"k": 1, "result": "old"}}}
+    )
+
+    reply = json.loads(success_reply_text(ack, '{"ok":1}'))
+
+    assert reply["payload"]["payload"] == {"k": 1, "result": {"ok": 1}}
+    assert reply["payload"]["success"] is True
+    assert ack.to_wire()["payload"]["payload"] == {"k": 1, "result": "old"}
 
 
 def test_a_failure_reply_carries_reason_and_error() -> None:

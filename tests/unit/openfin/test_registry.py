@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import json
+import math
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
 from adapter.openfin.errors import ActionError, ActionNotFound, DuplicateActionError, PayloadError
-from adapter.openfin.frames import AckToSender, ClientIdentity
+from adapter.openfin.frames import AckToSender, ClientIdentity, encode
 from adapter.openfin.registry import ActionRegistry, describe_error
 
 CALLER = ClientIdentity(uuid="app-1", name="app-1", endpointId="e-1")
@@ -147,3 +150,49 @@ def test_action_not_found_is_named_error_like_javascripts() -> None:
 
     assert reason == "No action registered at target for x"
     assert error["name"] == "Error"
+
+
+def _returning(result: Any, _payload: Any, _caller: ClientIdentity) -> Any:
+    return result
+
+
+class Status(BaseModel):
+    connections: list[Greeting]
+    ratio: float
+    note: str | None = None
+
+
+async def test_a_reply_frame_is_the_reply_as_json_text_for_models_and_plain_values() -> None:
+    registry = ActionRegistry()
+    results: dict[str, Any] = {
+        "model": Status(connections=[Greeting(name="ann")], ratio=math.inf),
+        "dict": {"data": [1, "two", None], "text": "caf\u00e9"},
+        "none": None,
+    }
+    for name, result in results.items():
+        registry.register(name, functools.partial(_returning, result))
+
+    for name in results:
+        frame = await registry.reply_frame(ACK, name, None, CALLER)
+
+        assert isinstance(frame, str)
+        assert json.loads(frame) == json.loads(encode(await registry.reply(ACK, name, None, CALLER)))
+
+
+async def test_a_reply_frame_without_a_json_form_is_the_reply_dict_and_failures_stay_dicts() -> None:
+    registry = ActionRegistry()
+    registry.register("odd", lambda _p, _c: {"when": object()})
+    registry.register("plain", lambda _p, _c: {"when": 1})
+    registry.register("fail", lambda _p, _c: (_ for _ in ()).throw(KeyError("x")))
+
+    odd = await registry.reply_frame(ACK, "odd", None, CALLER)
+    plain = await registry.reply_frame(ACK, "plain", None, CALLER)
+    failed = await registry.reply_frame(ACK, "fail", None, CALLER)
+
+    assert isinstance(odd, dict)
+    with pytest.raises(TypeError):
+        encode(odd)
+    assert isinstance(plain, str)  # positive control: the same shape with a JSON value is text
+    assert failed == await registry.reply(ACK, "fail", None, CALLER)
+    assert isinstance(failed, dict)
+    assert failed["payload"]["reason"] == "KeyError: 'x'"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from adapter.emulators.runtime.auth import TokenFiles
-from adapter.emulators.runtime.connection import Connection
+from adapter.emulators.runtime.client_link import ClientLink
 from adapter.emulators.runtime.frames import Frame
 from adapter.emulators.runtime.runtime import Runtime, RuntimeSettings
 
@@ -55,7 +55,7 @@ class Party:
     """A connection as a test sees it: send frames, read what came back."""
 
     runtime: Runtime
-    connection: Connection
+    connection: ClientLink
     sink: RecordingSink
     next_id: int = 1
 

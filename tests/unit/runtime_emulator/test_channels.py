@@ -1,4 +1,4 @@
-"""Channel routing, relays and cleanup rules of reference sections 3 and 6, on the pure core."""
+"""Channel routing, relays and cleanup rules of docs/emulators/runtime.md, on the pure core."""
 
 from __future__ import annotations
 

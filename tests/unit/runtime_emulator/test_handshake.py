@@ -1,4 +1,4 @@
-"""Handshakes and the refusals of an unauthorized or unknown request (reference section 2)."""
+"""Handshakes and the refusals of an unauthorized or unknown request (docs/emulators/runtime.md)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from adapter.emulators.runtime.errors import ActionError, RuntimeRequestError
+from adapter.emulators.runtime.errors import ActionRefusedError, RuntimeRequestError
 from adapter.emulators.runtime.runtime import Runtime
 from tests.unit.runtime_emulator.conftest import file_token_handshake
 
@@ -49,7 +49,7 @@ async def test_internal_provider_answers_a_websocket_client(runtime: Runtime) ->
 async def test_taken_uuid_cannot_be_opened_again(runtime: Runtime) -> None:
     file_token_handshake(runtime, "platform")
 
-    with pytest.raises(ActionError):
+    with pytest.raises(ActionRefusedError):
         runtime.open_internal_connection("platform")
 
 

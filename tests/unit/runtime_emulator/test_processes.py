@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from adapter.emulators.runtime.auth import TokenFiles
 from adapter.emulators.runtime.runtime import Runtime, RuntimeSettings
+from tests.support.waiting import eventually
 from tests.unit.runtime_emulator.conftest import Party, file_token_handshake
 
 WAIT = 10.0
@@ -29,9 +29,11 @@ async def asset_runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
 
 async def _launch(party: Party, **options: Any) -> dict[str, Any]:
     message_id = party.send("launch-external-process", {"alias": "py", **options})
-    async with asyncio.timeout(WAIT):
-        while not any(f.get("correlationId") == message_id for f in party.sink.frames):
-            await asyncio.sleep(0.01)
+    await eventually(
+        lambda: any(f.get("correlationId") == message_id for f in party.sink.frames),
+        f"the reply to {message_id}",
+        timeout=WAIT,
+    )
     reply: dict[str, Any] = party.sink.reply_to(message_id)["payload"]
     return reply
 
@@ -44,9 +46,7 @@ async def test_exit_is_reported_to_the_launchers_window(asset_runtime: Runtime) 
     )
 
     reply = await _launch(launcher, arguments='-c "import sys; sys.exit(7)"')
-    async with asyncio.timeout(WAIT):
-        while not launcher.sink.pushes("process-desktop-event"):
-            await asyncio.sleep(0.01)
+    await eventually(lambda: launcher.sink.pushes("process-desktop-event"), "the exit event", timeout=WAIT)
 
     [event] = launcher.sink.pushes("process-desktop-event")
     assert (event["processUuid"], event["exitCode"]) == (reply["data"]["uuid"], 7)
@@ -59,9 +59,7 @@ async def test_application_lifetime_child_ends_with_its_launcher(asset_runtime: 
 
     launcher.close()
 
-    async with asyncio.timeout(WAIT):
-        while asset_runtime.processes.running:
-            await asyncio.sleep(0.02)
+    await eventually(lambda: not asset_runtime.processes.running, "the child ended", timeout=WAIT)
 
 
 async def test_launch_by_path_is_refused(asset_runtime: Runtime) -> None:

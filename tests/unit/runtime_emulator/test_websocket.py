@@ -16,6 +16,7 @@ from adapter.emulators.runtime.auth import TokenFiles
 from adapter.emulators.runtime.runtime import Runtime, RuntimeSettings
 from adapter.emulators.runtime.server import RuntimeServer, serve
 from adapter.lifecycle import StartupError
+from tests.support.waiting import eventually
 
 WAIT = 5.0
 
@@ -106,9 +107,7 @@ async def test_closing_a_providers_socket_tells_its_clients(server: RuntimeServe
 
     assert event["action"] == "process-desktop-event"
     assert (event["payload"]["type"], event["payload"]["channelName"]) == ("disconnected", "svc")
-    async with asyncio.timeout(WAIT):
-        while server.runtime.connections:
-            await asyncio.sleep(0.01)
+    await eventually(lambda: not server.runtime.connections, "every connection gone", timeout=WAIT)
 
 
 async def test_plain_http_is_forbidden(server: RuntimeServer) -> None:
@@ -123,11 +122,14 @@ async def test_serve_announces_the_bound_port_and_stops_when_asked(
 ) -> None:
     stop = asyncio.Event()
     serving = asyncio.create_task(serve(stop, host="127.0.0.1", port=0, broker=None, assets={}))
-    printed = ""
-    async with asyncio.timeout(WAIT):
-        while "READY " not in printed:
-            await asyncio.sleep(0.01)
-            printed += capsys.readouterr().out
+    chunks: list[str] = []
+
+    def ready() -> bool:
+        chunks.append(capsys.readouterr().out)
+        return "READY " in "".join(chunks)
+
+    await eventually(ready, "READY printed", timeout=WAIT)
+    printed = "".join(chunks)
     [url] = [line.split()[1] for line in printed.splitlines() if line.startswith("READY ")]
     async with connect(url) as ws:
         await _authorize(ws, "py")
@@ -180,9 +182,7 @@ async def test_text_that_is_not_utf8_closes_the_socket_with_1007(server: Runtime
             await ws.wait_closed()
 
     assert ws.close_code == 1007
-    async with asyncio.timeout(WAIT):
-        while server.runtime.connections:
-            await asyncio.sleep(0.01)
+    await eventually(lambda: not server.runtime.connections, "every connection gone", timeout=WAIT)
 
 
 async def test_requests_in_order_get_replies_in_order(server: RuntimeServer) -> None:

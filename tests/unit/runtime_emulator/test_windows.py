@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from adapter.emulators.runtime.auth import TokenFiles
+from adapter.emulators.runtime.html_forms import parse_page
 from adapter.emulators.runtime.runtime import Runtime, RuntimeSettings
-from adapter.emulators.runtime.windows import parse_page
+from tests.support.waiting import eventually
 from tests.unit.runtime_emulator.conftest import Party, file_token_handshake
 
 LOGIN_PAGE = """<html><head><title>Log in</title></head><body>
@@ -61,9 +62,10 @@ async def site_runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
 
 
 async def _reply(party: Party, message_id: int) -> dict[str, Any]:
-    async with asyncio.timeout(5):
-        while not any(f.get("correlationId") == message_id for f in party.sink.frames):
-            await asyncio.sleep(0.01)
+    await eventually(
+        lambda: any(f.get("correlationId") == message_id for f in party.sink.frames),
+        f"the reply to {message_id}",
+    )
     payload: dict[str, Any] = party.sink.reply_to(message_id)["payload"]
     return payload
 

@@ -229,3 +229,76 @@ async def test_a_read_joining_after_a_refresh_still_shares_and_the_refresh_happe
     assert await release(instance, tasks) == ["fresh"] * 10
     assert instance.issued == 2
     assert len(instance.api_requests()) == 2
+
+
+ONE_RECORD = "/api/now/table/incident/" + "a" * 32
+
+
+def counting() -> FakeInstance:
+    """An instance that answers at once, each answer numbered."""
+    counter = itertools.count(1)
+    return FakeInstance(api=lambda request: httpx.Response(200, json={"result": {"answer": next(counter)}}))
+
+
+async def test_after_record_changed_reads_of_that_record_one_after_another_share_one_answer() -> None:
+    instance = counting()
+    connection = await signed_in(instance)
+    assert (await connection.execute(ONE_RECORD)).data == {"answer": 1}  # from before the change
+    connection.record_changed("incident", "a" * 32)
+    answers = [(await connection.execute(ONE_RECORD)).data for _ in range(5)]
+    assert answers == [{"answer": 2}] * 5
+    assert len(instance.api_requests()) == 2
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "headers"),
+    [
+        ("/api/now/table/incident/" + "b" * 32, None),  # another record
+        ("/api/now/table/problem/" + "a" * 32, None),  # the same sys_id in another table
+        ("/api/now/table/incident?sysparm_query=sys_id=" + "a" * 32, None),  # a list read
+        (ONE_RECORD, {"Accept": "application/xml"}),  # the record, but other headers: shared among those only
+    ],
+    ids=["other-record", "other-table", "list-read", "other-headers"],
+)
+async def test_after_record_changed_only_identical_reads_of_that_record_share(
+    endpoint: str, headers: dict[str, str] | None
+) -> None:
+    instance = counting()
+    connection = await signed_in(instance)
+    connection.record_changed("incident", "a" * 32)
+    await connection.execute(ONE_RECORD)
+    await connection.execute(endpoint, headers=headers)
+    assert len(instance.api_requests()) == 2
+    await connection.execute(ONE_RECORD)  # positive control: the record's own read is still shared
+    assert len(instance.api_requests()) == 2
+
+
+async def test_after_record_changed_a_write_means_the_next_read_goes_to_the_instance() -> None:
+    instance = counting()
+    connection = await signed_in(instance)
+    connection.record_changed("incident", "a" * 32)
+    assert (await connection.execute(ONE_RECORD)).data == {"answer": 1}
+    await connection.execute(ONE_RECORD, "PATCH", {"state": "2"})
+    assert (await connection.execute(ONE_RECORD)).data == {"answer": 3}
+    assert [r.method for r in instance.api_requests()] == ["GET", "PATCH", "GET"]
+
+
+async def test_record_changed_on_one_connection_shares_nothing_on_another() -> None:
+    instance = counting()
+    first = await signed_in(instance)
+    second = await signed_in(instance)
+    first.record_changed("incident", "a" * 32)
+    second.record_changed("incident", "a" * 32)
+    await first.execute(ONE_RECORD)
+    await second.execute(ONE_RECORD)
+    assert len(instance.api_requests()) == 2
+
+
+async def test_closing_the_connection_lets_go_of_the_shared_answers() -> None:
+    instance = counting()
+    connection = await signed_in(instance)
+    connection.record_changed("incident", "a" * 32)
+    await connection.execute(ONE_RECORD)
+    assert connection.coalescer.windows == 1
+    await connection.close(revoke=False)
+    assert connection.coalescer.windows == 0

@@ -7,7 +7,6 @@ import datetime
 import gzip
 import ssl
 import time
-import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,8 +18,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from adapter.servicenow.http1 import BodyDecoder, Http1Pool, Http1Transport, PoolLimits, ResponseTooLarge
+from adapter.servicenow.http1 import Http1Pool, Http1Transport, PoolLimits
 from adapter.servicenow.transport import default_ssl_context
+from tests.support.waiting import eventually
 
 TIMEOUTS = httpx.Timeout(5.0)
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -157,8 +157,13 @@ async def test_never_more_connections_than_the_limit_and_waiters_are_served_in_a
             tasks.append(
                 asyncio.create_task(pool.send("GET", httpx.URL(f"{base}/{index}"), [], None, TIMEOUTS))
             )
-            await asyncio.sleep(0.01)  # a definite arrival order
-        await asyncio.sleep(0.05)
+            # A definite arrival order: each request is at the server or queued before the next is made.
+            await eventually(
+                lambda: len(order) + len(pool._waiters) == len(tasks),
+                f"request {index} at the server or queued",
+            )
+        # Every request has arrived (two at the server, four queued), so a third connection would exist now.
+        assert len(pool._waiters) == 4
         assert server.accepted == 2
         assert pool.connections == 2
         release.set()
@@ -178,7 +183,8 @@ async def test_an_idle_connection_the_server_closed_is_replaced_without_an_error
     async with serving(one_shot) as server:
         pool = pool_for(server)
         await pool.send("GET", server.url, [], None, TIMEOUTS)
-        await asyncio.sleep(0.05)  # the FIN arrives while the connection is idle
+        [idle] = pool._idle
+        await eventually(lambda: not idle.usable(), "the server's FIN seen on the idle connection")
         answer = await pool.send("GET", server.url, [], None, TIMEOUTS)
         assert answer.status_code == 200
         assert server.accepted == 2
@@ -189,7 +195,9 @@ async def test_a_connection_idle_longer_than_the_keepalive_expiry_is_not_reused(
     async with serving() as server:
         pool = pool_for(server, keepalive_expiry=0.05)
         await pool.send("GET", server.url, [], None, TIMEOUTS)
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(
+            0.1
+        )  # the subject: time passing beyond the expiry (a slow machine only adds to it)
         await pool.send("GET", server.url, [], None, TIMEOUTS)
         assert server.accepted == 2
         assert pool.connections == 1
@@ -278,7 +286,7 @@ async def test_a_server_dropping_the_connection_mid_response_is_a_protocol_error
 async def test_a_silent_server_is_a_read_timeout_and_the_connection_is_dropped() -> None:
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await server.read_request(reader)
-        await asyncio.sleep(10)
+        await asyncio.sleep(10)  # the subject: a server that never answers (within the read timeout)
 
     async with serving(silent) as server:
         pool = pool_for(server)
@@ -292,7 +300,7 @@ async def test_waiting_longer_than_the_pool_timeout_is_a_pool_timeout() -> None:
     async with held_until_released() as (server, release):
         pool = pool_for(server, max_connections=1)
         busy = asyncio.create_task(pool.send("GET", server.url, [], None, TIMEOUTS))
-        await asyncio.sleep(0.05)
+        await eventually(lambda: server.requests, "the first request holding the only connection")
         with pytest.raises(httpx.PoolTimeout):
             await pool.send("GET", server.url, [], None, httpx.Timeout(5.0, pool=0.05))
         release.set()
@@ -307,7 +315,7 @@ async def test_a_cancelled_request_closes_its_connection_and_the_next_request_ge
         await server.read_request(reader)
         if not first.is_set():
             first.set()
-            await asyncio.sleep(10)
+            await asyncio.sleep(10)  # the subject: a stalled answer, cancelled by the test long before
         writer.write(reply())
         await writer.drain()
 
@@ -327,9 +335,9 @@ async def test_closing_the_pool_fails_its_waiters_and_the_requests_in_flight() -
     async with held_until_released() as (server, release):
         pool = pool_for(server, max_connections=1)
         busy = asyncio.create_task(pool.send("GET", server.url, [], None, TIMEOUTS))
-        await asyncio.sleep(0.05)
+        await eventually(lambda: server.requests, "the first request in flight")
         waiting = asyncio.create_task(pool.send("GET", server.url, [], None, TIMEOUTS))
-        await asyncio.sleep(0.05)
+        await eventually(lambda: pool._waiters, "the second request waiting for the connection")
         await pool.aclose()
         with pytest.raises(httpx.ConnectError):
             await waiting
@@ -413,16 +421,16 @@ async def test_a_connection_handed_over_in_the_step_the_pool_deadline_passes_is_
     async with held_until_released() as (server, release):
         pool = pool_for(server, max_connections=1)
         busy = asyncio.create_task(pool.send("GET", server.url, [], None, TIMEOUTS))
-        async with asyncio.timeout(5):
-            while not server.requests:
-                await asyncio.sleep(0.01)
+        await eventually(lambda: server.requests, "the first request holding the only connection")
         held = next(iter(pool._busy))
-        waiting = asyncio.create_task(pool._acquire(httpx.Timeout(5.0, pool=0.05)))
-        await asyncio.sleep(0)
+        waiting = asyncio.create_task(pool._acquire(httpx.Timeout(5.0, pool=0.5)))
+        await eventually(lambda: pool._waiters, "the second caller waiting")
         loop = asyncio.get_running_loop()
+        deadline = loop.time() + 0.5  # at or after the waiter's own deadline, armed before it queued
 
         def late_release() -> None:
-            time.sleep(0.1)  # the loop is busy past the pool deadline...
+            while loop.time() <= deadline:  # the subject: the loop is busy past the pool deadline...
+                time.sleep(0.01)
             loop.call_soon(pool._pass_on, held)  # ...and the connection comes free in the timer's own step
 
         loop.call_soon(late_release)
@@ -435,10 +443,12 @@ async def test_a_connection_handed_over_in_the_step_the_pool_deadline_passes_is_
 
 
 async def test_idle_connections_the_server_closed_are_dropped_when_a_connection_is_put_back() -> None:
+    turns = [asyncio.Event() for _ in range(3)]
+
     async def first_two_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         order = server.accepted
         while await server.read_request(reader) is not None:
-            await asyncio.sleep(0.05 * order)  # answers in accept order, 50 ms apart
+            await turns[order - 1].wait()  # answers one at a time, when the test says
             writer.write(reply())
             await writer.drain()
             if order < 3:
@@ -446,7 +456,21 @@ async def test_idle_connections_the_server_closed_are_dropped_when_a_connection_
 
     async with serving(first_two_close) as server:
         pool = pool_for(server)
-        await asyncio.gather(*(pool.send("GET", server.url, [], None, TIMEOUTS) for _ in range(3)))
+        sends = asyncio.gather(*(pool.send("GET", server.url, [], None, TIMEOUTS) for _ in range(3)))
+        await eventually(lambda: len(server.requests) == 3, "three requests on three connections")
+
+        def answered_and_closed(still_open: int) -> bool:
+            """Back in the pool, then closed by the server: the next one put back must drop it."""
+            return pool.connections == still_open and len(pool._idle) == 1 and not pool._idle[0].usable()
+
+        for turn, still_open in zip(turns[:2], (3, 2), strict=True):
+            turn.set()
+            await eventually(
+                lambda: answered_and_closed(still_open),  # noqa: B023 (awaited within this iteration)
+                f"the answered connection idle and its FIN seen, {still_open} open",
+            )
+        turns[2].set()
+        await sends
         # Each was closed by the server before the next came back: putting that one back dropped it.
         assert server.accepted == 3
         assert pool.connections == 1
@@ -460,60 +484,3 @@ async def test_a_callers_accept_encoding_is_replaced_by_the_pools_own() -> None:
         assert b"Accept-Encoding: br" not in server.requests[0]
         assert b"Accept-Encoding: gzip, deflate\r\n" in server.requests[0]
         await pool.aclose()
-
-
-PAYLOAD = b'{"result":[' + b'{"number":"CS0001"},' * 2000 + b"{}]}"
-
-
-def decode_whole(decoder: BodyDecoder, body: bytes) -> bytes:
-    decoder.feed(body)
-    return decoder.finish()
-
-
-def deflated(data: bytes, wbits: int) -> bytes:
-    packer = zlib.compressobj(6, zlib.DEFLATED, wbits)
-    return packer.compress(data) + packer.flush()
-
-
-@pytest.mark.parametrize(
-    ("encoding", "body"),
-    [
-        ("gzip", gzip.compress(PAYLOAD)),
-        ("x-gzip", gzip.compress(PAYLOAD)),
-        ("deflate", deflated(PAYLOAD, zlib.MAX_WBITS)),  # zlib-wrapped, as RFC 9110 says
-        ("deflate", deflated(PAYLOAD, -zlib.MAX_WBITS)),  # raw, as some servers send it
-        ("deflate, gzip", gzip.compress(deflated(PAYLOAD, zlib.MAX_WBITS))),
-        ("identity", PAYLOAD),
-        (None, PAYLOAD),
-    ],
-)
-def test_the_body_decoder_undoes_every_coding_fed_in_small_pieces(encoding: str | None, body: bytes) -> None:
-    decoder = BodyDecoder(encoding, limit=len(PAYLOAD))
-    for start in range(0, len(body), 7):
-        decoder.feed(body[start : start + 7])
-    assert decoder.finish() == PAYLOAD
-
-
-def test_the_body_decoder_stops_one_byte_past_its_bound() -> None:
-    decoder = BodyDecoder("gzip", limit=len(PAYLOAD) - 1)
-    with pytest.raises(ResponseTooLarge) as refused:
-        decode_whole(decoder, gzip.compress(PAYLOAD))
-    assert refused.value.limit == len(PAYLOAD) - 1
-
-
-@pytest.mark.parametrize(
-    ("encoding", "body"),
-    [
-        ("gzip", gzip.compress(PAYLOAD)[:-20]),
-        ("br", b"\x8b\x00"),
-        ("deflate", b"\x78\x9c\xff\xff"),
-        (", ".join(["gzip"] * 2000), PAYLOAD),  # would nest 2000 decoders
-    ],
-)
-def test_truncated_garbled_or_unknown_codings_are_decoding_errors(encoding: str, body: bytes) -> None:
-    with pytest.raises(httpx.DecodingError):
-        decode_whole(BodyDecoder(encoding, limit=1 << 20), body)
-
-
-def test_an_empty_body_with_a_coding_is_empty() -> None:
-    assert BodyDecoder("gzip", limit=10).finish() == b""

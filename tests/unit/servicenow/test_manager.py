@@ -13,6 +13,7 @@ from adapter.servicenow.authorizers.base import AuthorizationAttempt, Authorizer
 from adapter.servicenow.errors import AuthorizationError, NotConnectedError, ParameterError
 from adapter.servicenow.manager import ConnectionManager
 from adapter.servicenow.transport import TransportRegistry
+from tests.support.waiting import eventually
 from tests.unit.servicenow.fakes import ApprovingAuthorizer, FakeInstance
 
 ACME = "https://acme.service-now.com"
@@ -26,31 +27,43 @@ def manager(authorizer: Authorizer | None = None) -> tuple[ConnectionManager, Fa
 
 
 class SlowRefusal:
-    """The user takes a moment, then refuses."""
+    """The user refuses, but only once the test sets ``refuse``."""
 
     def __init__(self) -> None:
         self.attempts = 0
+        self.refuse = asyncio.Event()
 
     @asynccontextmanager
     async def attempt(
         self, instance_redirect_uri: str, transport: httpx.AsyncBaseTransport | None = None
     ) -> AsyncIterator[AuthorizationAttempt]:
         self.attempts += 1
-        yield _Refuse(instance_redirect_uri)
+        yield _Refuse(instance_redirect_uri, self.refuse)
 
 
 class _Refuse(FixedRedirectAttempt):
+    def __init__(self, redirect_uri: str, refuse: asyncio.Event) -> None:
+        super().__init__(redirect_uri)
+        self._refuse = refuse
+
     async def complete(self, authorize_url: str, state: str) -> str:
-        await asyncio.sleep(0.01)
+        await self._refuse.wait()
         raise AuthorizationError("Authorization error")
 
 
 async def test_a_failed_login_fails_every_app_that_joined_it_and_the_next_connect_tries_again() -> None:
     refusing = SlowRefusal()
     connections, _ = manager(refusing)
-    results = await asyncio.gather(
+    joined = asyncio.gather(
         *(connections.acquire(f"app-{n}", ACME, "openfin-demo") for n in range(3)), return_exceptions=True
     )
+    key = connections.key_for(ACME, "openfin-demo")
+    await eventually(
+        lambda: key in connections._logins and connections._logins[key].waiters == 3,
+        "three apps on one login",
+    )
+    refusing.refuse.set()
+    results = await joined
     assert [type(result) for result in results] == [AuthorizationError] * 3
     assert refusing.attempts == 1
     with pytest.raises(AuthorizationError):
@@ -188,9 +201,7 @@ async def test_a_login_every_waiting_app_gave_up_on_is_abandoned() -> None:
     acquire.cancel()
     with pytest.raises(asyncio.CancelledError):
         await acquire
-    async with asyncio.timeout(5):
-        while not user.abandoned:
-            await asyncio.sleep(0)
+    await eventually(lambda: user.abandoned, "the login abandoned")
     assert connections.status() == []
 
 
@@ -202,10 +213,14 @@ async def test_a_login_goes_on_for_the_apps_still_waiting() -> None:
     async with asyncio.timeout(5):
         await user.started.wait()
     leaving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await leaving  # its leaving is fully handled before the user consents
     user.consent.set()
     async with asyncio.timeout(5):
         acquired = await staying
     assert acquired.apps == 1
+    # The login ran to its end (``staying`` holds its connection), so it can no longer be abandoned; the test
+    # above is the control that the same departure, by the last app waiting, does abandon it.
     assert not user.abandoned
 
 
@@ -227,17 +242,20 @@ async def test_an_app_that_went_away_and_comes_back_within_the_linger_finds_the_
     assert [(r.apps, r.revoked) for r in released.values()] == [(0, False)]
     assert revocations(instance) == 0
     assert [s.apps for s in connections.status()] == [0]
+    pending = set(connections._closings)
+    assert len(pending) == 1
     again = await connections.acquire("app-1", ACME, "openfin-demo")
     assert again.connection is first.connection
     assert len(approving.urls) == 1  # no second login
-    await asyncio.sleep(0.4)  # past the linger: coming back cancelled the pending sign-out
+    # Coming back cancelled the pending sign-out: once that task has ended it can revoke nothing any more.
+    await asyncio.wait(pending, timeout=5)
+    assert all(task.cancelled() for task in pending)
     assert revocations(instance) == 0
     await connections.release_app("app-1")  # leaving again starts a whole new linger
     assert revocations(instance) == 0
-    async with asyncio.timeout(5):
-        while connections.status():
-            await asyncio.sleep(0.01)
-    assert revocations(instance) == 2
+    # The control: the same linger, not cancelled, does end in a sign-out.
+    await eventually(lambda: revocations(instance) == 2, "both tokens revoked when the new linger ended")
+    assert connections.status() == []
     await connections.aclose()
 
 
@@ -245,10 +263,8 @@ async def test_a_connection_nobody_came_back_to_is_revoked_when_the_linger_ends(
     connections, instance, _ = lingering_manager(linger=0.05)
     first = await connections.acquire("app-1", ACME, "openfin-demo")
     await connections.release_app("app-1")
-    async with asyncio.timeout(5):
-        while connections.status():
-            await asyncio.sleep(0.01)
-    assert revocations(instance) == 2  # access and refresh token
+    await eventually(lambda: revocations(instance) == 2, "access and refresh token revoked")
+    assert connections.status() == []
     assert first.connection.state.value == "disconnected"
     again = await connections.acquire("app-1", ACME, "openfin-demo")
     assert again.connection is not first.connection

@@ -37,7 +37,7 @@ class PendingAuth:
 
 
 @dataclass(eq=False)
-class Connection:
+class ClientLink:
     """A websocket client (external connection) or an in-process party such as the built-in broker."""
 
     id: int
