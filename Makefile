@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFORMANCE := tests/conformance
 
-.PHONY: test demo lint typecheck unit install npm benchmark clean
+.PHONY: test demo lint typecheck unit install npm benchmark mutation clean
 
 $(BIN)/python:
 	@echo "Creating $(VENV) with $(PYTHON) ..."
@@ -29,8 +29,8 @@ $(CONFORMANCE)/node_modules/.package-lock.json: $(CONFORMANCE)/package-lock.json
 npm: $(CONFORMANCE)/node_modules/.package-lock.json
 
 lint: install
-	$(BIN)/ruff check adapter tests benchmarks
-	$(BIN)/ruff format --check adapter tests benchmarks
+	$(BIN)/ruff check adapter tests benchmarks tools
+	$(BIN)/ruff format --check adapter tests benchmarks tools
 
 typecheck: install
 	$(BIN)/mypy
@@ -43,6 +43,11 @@ demo: $(VENV)/.installed-demo
 
 benchmark: install npm
 	$(BIN)/python -m benchmarks
+
+# Mutation run over the bridge and validation modules (docs/testing.md); minutes, so not part of `make test`.
+# MODULES=adapter/bridge/access.py limits it to some modules.
+mutation: install npm
+	$(BIN)/python tools/mutation.py $(MODULES)
 
 clean:
 	rm -rf $(VENV) $(CONFORMANCE)/node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -101,11 +101,6 @@ class AccessPolicy:
         )
 
     @property
-    def allowed(self) -> frozenset[str]:
-        """The allowed uuids (empty: everyone)."""
-        return self._allowed
-
-    @property
     def unidentified_intents(self) -> IntentAccess:
         """What an intent whose raiser is not known may do."""
         return self._unidentified

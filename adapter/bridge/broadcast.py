@@ -286,16 +286,6 @@ class ChangeBroadcaster:
         self._writes: set[asyncio.Task[None]] = set()
         self._read_backs: ReadBackQueue[asyncio.Task[None]] = ReadBackQueue()
 
-    @property
-    def tables(self) -> list[str]:
-        """The watched tables."""
-        return list(self._tables)
-
-    @property
-    def targets(self) -> list[PollTarget]:
-        """What each poller of a connection queries."""
-        return list(self._targets)
-
     def connection_acquired(self, connection: Connection) -> None:
         """Start one poller per poll target for ``connection`` unless it already has them."""
         for target in self._targets:

@@ -9,12 +9,12 @@ from typing import Any, cast
 import pytest
 
 from adapter.bridge.access import AccessPolicy
-from adapter.bridge.actions import ServiceNowActions
+from adapter.bridge.actions import LiveConnections, ServiceNowActions
 from adapter.bridge.messages import ConnectPayload, DisconnectPayload, RequestPayload, StatusPayload
 from adapter.openfin import ActionError, ChannelProvider, ClientIdentity
-from adapter.servicenow.connection import ConnectionKey
+from adapter.servicenow.connection import ConnectionKey, ConnectionState
 from adapter.servicenow.errors import ApiRequestError, AuthTokenExpiredError
-from tests.unit.bridge.fakes import CASES, CLIENT_ID, ORIGIN, WAIT, FakeLogins, RecordedChanges
+from tests.unit.bridge.fakes import CASES, CLIENT_ID, ORIGIN, WAIT, FakeInstance, FakeLogins, RecordedChanges
 
 KEY = ConnectionKey(ORIGIN, CLIENT_ID)
 
@@ -205,3 +205,36 @@ async def test_status_lists_every_login_and_the_adapters_own_fields(
         (ORIGIN, CLIENT_ID, "connected", 1)
     ]
     assert (status["watching"], status["adapterVersion"]) == ([CASES], "9.9.9")
+
+
+async def test_the_last_app_to_disconnect_stops_the_watch_and_the_login_is_forgotten(
+    logins: FakeLogins, changes: RecordedChanges
+) -> None:
+    actions = actions_for(logins, changes)
+    for app in ("a", "b"):
+        await actions.connect(ConnectPayload(instanceUrl=ORIGIN, clientId=CLIENT_ID), client(app))
+    await actions.disconnect(DisconnectPayload(), client("a"))
+    assert (changes.released, list(actions.live._connections)) == ([], [KEY]), "positive control"
+    last = await actions.disconnect(DisconnectPayload(), client("b"))
+    assert (last.apps, last.revoked, changes.released) == (0, True, [KEY])
+    # Memory: a login no app shares any more is not kept for intents and status to find.
+    assert actions.live._connections == {}
+
+
+async def test_an_app_closing_its_window_last_leaves_no_login_behind(
+    logins: FakeLogins, changes: RecordedChanges
+) -> None:
+    actions = actions_for(logins, changes)
+    await actions.connect(ConnectPayload(instanceUrl=ORIGIN, clientId=CLIENT_ID), client("a"))
+    await actions.release_app(client("a"))
+    assert (changes.released, actions.live._connections) == ([KEY], {})
+
+
+def test_a_discarded_login_is_no_longer_offered_even_while_still_signed_in() -> None:
+    live = LiveConnections()
+    instance = FakeInstance()
+    live.add(instance.connection)
+    assert [c.key for c in live.signed_in()] == [KEY], "positive control"
+    live.discard(KEY)
+    assert instance.state is ConnectionState.CONNECTED
+    assert live.signed_in() == []

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from adapter.bridge.broadcast import ChangeBroadcaster
 from adapter.servicenow.errors import AuthTokenExpiredError
+from adapter.servicenow.response import ApiResponse
 from tests.unit.bridge.fakes import CASES, WAIT, FakeInstance, RecordedDeliveries, ScriptedSource, until
 
 TABLE = f"/api/now/table/{CASES}"
@@ -187,3 +189,83 @@ async def test_a_poller_stopped_by_an_expired_login_is_started_again_by_the_next
     broadcaster.connection_acquired(instance.connection)
     await until(lambda: len(source.started) == 2)
     assert source.started == [(instance.key, CASES)] * 2
+
+
+@pytest.mark.parametrize(("status", "read_back"), [(199, False), (200, True), (299, True), (300, False)])
+async def test_only_a_write_the_instance_answered_with_2xx_is_read_back(
+    parts: Parts, status: int, read_back: bool
+) -> None:
+    instance, _source, _recipient, broadcaster = parts
+    case = instance.put(CASES, state="1")
+    answered = await instance.execute(f"{TABLE}/{case['sys_id']}", "PATCH", {"state": "2"})
+    broadcaster.own_write(
+        instance.connection,
+        "PATCH",
+        f"{TABLE}/{case['sys_id']}",
+        answered.model_copy(update={"status": status}),
+    )
+    assert (len(broadcaster._writes) == 1) is read_back
+
+
+class SlowFirstRead(FakeInstance):
+    """An instance whose next record read answers with the record as it was when the read began, but only
+    once ``release`` is set (a slow request)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release: asyncio.Event | None = None
+        self.reading = asyncio.Event()
+
+    async def execute(self, endpoint: str, method: str = "GET", *args: Any, **kwargs: Any) -> ApiResponse:
+        release = self.release
+        if method == "GET" and release is not None:
+            self.release = None
+            answer = await super().execute(endpoint, method, *args, **kwargs)
+            self.reading.set()
+            await release.wait()
+            return answer
+        return await super().execute(endpoint, method, *args, **kwargs)
+
+
+async def test_writes_to_one_record_are_broadcast_in_the_order_they_were_made() -> None:
+    instance, recipient = SlowFirstRead(), RecordedDeliveries()
+    broadcaster = ChangeBroadcaster([CASES], ScriptedSource(), recipient)
+    case = instance.put(CASES, state="0")
+    endpoint = f"{TABLE}/{case['sys_id']}"
+    instance.release = release = asyncio.Event()
+    await write(instance, broadcaster, "PATCH", endpoint, {"state": "1"})
+    await until(instance.reading.is_set)  # the first read-back has read version 1 and is slow to answer
+    await write(instance, broadcaster, "PATCH", endpoint, {"state": "2"})
+    assert len(broadcaster._writes) == 2, "the second write needs its own read-back"
+    release.set()
+    changes = await recipient.wait_for(2)
+    await broadcaster.aclose()
+    # Had the second read-back not waited for the first, version 2 would go out first and version 1,
+    # older, would be dropped.
+    assert [c.record["state"] for c in changes] == ["1", "2"]
+
+
+async def test_a_finished_read_back_leaves_nothing_behind(parts: Parts) -> None:
+    instance, _source, recipient, broadcaster = parts
+    cases = [instance.put(CASES, state="1") for _ in range(3)]
+    for case in cases:
+        await write(instance, broadcaster, "PATCH", f"{TABLE}/{case['sys_id']}", {"state": "2"})
+    assert (len(broadcaster._writes), len(broadcaster._read_backs)) == (3, 3), "positive control"
+    await recipient.wait_for(3)
+    await until(lambda: not broadcaster._writes)
+    assert len(broadcaster._read_backs) == 0
+
+
+async def test_closing_waits_for_every_poller_and_read_back_to_end(parts: Parts) -> None:
+    instance, source, _recipient, broadcaster = parts
+    broadcaster.connection_acquired(instance.connection)
+    await until(source.watching.is_set)
+    case = instance.put(CASES, state="1")
+    instance.hold_reads = asyncio.Event()
+    await write(instance, broadcaster, "PATCH", f"{TABLE}/{case['sys_id']}", {"state": "2"})
+    await until(lambda: instance.reads_waiting == 1)
+    tasks = [*broadcaster._pollers.values(), *broadcaster._writes]
+    assert len(tasks) == 2, "positive control: a poller and a held read-back are running"
+    await broadcaster.aclose()
+    assert all(task.done() for task in tasks)
+    assert (broadcaster._pollers, broadcaster._writes) == ({}, set())

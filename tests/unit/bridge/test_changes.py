@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapter.bridge.changes import ChangeTracker
+from adapter.bridge.changes import _SHARED_FIELD_SETS, ChangeTracker
 
 TABLE = "sn_customerservice_case"
 
@@ -69,3 +69,67 @@ def test_primed_versions_are_not_reported_but_later_changes_say_what_moved() -> 
     change = tracker.observe(TABLE, version(4, state="10", priority="3"))
     assert change is not None
     assert change.changed_fields == ("state",)
+
+
+def _record(index: int, mod_count: int) -> dict[str, str]:
+    return {"sys_id": f"{index:032x}", "sys_mod_count": str(mod_count)}
+
+
+def _still_known(tracker: ChangeTracker, index: int, mod_count: int) -> bool:
+    """True when the tracker still remembers this version (seeing it again reports nothing)."""
+    return tracker.observe(TABLE, _record(index, mod_count)) is None
+
+
+def test_a_record_seen_again_unchanged_is_kept_over_one_not_seen_since() -> None:
+    tracker = ChangeTracker(capacity=2)
+    tracker.observe(TABLE, _record(0, 1))
+    tracker.observe(TABLE, _record(1, 1))
+    assert tracker.observe(TABLE, _record(0, 1)) is None  # record 0 is the most recently seen now
+    tracker.observe(TABLE, _record(2, 1))
+    assert _still_known(tracker, 0, 1)
+    assert not _still_known(tracker, 1, 1)
+
+
+def test_a_record_that_changed_is_kept_over_one_not_seen_since() -> None:
+    tracker = ChangeTracker(capacity=2)
+    tracker.observe(TABLE, _record(0, 1))
+    tracker.observe(TABLE, _record(1, 1))
+    assert tracker.observe(TABLE, _record(0, 2)) is not None
+    tracker.observe(TABLE, _record(2, 1))
+    assert _still_known(tracker, 0, 2)
+    assert not _still_known(tracker, 1, 1)
+
+
+def test_priming_never_replaces_a_newer_version_already_seen() -> None:
+    # The first read of a watched table can finish after a poll or our own write saw a newer version.
+    tracker = ChangeTracker()
+    tracker.observe(TABLE, version(5, state="10"))
+    tracker.prime(TABLE, [version(4, state="1"), {"number": "CS0009999", "sys_mod_count": "1"}])
+    assert tracker.observe(TABLE, version(5, state="10")) is None
+    assert len(tracker) == 1
+
+
+def test_a_version_without_a_readable_sys_mod_count_is_reported_once_and_breaks_nothing() -> None:
+    # Such a version cannot be ordered against another: it is reported when first seen, then only a
+    # version with a count tells a change.
+    tracker = ChangeTracker()
+    odd = {"sys_id": "d" * 32, "number": "CS0001002", "sys_mod_count": ""}
+    assert tracker.observe(TABLE, odd) is not None
+    assert tracker.observe(TABLE, odd) is None
+    assert tracker.observe(TABLE, {**odd, "sys_mod_count": "n/a"}) is None
+    change = tracker.observe(TABLE, {"sys_id": "d" * 32, "number": "CS0001002", "sys_mod_count": "1"})
+    assert change is not None
+    assert change.change == "updated"
+
+
+def test_versions_with_the_same_fields_share_one_field_tuple_up_to_a_bound() -> None:
+    # Memory per remembered record: the field names are stored once per distinct set, and apps that ask
+    # for ever new field sets cannot grow that table without limit.
+    tracker = ChangeTracker()
+    for index in range(3):
+        tracker.observe(TABLE, {**_record(index, 1), "state": "1", "priority": "3"})
+    versions = list(tracker._seen.values())
+    assert versions[0].fields is versions[1].fields is versions[2].fields
+    for index in range(_SHARED_FIELD_SETS + 10):
+        tracker.observe(TABLE, {**_record(100 + index, 1), f"u_field_{index}": "x"})
+    assert len(tracker._field_sets) == _SHARED_FIELD_SETS

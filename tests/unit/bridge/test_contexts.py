@@ -114,3 +114,23 @@ def test_value_and_display_fall_back_sensibly() -> None:
     assert value_of({"a": None}, "a") == ""
     assert display_of({"a": {"display_value": "", "value": "7"}}, "a") == "7"
     assert case_list_context([]) == {"type": "servicenow.caseList", "cases": []}
+
+
+def test_a_partys_name_is_its_own_name_field_and_else_the_references_label() -> None:
+    # The reference's label is whatever the table displays (an e-mail, a code): the name field wins.
+    labelled = {
+        **CASE_ALL,
+        "contact": {"display_value": "julie.lewis@example.com", "value": "a1b2c3d4e5f60718293a4b5c6d7e8f90"},
+        "account": {"display_value": "ACC-0042", "value": "0a1b2c3d4e5f60718293a4b5c6d7e8f9"},
+    }
+    context = case_context(labelled, table="sn_customerservice_case", instance_url=INSTANCE)
+    assert (context["contact"]["name"], context["account"]["name"]) == ("Julie Lewis", "Boxeo")
+    unnamed = {key: value for key, value in labelled.items() if key not in ("contact.name", "account.name")}
+    context = case_context(unnamed, table="sn_customerservice_case", instance_url=INSTANCE)
+    assert (context["contact"]["name"], context["account"]["name"]) == ("julie.lewis@example.com", "ACC-0042")
+
+
+def test_active_is_true_only_for_an_active_case() -> None:
+    closed = {**CASE_ALL, "active": {"display_value": "false", "value": "false"}}
+    assert case_context(CASE_ALL, table="sn_customerservice_case", instance_url=INSTANCE)["active"] is True
+    assert case_context(closed, table="sn_customerservice_case", instance_url=INSTANCE)["active"] is False

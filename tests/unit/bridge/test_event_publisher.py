@@ -161,3 +161,22 @@ def test_a_start_failure_is_one_sentence_naming_the_address() -> None:
     )
     rejected = explain_start_failure(AuthorizationRejected("bad token"), "ws://127.0.0.1:1", "adapter")
     assert rejected.startswith("the runtime at ws://127.0.0.1:1 refused to let us in as 'adapter'")
+
+
+class SlowGroup(Group):
+    """A group whose sends take a few turns of the loop (a busy broker)."""
+
+    async def set_context(self, context: Mapping[str, Any]) -> None:
+        for _ in range(3):
+            await asyncio.sleep(0)
+        await super().set_context(context)
+
+
+async def test_a_failed_context_send_is_raised_only_once_a_slower_send_has_gone_out() -> None:
+    channel, session, group = Channel(), Group(fail=RuntimeError("session gone")), SlowGroup()
+    events = EventPublisher(channel, group=True)
+    events.joined(group, session)
+    with pytest.raises(RuntimeError, match="session gone"):
+        await events.deliver(FakeInstance().connection, change())
+    # Not left running unawaited behind the error: the slower send has ended when the error is raised.
+    assert len(group.contexts) == 1

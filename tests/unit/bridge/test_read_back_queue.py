@@ -100,3 +100,14 @@ def test_a_record_never_has_more_than_one_read_back_reading_and_one_waiting() ->
     # A hundred writes: the first needs a read-back, which starts to read after the eleventh write; the
     # twelfth needs its own, and every later write rides on that one.
     assert [h.name for h in started] == ["read-back 0", "read-back 11"]
+
+
+def test_an_older_read_back_starting_to_read_lets_writes_still_ride_on_the_newest() -> None:
+    queue: ReadBackQueue[Handle] = ReadBackQueue()
+    older, newer = Handle("older"), Handle("newer")
+    queue.queued(CASE, "PATCH", older)
+    queue.queued(CASE, "PATCH", newer)
+    queue.reading(CASE, older)
+    assert queue.rides(CASE, "PATCH")
+    queue.reading(CASE, newer)
+    assert not queue.rides(CASE, "PATCH"), "positive control: the newest reading stops the riding"

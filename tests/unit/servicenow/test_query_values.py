@@ -86,6 +86,8 @@ def test_accepted_e_mails_and_sys_ids_stay_separate_values_of_one_in_condition(v
         (query_values.case_number, "cs0001002", "CS0001002"),
         (query_values.name, "Boxeo: EMEA, Ltd.", "Boxeo: EMEA, Ltd."),
         (query_values.identifier, "BRK.B", "BRK.B"),
+        # Two characters is the shortest identifier (ticker "GE"); one is refused below.
+        (query_values.identifier, "GE", "GE"),
         (query_values.identifier, "AAPL US Equity", "AAPL US Equity"),
         (query_values.identifier, "US0378331005", "US0378331005"),
     ],
@@ -138,3 +140,21 @@ def test_other_table_names_are_refused(value: object) -> None:
 def test_in_list_refuses_values_that_would_split_it(values: list[str]) -> None:
     with pytest.raises(ValueError, match="IN values"):
         query_values.in_list(values)
+
+
+@pytest.mark.parametrize(
+    ("check", "longest", "message"),
+    [
+        # RFC 5321's 254 characters for a whole address.
+        (query_values.email, "a" * 242 + "@example.com", "not an e-mail address"),
+        # docs/channel-api.md: "a name at most 100 characters".
+        (query_values.name, "N" * 100, "longer than 100 characters"),
+        (query_values.identifier, "I" * 40, "2 to 40 letters"),
+    ],
+)
+def test_values_are_accepted_up_to_their_limit_and_refused_one_character_beyond(
+    check: Check, longest: str, message: str
+) -> None:
+    assert check(longest, "value") == longest
+    with pytest.raises(ParameterError, match=message):
+        check(longest + longest[-1], "value")

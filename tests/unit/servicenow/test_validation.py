@@ -6,6 +6,7 @@ import pytest
 
 from adapter.servicenow.errors import ParameterError
 from adapter.servicenow.validation import (
+    _join_url,
     join_url,
     parse_instance_url,
     validate_client_id,
@@ -184,3 +185,60 @@ def test_methods_are_the_five_of_the_channel_api_in_any_case() -> None:
     for bad in ("HEAD", "TRACE", "CONNECT", "GET\r\n", "", None):
         with pytest.raises(ParameterError, match="Invalid HTTP method"):
             validate_method(bad)
+
+
+def test_an_endpoint_of_60_kib_passes_and_one_character_more_is_refused() -> None:
+    # docs/channel-api.md promises apps "up to 60 KiB"; the bound keeps the checks finite.
+    longest = "/api/" + "a" * (61_440 - len("/api/"))
+    assert validate_endpoint(longest) == longest
+    with pytest.raises(ParameterError, match="longer than 61440 characters"):
+        validate_endpoint(longest + "a")
+
+
+def test_up_to_50_headers_pass_and_the_51st_is_refused() -> None:
+    fifty = {f"X-Field-{number}": "v" for number in range(50)}
+    assert validate_headers(fifty) == fifty
+    with pytest.raises(ParameterError, match="more than 50"):
+        validate_headers({**fifty, "X-Field-50": "v"})
+
+
+def test_a_header_value_of_8_kib_passes_and_one_character_more_is_refused() -> None:
+    assert validate_headers({"X-Long": "v" * 8_192}) == {"X-Long": "v" * 8_192}
+    with pytest.raises(ParameterError, match="Invalid value for header X-Long"):
+        validate_headers({"X-Long": "v" * 8_193})
+
+
+def test_a_plain_http_instance_on_port_80_is_named_without_its_port_and_joins() -> None:
+    for url in ("http://intranet.example", "http://intranet.example:80/now"):
+        instance = parse_instance_url(url)
+        assert (instance.origin, instance.port) == ("http://intranet.example", 80)
+    joined = join_url(parse_instance_url("http://intranet.example"), "/api/now/table/incident")
+    assert str(joined) == "http://intranet.example/api/now/table/incident"
+
+
+def test_a_valid_client_id_is_what_the_connection_is_keyed_by() -> None:
+    assert validate_client_id(" app-client-1 ") == " app-client-1 "
+
+
+def test_the_joined_url_is_rechecked_even_if_the_endpoint_check_let_a_url_through(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Defence in depth: the second check stands on its own, so a hole in validate_endpoint cannot send
+    # the token to another host.
+    monkeypatch.setattr("adapter.servicenow.validation.validate_endpoint", lambda endpoint: endpoint)
+    for endpoint in ("@evil.example/api/now/table/incident", ":8443/api/now/table/incident"):
+        with pytest.raises(ParameterError, match="must be a path on the instance"):
+            join_url(ACME, endpoint)
+    assert (
+        str(join_url(ACME, "/api/now/table/problem")) == "https://acme.service-now.com/api/now/table/problem"
+    )
+
+
+def test_long_endpoints_are_checked_every_time_and_not_kept_in_the_cache() -> None:
+    # Apps repeat their few short endpoints; a flood of long distinct ones must not fill memory.
+    _join_url.cache_clear()
+    for number in range(20):
+        join_url(ACME, f"/api/now/table/incident?sysparm_query={'x' * 5_000}{number}")
+    assert _join_url.cache_info().currsize == 0
+    join_url(ACME, "/api/now/table/incident")
+    assert _join_url.cache_info().currsize == 1
