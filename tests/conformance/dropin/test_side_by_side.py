@@ -291,7 +291,7 @@ def test_the_library_leaves_nothing_unhandled_where_the_official_package_does(
     # unsubscribes fail depends on when close() lands among them, so the count is not the point: the kind is.
     assert runs["official"]["(page)"]["createdWindows"] == 2
     official = runs["official"]["(page)"]["unhandledRejections"]
-    assert len(official) >= 2
+    assert len(official) >= 1
     assert set(official) == {"this.deleteEmitterIfNothingRegistered is not a function"}
     assert runs["library"]["(page)"]["createdWindows"] == 0
     assert runs["library"]["(page)"]["unhandledRejections"] == []
