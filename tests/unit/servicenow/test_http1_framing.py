@@ -217,3 +217,30 @@ def test_nothing_that_could_end_a_line_is_written(
 ) -> None:
     with pytest.raises(httpx.LocalProtocolError):
         request_bytes(method, target, headers, None)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"X-A: a" + b" " * 200_000 + b"\x00",
+        b"X-A:" + b" " * 200_000 + b"\x01",
+        b"X-A: a" + b" \t" * 100_000 + b"b\x7f",
+    ],
+)
+def test_a_long_field_that_turns_bad_at_its_end_is_refused_without_backtracking(line: bytes) -> None:
+    # Backtracking over every split of the spaces would take hours here (the suite's timeout fails it).
+    parser = ResponseParser(head_request=False, max_header_bytes=262_144)
+    with pytest.raises(httpx.RemoteProtocolError, match="illegal header line"):
+        parser.feed(b"HTTP/1.1 200 OK\r\n" + line + b"\r\n\r\n")
+
+
+def test_a_head_trickled_in_byte_by_byte_is_read() -> None:
+    # Each piece is searched from where the last search stopped, so a slow head costs linear time.
+    parser = ResponseParser(head_request=False, max_header_bytes=262_144)
+    head = b"HTTP/1.1 200 OK\r\n" + b"X-Filler: 0123456789\r\n" * 5_000 + b"Content-Length: 30\r\n\r\n"
+    for index in range(len(head)):
+        assert parser.feed(head[index : index + 1]) == []
+    assert parser.head is not None
+    assert len(parser.head.headers) == 5_001
+    assert b"".join(parser.feed(BODY)) == BODY
+    assert parser.done
