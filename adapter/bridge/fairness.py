@@ -12,8 +12,6 @@ what ``servicenow.status`` shows of them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,23 +53,27 @@ class RequestGate:
         if self.in_flight < 1 or self.backlog < 0:
             raise ValueError("in_flight must be at least 1 and backlog at least 0")
 
-    @contextlib.asynccontextmanager
-    async def turn(self, app: str) -> AsyncIterator[None]:
-        """Wait for ``app``'s turn and hold it for the block; ``TooManyRequestsError`` when the app has
-        ``in_flight`` requests running and ``backlog`` waiting already."""
+    def turn(self, app: str) -> _Turn:
+        """``async with gate.turn(app)``: wait for ``app``'s turn and hold it for the block;
+        ``TooManyRequestsError`` when the app has ``in_flight`` requests running and ``backlog`` waiting
+        already."""
+        return _Turn(self, app)
+
+    def admit(self, app: str) -> _AppTurns:
+        """Count a request of ``app`` as admitted (``turn`` does this); ``TooManyRequestsError`` when full."""
         turns = self._apps.get(app)
         if turns is None:
             turns = self._apps[app] = _AppTurns(asyncio.Semaphore(self.in_flight))
         if turns.admitted >= self.in_flight + self.backlog:
             raise TooManyRequestsError(self.in_flight, self.backlog)
         turns.admitted += 1
-        try:
-            async with turns.semaphore:
-                yield
-        finally:
-            turns.admitted -= 1
-            if turns.admitted == 0:
-                del self._apps[app]
+        return turns
+
+    def leave(self, app: str, turns: _AppTurns) -> None:
+        """An admitted request of ``app`` is over, run or not (``turn`` does this)."""
+        turns.admitted -= 1
+        if turns.admitted == 0:
+            del self._apps[app]
 
     def admitted(self, app: str) -> int:
         """``app``'s requests running or waiting now."""
@@ -109,3 +111,31 @@ def delivery_status(provider: ChannelProvider, caller: ClientIdentity) -> dict[s
         "app": _counts(mine, waiting),
         "total": _counts(provider.delivery_totals(), all_waiting),
     }
+
+
+class _Turn:
+    """One request's turn (a plain class rather than a generator-based context manager: it is entered on
+    every request)."""
+
+    __slots__ = ("_app", "_gate", "_turns")
+
+    def __init__(self, gate: RequestGate, app: str) -> None:
+        self._gate = gate
+        self._app = app
+        self._turns: _AppTurns | None = None
+
+    async def __aenter__(self) -> None:
+        turns = self._gate.admit(self._app)
+        try:
+            await turns.semaphore.acquire()
+        except BaseException:
+            self._gate.leave(self._app, turns)
+            raise
+        self._turns = turns
+
+    async def __aexit__(self, *_exc: object) -> None:
+        turns = self._turns
+        if turns is not None:
+            self._turns = None
+            turns.semaphore.release()
+            self._gate.leave(self._app, turns)

@@ -83,6 +83,10 @@ DEFAULT_REFRESH_MARGIN = 60.0
 # ServiceNow's own default cap on a REST request body (glide.rest.max_content_length) is 10 MB.
 DEFAULT_MAX_REQUEST_BODY = 10 * 1024 * 1024
 REST_API_PATHS = ("/api/",)
+# Checked endpoints remembered per connection (``Connection._target``): how many, and up to what length.
+_REMEMBERED_ENDPOINTS = 1_024
+_REMEMBERED_ENDPOINT_LENGTH = 4_096
+_Target = tuple[httpx.URL, str, tuple[str, str] | None]
 
 
 class ConnectionState(StrEnum):
@@ -161,6 +165,7 @@ class Connection:
         self._announced = False
         self._listeners: list[Listener] = []
         self.coalescer: ReadCoalescer[ApiResponse] = ReadCoalescer(window=options.change_read_window)
+        self._targets: dict[str, _Target] = {}
 
     # ----- lifecycle -------------------------------------------------------------------------------------
 
@@ -347,8 +352,7 @@ class Connection:
         ``NotConnectedError`` after ``close``.
         """
         verb = validate_method(method)
-        url = join_url(self.address, endpoint)
-        validate_api_path(url, self._options.allowed_paths)
+        url, url_text, scope = self._target(endpoint)
         request_headers = _request_headers(verb, validate_headers(headers), suppress_response_body)
         content = _request_body(data)
         if content is not None and verb == "GET":
@@ -361,12 +365,28 @@ class Connection:
             )
         self._usable()
         if verb == "GET" and content is None:
-            key = (verb, str(url), _header_key(request_headers), suppress_response_body)
+            key = (verb, url_text, _header_key(request_headers), suppress_response_body)
             return await self.coalescer.read(
-                key, lambda: self._execute_once(verb, url, content, request_headers), scope=record_scope(url)
+                key, lambda: self._execute_once(verb, url, content, request_headers), scope=scope
             )
         async with self.coalescer.write():
             return await self._execute_once(verb, url, content, request_headers)
+
+    def _target(self, endpoint: object) -> _Target:
+        """The checked URL of ``endpoint`` (``ParameterError`` as ``join_url`` and ``validate_api_path``), its
+        text and its record scope; remembered per endpoint, since apps ask for the same ones over and over
+        and the answer for an endpoint never changes on one connection."""
+        target = self._targets.get(endpoint) if type(endpoint) is str else None
+        if target is not None:
+            return target
+        url = join_url(self.address, endpoint)
+        validate_api_path(url, self._options.allowed_paths)
+        target = (url, str(url), record_scope(url))
+        if type(endpoint) is str and len(endpoint) <= _REMEMBERED_ENDPOINT_LENGTH:
+            if len(self._targets) >= _REMEMBERED_ENDPOINTS:
+                self._targets.clear()
+            self._targets[endpoint] = target
+        return target
 
     def record_changed(self, table: str, sys_id: str) -> None:
         """The apps are about to be told that record ``sys_id`` of ``table`` changed: for a short while, their
@@ -501,6 +521,8 @@ class Connection:
 
 
 def _request_headers(method: str, caller: dict[str, str], suppress_response_body: bool) -> dict[str, str]:
+    if not caller and not suppress_response_body and method not in BODY_METHODS:
+        return {"Accept": "application/json"}  # most requests: what the rules below give for them
     headers = {"Accept": "application/json"}
     lowered = {name.lower() for name in caller}
     for name in list(headers):

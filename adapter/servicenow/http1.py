@@ -1,9 +1,10 @@
-"""A lean HTTP/1.1 keep-alive pool for one instance origin: h11 framing on asyncio streams.
+"""A lean HTTP/1.1 keep-alive pool for one instance origin: our own framing (``http1_framing``) on asyncio
+streams.
 
 Why not httpx's own stack for API requests: under 32 concurrent record GETs the httpx client layer plus
-httpcore's pool cost more CPU per request than h11 on asyncio streams (figures in docs/performance.md, "One
-HTTP stack"); httpcore's pool also scans its connections in a nested loop per request and does not serve
-waiters in arrival order. This pool is linear, hands connections to waiters first
+httpcore's pool cost more CPU per request than a plain HTTP/1.1 exchange on asyncio streams (figures in
+docs/performance.md, "One HTTP stack"); httpcore's pool also scans its connections in a nested loop per
+request and does not serve waiters in arrival order. This pool is linear, hands connections to waiters first
 come first served, and raises httpx's exception types, so callers keep one vocabulary of transport errors.
 ``Http1Transport`` puts the same pool under httpx clients (authlib's OAuth calls), so an instance has one pool
 for everything.
@@ -18,16 +19,16 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import h11
 import httpx
 
 from adapter import __version__
 from adapter.servicenow.body_decoding import BodyDecoder, ResponseTooLarge
+from adapter.servicenow.http1_framing import ResponseParser, request_bytes
 from adapter.servicenow.proxy import Proxy
 
 USER_AGENT = f"servicenow-adapter/{__version__}".encode("ascii")
 READ_CHUNK = 65_536
-# As a browser: Chromium accepts response headers up to 256 KiB (h11's default is 16 KiB, which the Table
+# As a browser: Chromium accepts response headers up to 256 KiB (a common default is 16 KiB, which the Table
 # API's Link header, repeating a long request URL, passes).
 MAX_HEADER_BYTES = 262_144
 DEFAULT_MAX_RESPONSE_BODY = 32 * 1024 * 1024
@@ -93,7 +94,7 @@ def network_failure(error: BaseException) -> str | None:
 class _Http1Connection:
     """One keep-alive connection; used by one request at a time."""
 
-    __slots__ = ("_h11", "_limits", "_reader", "_writer", "idle_since")
+    __slots__ = ("_limits", "_reader", "_reusable", "_writer", "idle_since")
 
     def __init__(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, limits: PoolLimits
@@ -101,71 +102,55 @@ class _Http1Connection:
         self._reader = reader
         self._writer = writer
         self._limits = limits
-        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=limits.max_header_bytes)
+        self._reusable = True
         self.idle_since = 0.0
 
     def usable(self) -> bool:
         """False once the server closed it (seen as EOF while it sat idle) or it broke."""
-        return not (self._reader.at_eof() or self._writer.is_closing() or self._h11.our_state is not h11.IDLE)
+        return self._reusable and not (self._reader.at_eof() or self._writer.is_closing())
 
     async def exchange(
         self, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes | None
     ) -> tuple[Answer, bool]:
         """Send one request and read its whole response, decoded within the limits; returns it and whether
         the connection is reusable."""
-        conn = self._h11
-        try:
-            data = conn.send(h11.Request(method=method, target=target, headers=headers))
-            if body:
-                data += conn.send(h11.Data(data=body))
-            data += conn.send(h11.EndOfMessage())
-        except h11.LocalProtocolError as error:
-            raise httpx.LocalProtocolError(str(error)) from None
+        # Not reusable until this exchange completes: a request cancelled or failed half-way leaves the
+        # connection mid-message.
+        self._reusable = False
+        data = request_bytes(method, target, headers, body)
         try:
             self._writer.write(data)
             await self._writer.drain()
         except OSError as error:
             raise httpx.WriteError(str(error) or type(error).__name__) from None
-        status = 0
-        response_headers: list[tuple[bytes, bytes]] = []
+        parser = ResponseParser(
+            head_request=method == b"HEAD", max_header_bytes=self._limits.max_header_bytes
+        )
         decoder: BodyDecoder | None = None
         try:
-            while True:
-                event = conn.next_event()
-                if event is h11.NEED_DATA:
-                    conn.receive_data(await self._reader.read(READ_CHUNK))
-                elif type(event) is h11.Data:
-                    if decoder is not None:
-                        decoder.feed(event.data)
-                elif type(event) is h11.Response:
-                    status = event.status_code
-                    response_headers = list(event.headers)
-                    decoder = self._decoder(response_headers)
-                elif type(event) is h11.EndOfMessage:
-                    break
-                elif type(event) is h11.ConnectionClosed:
-                    raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
-        except h11.RemoteProtocolError as error:
-            if error.error_status_hint == 431:  # h11's receive buffer passed max_incomplete_event_size
-                limit = self._limits.max_header_bytes
-                raise ResponseTooLarge(
-                    f"The response headers are larger than {limit} bytes", limit=limit
-                ) from None
-            raise httpx.RemoteProtocolError(str(error)) from None
+            while not parser.done:
+                pieces = parser.feed(await self._reader.read(READ_CHUNK))
+                if decoder is None and parser.head is not None:
+                    decoder = self._decoder(parser.head.headers)
+                if decoder is not None:
+                    for piece in pieces:
+                        decoder.feed(piece)
         except OSError as error:
             raise httpx.ReadError(str(error) or type(error).__name__) from None
-        content = decoder.finish() if decoder is not None else b""
-        if decoder is not None and decoder.decodes:
+        head = parser.head
+        if head is None or decoder is None:  # a parser is done only after a final head
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        content = decoder.finish()
+        response_headers = head.headers
+        if decoder.decodes:
             # The body is handed on decoded: its coding and length headers no longer describe it.
             response_headers = [
                 (name, value)
                 for name, value in response_headers
                 if name not in (b"content-encoding", b"content-length")
             ]
-        reusable = conn.our_state is h11.DONE and conn.their_state is h11.DONE
-        if reusable:
-            conn.start_next_cycle()
-        return Answer(status, response_headers, content), reusable
+        self._reusable = parser.reusable
+        return Answer(head.status_code, response_headers, content), parser.reusable
 
     def _decoder(self, headers: list[tuple[bytes, bytes]]) -> BodyDecoder:
         limit = self._limits.max_response_body

@@ -267,13 +267,13 @@ class ConnectionManager:
 
         ``NotConnectedError`` when the app holds no matching share.
         """
-        held = [
-            (key, entry)
-            for key, entry in self._entries.items()
-            if app_id in entry.apps
-            and (instance_url is None or key.origin == parse_instance_url(instance_url).origin)
-            and (client_id is None or key.client_id == client_id)
-        ]
+        held = [(key, entry) for key, entry in self._entries.items() if app_id in entry.apps]
+        if held and instance_url is not None:
+            # Parsed once, not once per login held (apps that name their instance do so on every request).
+            origin = parse_instance_url(instance_url).origin
+            held = [(key, entry) for key, entry in held if key.origin == origin]
+        if client_id is not None:
+            held = [(key, entry) for key, entry in held if key.client_id == client_id]
         if len(held) == 1:
             return held[0][1].connection
         if not held:

@@ -161,3 +161,28 @@ def test_delivery_status_sums_the_callers_connections_and_names_no_other_app() -
     assert status.backlog == 64
     assert status.app == DeliveryCounts(waiting=5, delivered=12, merged=3, dropped=4, failed=1)
     assert status.total == DeliveryCounts(waiting=29, delivered=9000, merged=9001, dropped=9002, failed=9003)
+
+
+async def test_a_request_cancelled_while_waiting_or_running_gives_its_place_back() -> None:
+    gate = RequestGate(in_flight=1, backlog=1)
+    release = asyncio.Event()
+
+    async def request() -> None:
+        async with gate.turn("app"):
+            await release.wait()
+
+    running = asyncio.create_task(request())
+    await eventually(lambda: gate.admitted("app") == 1, "one request running")
+    waiting = asyncio.create_task(request())
+    await eventually(lambda: gate.admitted("app") == 2, "one request waiting for its turn")
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert gate.admitted("app") == 1
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert gate.admitted("app") == 0
+    # Positive control: the app's full quota is free again.
+    async with gate.turn("app"):
+        assert gate.admitted("app") == 1

@@ -99,6 +99,25 @@ async def test_a_bad_endpoint_sends_nothing() -> None:
     assert len(instance.requests) == before
 
 
+async def test_an_endpoint_read_before_is_checked_as_strictly_and_the_memory_of_them_is_bounded() -> None:
+    instance = FakeInstance()
+    connection = await signed_in(instance, options=ConnectionOptions(allowed_paths=("/api/now/",)))
+    await connection.execute("/api/now/table/incident")
+    await connection.execute("/api/now/table/incident")
+    # Refused endpoints are refused every time, before and after allowed ones were read.
+    for _ in range(2):
+        with pytest.raises(ParameterError, match="only paths under /api/now/"):
+            await connection.execute("/api/sn_sc/servicecatalog/items")
+        with pytest.raises(ParameterError):
+            await connection.execute("/api/now/../oauth_token.do")
+    for index in range(1_100):
+        await connection.execute(f"/api/now/table/incident?sysparm_offset={index}")
+    assert len(connection._targets) <= 1_024  # the bound on what a connection remembers
+    requests = instance.api_requests()
+    assert len(requests) == 2 + 1_100
+    assert str(requests[-1].url).endswith("/api/now/table/incident?sysparm_offset=1099")
+
+
 async def test_a_401_refreshes_once_and_retries_once() -> None:
     answers = iter(
         [
