@@ -440,17 +440,23 @@ class ChannelProvider:
         if sender is None or sender.uuid != push.sender_identity.uuid:
             identity = push.sender_identity
             refusal = ClientNotConnectedError(identity.uuid, identity.name, identity.endpoint_id)
-            await self.connection.send(error_reply(push.ack_to_sender, refusal))
+            self.connection.send_soon(error_reply(push.ack_to_sender, refusal))
             return
         reply = await self.actions.reply_frame(push.ack_to_sender, push.action, push.payload, sender)
+        self._reply(push, sender, reply)
+
+    def _reply(
+        self, push: ChannelMessagePayload, sender: ClientIdentity, reply: dict[str, Any] | str
+    ) -> None:
+        # Written without awaiting (queued behind the sends under way when the socket has no room now).
         try:
             try:
-                await self.connection.send(reply)
+                self.connection.send_soon(reply)
             except (FrameTooLargeError, NestingError) as exc:
                 # One frame too big or too deep for the socket: the caller learns why and may ask for less.
                 too_large = ReplyTooLargeError(str(exc), self.too_large_hint)
                 log.warning("channel.reply_refused", action=push.action, client=sender.uuid, error=str(exc))
-                await self.connection.send(error_reply(push.ack_to_sender, too_large))
+                self.connection.send_soon(error_reply(push.ack_to_sender, too_large))
         except RuntimeNotConnectedError:
             # The socket dropped while the action ran: the runtime failed the caller's dispatch already.
             log.info("channel.reply_undeliverable", action=push.action, client=sender.uuid)
