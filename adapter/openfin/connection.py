@@ -66,6 +66,7 @@ from adapter.openfin.routing import (
     FrameRouter,
     MessageDelivery,
     ProviderEndpoint,
+    ProviderMessage,
 )
 
 log = structlog.get_logger(__name__)
@@ -571,7 +572,11 @@ class RuntimeConnection:
         routed = self._router.route(raw)
         if routed is None:
             return
-        if isinstance(routed, MessageDelivery):
+        if isinstance(routed, ProviderMessage):
+            rest = routed.provider.serve_message(routed.push)
+            if rest is not None:
+                self.spawn(rest, name=routed.task_name)
+        elif isinstance(routed, MessageDelivery):
             self.spawn(routed.endpoint.handle_message(routed.push), name=routed.task_name)
         elif isinstance(routed, ConnectionDelivery):
             self.spawn(routed.provider.handle_connection(routed.push), name=routed.task_name)
