@@ -143,6 +143,10 @@ class ChannelProvider:
         """The clients connected now, in connection order."""
         return list(self._clients)
 
+    def client_uuids(self) -> list[str]:
+        """The distinct uuids of the clients connected now, sorted."""
+        return self._clients.uuids()
+
     def app_connected(self, client: Identity) -> bool:
         """Whether the app ``client`` belongs to (its uuid and name) has any connection to the channel now;
         one app may connect several times (several endpoints)."""
