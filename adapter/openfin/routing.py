@@ -26,7 +26,7 @@ from adapter.openfin.frames import (
     FrameRefused,
     channel_message_target,
     failure_reply,
-    parse_frame,
+    parse_inbound,
     parse_push,
 )
 
@@ -138,10 +138,12 @@ class FrameRouter:
     def route(self, raw: str | bytes) -> Routed | None:
         """Route one frame as read; what it asks of the connection, or ``None`` when it asks nothing."""
         try:
-            frame = parse_frame(raw, max_depth=self.max_json_depth, max_bytes=self.max_frame_bytes)
+            frame = parse_inbound(raw, max_depth=self.max_json_depth, max_bytes=self.max_frame_bytes)
             if isinstance(frame, AckFrame):
                 self.correlator.resolve(frame)
                 return None
+            if isinstance(frame, ChannelMessagePayload):
+                return self._route_channel_message(frame)
             push = parse_push(frame)
         except FrameRefused as exc:
             self.stats.errors += 1
