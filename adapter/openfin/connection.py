@@ -4,8 +4,10 @@
 connection (file-token handshake, or the sponsored token a platform provider hands over), sends requests
 numbered and timed out by the ``Correlator``, and reads the socket, handing every frame to its pure core,
 the ``FrameRouter`` (routing.py: replies, channel endpoints, desktop-event listeners, counters), then doing
-the I/O the router asks for: running an endpoint's handler as a task it owns, or sending a refusal. When the
-runtime goes away it reconnects with capped, jittered backoff and replays what the runtime forgot:
+the I/O the router asks for: having our provider serve a message (a plain-function action is answered at
+once, its reply written without awaiting; the rest run as tasks it owns), running a client endpoint's
+handler as such a task, or sending a refusal. When the runtime goes away it reconnects with capped,
+jittered backoff and replays what the runtime forgot:
 desktop-event subscriptions first, then every attached component (``Restorable``: channel providers, channel
 clients, the interop client) in the order they were attached, each part that fails retried with backoff
 until all are back (state ``restoring`` until then). Its state (``RuntimeConnectionState``) moves in one
