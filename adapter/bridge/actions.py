@@ -164,6 +164,21 @@ def reported(
     return run
 
 
+def reported_now(
+    handler: Callable[[Any, PayloadT, ClientIdentity], ResultT],
+) -> Callable[[Any, PayloadT, ClientIdentity], ResultT]:
+    """``reported`` for a handler that is a plain function (the channel answers it without a task)."""
+
+    @functools.wraps(handler)
+    def run(self: Any, payload: PayloadT, caller: ClientIdentity) -> ResultT:
+        try:
+            return handler(self, payload, caller)
+        except ApiError as error:
+            raise as_action_error(error) from None
+
+    return run
+
+
 class ServiceNowActions:
     """The channel's actions over one ``ConnectionManager``."""
 
@@ -268,10 +283,11 @@ class ServiceNowActions:
         log.info("bridge.disconnected", app=caller.uuid, instance=connection.key.origin, apps=released.apps)
         return DisconnectResult(apps=released.apps, revoked=released.revoked)
 
-    @reported
-    async def status(self, _payload: StatusPayload, caller: ClientIdentity) -> dict[str, Any]:
+    @reported_now
+    def status(self, _payload: StatusPayload, caller: ClientIdentity) -> dict[str, Any]:
         """``servicenow.status``: every connection's state, user, share count and expiry, and the adapter's
-        own health (version, runtime, broker, watchers, apps, last error); never a token.
+        own health (version, runtime, broker, watchers, apps, last error); never a token. A plain
+        function: nothing in it waits, so the channel answers it as it reads the request.
 
         The answer is ``StatusResult``'s JSON form built as plain values (the same keys in the same order):
         every value comes from the adapter's own state, so building the models on each call only cost time.

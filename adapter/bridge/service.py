@@ -366,7 +366,7 @@ class AdapterService:
             },
             "broker": {"platform": broker, "joined": self.interop is not None} if broker else None,
             "watchers": self.health.watchers(origins, self.settings.watch_table),
-            "apps": sorted({client.uuid for client in self.provider.connections}),
+            "apps": self.provider.client_uuids(),
             "lastError": self.health.last_error_fields(),
         }
 

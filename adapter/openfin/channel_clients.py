@@ -3,7 +3,7 @@
 A client is known by its ``endpointId`` (a legacy client without one by ``uuid/name``); one app
 (``uuid/name``) may hold several connections at once. Whether an app is still here is asked on every
 request and every departure, so each app's connection count is kept in step with the table instead of
-walking it.
+walking it; so is the sorted list of the clients' uuids, which every status answer shows.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ class ChannelClients:
     def __init__(self) -> None:
         self._clients: dict[str, ClientIdentity] = {}
         self._apps: Counter[str] = Counter()
+        self._uuids: Counter[str] = Counter()
+        self._sorted_uuids: list[str] | None = []
 
     def add(self, client: ClientIdentity) -> None:
         """``client`` connected; a client connecting again on the same endpoint replaces its old entry."""
@@ -37,6 +39,9 @@ class ChannelClients:
         self.remove(key)
         self._clients[key] = client
         self._apps[app_key(client)] += 1
+        self._uuids[client.uuid] += 1
+        if self._uuids[client.uuid] == 1:
+            self._sorted_uuids = None
 
     def remove(self, key: str) -> ClientIdentity | None:
         """The client known by ``key`` left: returned, or ``None`` when it was not connected."""
@@ -46,12 +51,24 @@ class ChannelClients:
             self._apps[app] -= 1
             if self._apps[app] <= 0:
                 del self._apps[app]
+            self._uuids[client.uuid] -= 1
+            if self._uuids[client.uuid] <= 0:
+                del self._uuids[client.uuid]
+                self._sorted_uuids = None
         return client
 
     def clear(self) -> None:
         """Every client is gone (the runtime went away, the channel was destroyed)."""
         self._clients.clear()
         self._apps.clear()
+        self._uuids.clear()
+        self._sorted_uuids = []
+
+    def uuids(self) -> list[str]:
+        """The distinct uuids of the connected clients, sorted (a new list each call)."""
+        if self._sorted_uuids is None:
+            self._sorted_uuids = sorted(self._uuids)
+        return list(self._sorted_uuids)
 
     def app_connected(self, identity: Identity) -> bool:
         """Whether the app ``identity`` belongs to has any connection now."""

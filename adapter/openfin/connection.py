@@ -4,8 +4,10 @@
 connection (file-token handshake, or the sponsored token a platform provider hands over), sends requests
 numbered and timed out by the ``Correlator``, and reads the socket, handing every frame to its pure core,
 the ``FrameRouter`` (routing.py: replies, channel endpoints, desktop-event listeners, counters), then doing
-the I/O the router asks for: running an endpoint's handler as a task it owns, or sending a refusal. When the
-runtime goes away it reconnects with capped, jittered backoff and replays what the runtime forgot:
+the I/O the router asks for: having our provider serve a message (a plain-function action is answered at
+once, its reply written without awaiting; the rest run as tasks it owns), running a client endpoint's
+handler as such a task, or sending a refusal. When the runtime goes away it reconnects with capped,
+jittered backoff and replays what the runtime forgot:
 desktop-event subscriptions first, then every attached component (``Restorable``: channel providers, channel
 clients, the interop client) in the order they were attached, each part that fails retried with backoff
 until all are back (state ``restoring`` until then). Its state (``RuntimeConnectionState``) moves in one
@@ -29,6 +31,7 @@ from typing import Any, Protocol
 import structlog
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from adapter.logging import register_secret
 from adapter.openfin.connection_state import RuntimeConnectionState, StateWatch
@@ -65,6 +68,7 @@ from adapter.openfin.routing import (
     FrameRouter,
     MessageDelivery,
     ProviderEndpoint,
+    ProviderMessage,
 )
 
 log = structlog.get_logger(__name__)
@@ -138,6 +142,8 @@ class RuntimeConnection:
         self._closing = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._restorables: list[Restorable] = []
+        # Frames ``send_soon`` queued that are not on the socket yet.
+        self._queued = 0
 
     # ----------------------------------------------------------------------------------------- state
 
@@ -311,11 +317,17 @@ class RuntimeConnection:
     # -------------------------------------------------------------------------------- sending
 
     async def _send_on(self, ws: ClientConnection, frame: dict[str, Any] | str) -> None:
+        await self._send_text(ws, self._frame_text(frame))
+
+    def _frame_text(self, frame: dict[str, Any] | str) -> str:
         text = frame if isinstance(frame, str) else encode(frame)
         limit = self.max_frame_bytes
         if limit is not None and len(text) > limit // 4 and _utf8_length(text) > limit:
             # The runtime closes a socket that sends it an oversized frame, and with it every app's channel.
             raise FrameTooLargeError(_utf8_length(text), limit)
+        return text
+
+    async def _send_text(self, ws: ClientConnection, text: str) -> None:
         await ws.send(text)
         self.stats.frames_sent += 1
 
@@ -500,6 +512,50 @@ class RuntimeConnection:
         except ConnectionClosed as exc:
             raise ConnectionLostError() from exc
 
+    def send_soon(self, frame: dict[str, Any] | str) -> bool:
+        """Send a frame that gets no answer (as ``send``) without awaiting: ``True`` when it is written now.
+
+        It is written at once, through the websocket's Sans-I/O layer, when the socket can take it without
+        waiting; otherwise (the transport paused for flow control, the transport closing, another send
+        under way, or frames queued before it) it is queued behind them, sent by a task the connection owns,
+        and ``False`` returned: a frame written now never overtakes one queued earlier. Raises, before
+        anything is written, what ``send`` raises: ``FrameTooLargeError`` or the encoder's error for a frame
+        that cannot be sent, ``RuntimeNotConnectedError`` without a socket, ``ConnectionLostError`` when the
+        socket is closing or closed.
+        """
+        ws = self._ws
+        if ws is None:
+            raise RuntimeNotConnectedError(f"Not connected to the runtime ({self.state.value})")
+        text = self._frame_text(frame)
+        if ws.protocol.state is not State.OPEN:
+            raise ConnectionLostError()
+        if self._queued or ws.paused or ws.send_in_progress is not None or ws.transport.is_closing():
+            # ``ws.send`` waits for room (``drain``) and for a fragmented send to end: so does this frame.
+            self._queued += 1
+            task = self.spawn(self._send_queued(ws, text), name="openfin-send-queued")
+            task.add_done_callback(self._unqueue)
+            return False
+        ws.protocol.send_text(text.encode())
+        try:
+            ws.send_data()
+        except Exception as exc:
+            # As ``ws.send`` does when the transport fails: the connection is given up and the error told.
+            ws.set_connection_exc(exc)
+            ws.transport.abort()
+            raise ConnectionLostError() from exc
+        self.stats.frames_sent += 1
+        return True
+
+    async def _send_queued(self, ws: ClientConnection, text: str) -> None:
+        try:
+            await self._send_text(ws, text)
+        except ConnectionClosed:
+            # The runtime fails whatever was waiting on this frame when the socket goes.
+            log.info("runtime.send_undeliverable")
+
+    def _unqueue(self, _task: asyncio.Task[Any]) -> None:
+        self._queued -= 1
+
     # ------------------------------------------------------------------------------------ reading
 
     async def _read(self, ws: ClientConnection) -> None:
@@ -518,7 +574,11 @@ class RuntimeConnection:
         routed = self._router.route(raw)
         if routed is None:
             return
-        if isinstance(routed, MessageDelivery):
+        if isinstance(routed, ProviderMessage):
+            rest = routed.provider.serve_message(routed.push)
+            if rest is not None:
+                self.spawn(rest, name=routed.task_name)
+        elif isinstance(routed, MessageDelivery):
             self.spawn(routed.endpoint.handle_message(routed.push), name=routed.task_name)
         elif isinstance(routed, ConnectionDelivery):
             self.spawn(routed.provider.handle_connection(routed.push), name=routed.task_name)

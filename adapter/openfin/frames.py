@@ -176,6 +176,13 @@ class PushFrame(WireModel):
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
+class ChannelMessageFrame(WireModel):
+    """A ``process-channel-message`` push, envelope and payload validated together (``parse_inbound``)."""
+
+    action: Literal["process-channel-message"]
+    payload: ChannelMessagePayload
+
+
 PUSH_CHANNEL_CONNECTION = "process-channel-connection"
 PUSH_CHANNEL_MESSAGE = "process-channel-message"
 PUSH_DESKTOP_EVENT = "process-desktop-event"
@@ -211,6 +218,41 @@ def parse_frame(text: str | bytes, *, max_depth: int | None = None, max_bytes: i
     level 1) is refused: a reply to one of our requests becomes a failure ``AckFrame`` (its caller gets the
     error rather than a timeout), a push raises ``FrameRefused``.
     """
+    data = _load(text, max_depth=max_depth, max_bytes=max_bytes)
+    if isinstance(data, AckFrame):
+        return data
+    return _envelope(data)
+
+
+def parse_inbound(
+    text: str | bytes, *, max_depth: int | None = None, max_bytes: int | None = None
+) -> AckFrame | PushFrame | ChannelMessagePayload:
+    """``parse_frame``, with a ``process-channel-message`` push validated in the same pass as its envelope:
+    returned as its ``ChannelMessagePayload`` (what ``parse_push`` makes of it). Any other frame, and a
+    channel message either model refuses, is returned (or refused) exactly as ``parse_frame`` does, so a
+    malformed channel message raises the same ``ProtocolError`` from ``parse_push``."""
+    data = _load(text, max_depth=max_depth, max_bytes=max_bytes)
+    if isinstance(data, AckFrame):
+        return data
+    if data.get("action") == PUSH_CHANNEL_MESSAGE and "correlationId" not in data:
+        try:
+            return ChannelMessageFrame.model_validate(data).payload
+        except ValidationError:
+            pass  # the two steps below report it as they always have
+    return _envelope(data)
+
+
+def _envelope(data: dict[str, Any]) -> Inbound:
+    try:
+        if "correlationId" in data:
+            return AckFrame.model_validate(data)
+        return PushFrame.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolError(f"Malformed frame: {_summary(exc)}") from exc
+
+
+def _load(text: str | bytes, *, max_depth: int | None, max_bytes: int | None) -> dict[str, Any] | AckFrame:
+    """The frame's JSON object, a failure ``AckFrame`` for a refused reply; raises as ``parse_frame``."""
     try:
         data = jsoncodec.loads(text)
     except ValueError as exc:
@@ -229,12 +271,7 @@ def parse_frame(text: str | bytes, *, max_depth: int | None = None, max_bytes: i
         refused = None
     if refused is not None:
         return _refuse(data, *refused, max_depth=max_depth)
-    try:
-        if "correlationId" in data:
-            return AckFrame.model_validate(data)
-        return PushFrame.model_validate(data)
-    except ValidationError as exc:
-        raise ProtocolError(f"Malformed frame: {_summary(exc)}") from exc
+    return data
 
 
 def _refuse(data: dict[str, Any], name: str, message: str, *, max_depth: int | None) -> AckFrame:

@@ -5,6 +5,9 @@ validated payload and the caller's ``ClientIdentity``. ``on_connection`` may ref
 ``ChannelConnectionRejected(reason)``) or return a value the client receives as its connection result;
 ``on_disconnection`` learns when a client leaves, whether it disconnected, its window closed, or the
 runtime went away. After a runtime reconnect the channel is created again under the same name.
+
+Why one module: the channel's life on the runtime, its table of connected clients, the messages it sends
+them and the actions it answers all read and change that one table, which no other module should hold.
 """
 
 from __future__ import annotations
@@ -139,6 +142,10 @@ class ChannelProvider:
     def connections(self) -> list[ClientIdentity]:
         """The clients connected now, in connection order."""
         return list(self._clients)
+
+    def client_uuids(self) -> list[str]:
+        """The distinct uuids of the clients connected now, sorted."""
+        return self._clients.uuids()
 
     def app_connected(self, client: Identity) -> bool:
         """Whether the app ``client`` belongs to (its uuid and name) has any connection to the channel now;
@@ -436,21 +443,46 @@ class ChannelProvider:
 
     async def handle_message(self, push: ChannelMessagePayload) -> None:
         """Run the dispatched action for a connected client and send its reply."""
+        rest = self.serve_message(push)
+        if rest is not None:
+            await rest
+
+    def serve_message(self, push: ChannelMessagePayload) -> Coroutine[Any, Any, None] | None:
+        """Serve the dispatched action for a connected client: an action whose handler is a plain function
+        is run and answered now (``None``); for a coroutine function, the coroutine that runs it and sends
+        its reply is returned, for the connection to run as a task."""
         sender = self._clients.get(client_key(push.sender_identity))
         if sender is None or sender.uuid != push.sender_identity.uuid:
             identity = push.sender_identity
             refusal = ClientNotConnectedError(identity.uuid, identity.name, identity.endpoint_id)
-            await self.connection.send(error_reply(push.ack_to_sender, refusal))
-            return
-        reply = await self.actions.reply_frame(push.ack_to_sender, push.action, push.payload, sender)
+            self.connection.send_soon(error_reply(push.ack_to_sender, refusal))
+            return None
+        reply = self.actions.reply_now(push.ack_to_sender, push.action, push.payload, sender)
+        if isinstance(reply, dict | str):
+            self._reply(push, sender, reply)
+            return None
+        return self._reply_when_done(push, sender, reply)
+
+    async def _reply_when_done(
+        self,
+        push: ChannelMessagePayload,
+        sender: ClientIdentity,
+        pending: Coroutine[Any, Any, dict[str, Any] | str],
+    ) -> None:
+        self._reply(push, sender, await pending)
+
+    def _reply(
+        self, push: ChannelMessagePayload, sender: ClientIdentity, reply: dict[str, Any] | str
+    ) -> None:
+        # Written without awaiting (queued behind the sends under way when the socket has no room now).
         try:
             try:
-                await self.connection.send(reply)
+                self.connection.send_soon(reply)
             except (FrameTooLargeError, NestingError) as exc:
                 # One frame too big or too deep for the socket: the caller learns why and may ask for less.
                 too_large = ReplyTooLargeError(str(exc), self.too_large_hint)
                 log.warning("channel.reply_refused", action=push.action, client=sender.uuid, error=str(exc))
-                await self.connection.send(error_reply(push.ack_to_sender, too_large))
+                self.connection.send_soon(error_reply(push.ack_to_sender, too_large))
         except RuntimeNotConnectedError:
             # The socket dropped while the action ran: the runtime failed the caller's dispatch already.
             log.info("channel.reply_undeliverable", action=push.action, client=sender.uuid)

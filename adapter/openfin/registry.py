@@ -10,7 +10,7 @@ and turns the outcome into the raw ``ackToSender`` reply. Pure apart from awaiti
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,8 @@ class RegisteredAction:
     name: str
     handler: ActionHandler
     payload_model: type[BaseModel] | None = None
+    awaited: bool = True
+    """Whether the handler is a coroutine function: its reply needs a task; a plain function's does not."""
 
 
 class ActionRegistry:
@@ -62,7 +64,7 @@ class ActionRegistry:
         """Register ``handler`` for ``name``; raises ``DuplicateActionError`` if the name is taken."""
         if name in self._actions:
             raise DuplicateActionError(name)
-        self._actions[name] = RegisteredAction(name, handler, payload)
+        self._actions[name] = RegisteredAction(name, handler, payload, inspect.iscoroutinefunction(handler))
 
     def action(
         self, name: str, *, payload: type[BaseModel] | None = None
@@ -96,16 +98,19 @@ class ActionRegistry:
         return to_json_value(await self._run(name, payload, caller))
 
     async def _run(self, name: str, payload: Any, caller: ClientIdentity) -> Any:
+        result = self._call(name, payload, caller)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    def _call(self, name: str, payload: Any, caller: ClientIdentity) -> Any:
         registered = self._actions.get(name)
         if registered is None:
             raise ActionNotFound(name)
         argument = payload
         if registered.payload_model is not None:
             argument = validate_payload(name, registered.payload_model, payload)
-        result = registered.handler(argument, caller)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+        return registered.handler(argument, caller)
 
     async def reply(
         self, ack: AckToSender, name: str, payload: Any, caller: ClientIdentity
@@ -127,16 +132,49 @@ class ActionRegistry:
             result = await self._run(name, payload, caller)
         except Exception as exc:
             return self._failed(ack, name, caller, exc)
+        return _success_frame(ack, result)
+
+    def reply_now(
+        self, ack: AckToSender, name: str, payload: Any, caller: ClientIdentity
+    ) -> dict[str, Any] | str | Coroutine[Any, Any, dict[str, Any] | str]:
+        """``reply_frame`` without a task when it needs none: an action whose handler is a plain function
+        (an unknown action too) runs now and its reply is returned; for a coroutine function, the
+        ``reply_frame`` coroutine is returned for the caller to run (validation and handler run in it)."""
+        registered = self._actions.get(name)
+        if registered is not None and registered.awaited:
+            return self.reply_frame(ack, name, payload, caller)
         try:
-            return success_reply_text(ack, to_json_text(result))
-        except (TypeError, ValueError):
-            return success_reply(ack, to_json_value(result))
+            result = self._call(name, payload, caller)
+        except Exception as exc:
+            return self._failed(ack, name, caller, exc)
+        if inspect.isawaitable(result):
+            return self._settle(ack, name, caller, result)
+        return _success_frame(ack, result)
+
+    async def _settle(
+        self, ack: AckToSender, name: str, caller: ClientIdentity, pending: Awaitable[Any]
+    ) -> dict[str, Any] | str:
+        # A plain function that handed back an awaitable: its result is awaited as an async handler's is.
+        try:
+            result = await pending
+        except Exception as exc:
+            return self._failed(ack, name, caller, exc)
+        return _success_frame(ack, result)
 
     @staticmethod
     def _failed(ack: AckToSender, name: str, caller: ClientIdentity, exc: Exception) -> dict[str, Any]:
         if not isinstance(exc, ActionError):
             log.warning("channel.action.failed", action=name, caller=caller.uuid, exc_info=exc)
         return error_reply(ack, exc)
+
+
+def _success_frame(ack: AckToSender, result: Any) -> dict[str, Any] | str:
+    # The reply's JSON text with the result encoded once; a result without a JSON form stays a dict, which
+    # the connection fails to encode when it sends it.
+    try:
+        return success_reply_text(ack, to_json_text(result))
+    except (TypeError, ValueError):
+        return success_reply(ack, to_json_value(result))
 
 
 def validate_payload(action: str, model: type[BaseModel], payload: Any) -> BaseModel:

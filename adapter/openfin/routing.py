@@ -9,6 +9,7 @@ tested without a socket. The endpoint tables and the counters (``ConnectionStats
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -25,7 +26,7 @@ from adapter.openfin.frames import (
     FrameRefused,
     channel_message_target,
     failure_reply,
-    parse_frame,
+    parse_inbound,
     parse_push,
 )
 
@@ -54,8 +55,9 @@ class ProviderEndpoint(Protocol):
     async def handle_connection(self, push: ChannelConnectionPayload) -> None:
         """A client asks to connect."""
 
-    async def handle_message(self, push: ChannelMessagePayload) -> None:
-        """A client dispatched an action to us."""
+    def serve_message(self, push: ChannelMessagePayload) -> Coroutine[Any, Any, None] | None:
+        """A client dispatched an action to us: serve it now if that needs no waiting (``None``), else
+        return what is left to run as a task."""
 
 
 class ClientEndpoint(Protocol):
@@ -76,11 +78,24 @@ class ConnectionDelivery:
 
 @dataclass(frozen=True, slots=True)
 class MessageDelivery:
-    """Run ``endpoint.handle_message(push)`` as task ``task_name``."""
+    """Run ``endpoint.handle_message(push)`` as task ``task_name`` (a channel we are a client of)."""
 
-    endpoint: ProviderEndpoint | ClientEndpoint
+    endpoint: ClientEndpoint
     push: ChannelMessagePayload
     task_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderMessage:
+    """Have ``provider.serve_message(push)`` serve it, running what it returns as task ``task_name``."""
+
+    provider: ProviderEndpoint
+    push: ChannelMessagePayload
+
+    @property
+    def task_name(self) -> str:
+        """The task's name, should one be needed (most messages are served without)."""
+        return f"openfin-action-{self.push.action}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +106,7 @@ class Refusal:
     task_name: str
 
 
-Routed = ConnectionDelivery | MessageDelivery | Refusal
+Routed = ConnectionDelivery | MessageDelivery | ProviderMessage | Refusal
 """The I/O a routed frame asks of the connection."""
 
 
@@ -123,10 +138,12 @@ class FrameRouter:
     def route(self, raw: str | bytes) -> Routed | None:
         """Route one frame as read; what it asks of the connection, or ``None`` when it asks nothing."""
         try:
-            frame = parse_frame(raw, max_depth=self.max_json_depth, max_bytes=self.max_frame_bytes)
+            frame = parse_inbound(raw, max_depth=self.max_json_depth, max_bytes=self.max_frame_bytes)
             if isinstance(frame, AckFrame):
                 self.correlator.resolve(frame)
                 return None
+            if isinstance(frame, ChannelMessagePayload):
+                return self._route_channel_message(frame)
             push = parse_push(frame)
         except FrameRefused as exc:
             self.stats.errors += 1
@@ -162,18 +179,22 @@ class FrameRouter:
 
     def _route_channel_message(self, push: ChannelMessagePayload) -> Routed:
         target = channel_message_target(push)
-        endpoint: ProviderEndpoint | ClientEndpoint | None = None
         if target is not None:
             kind, key = target
-            endpoint = self._providers.get(key) if kind == "provider" else self._clients.get(key)
-        if endpoint is None:
-            wanted = target[1] if target is not None else None
-            reason = (
-                f"Client connection with identity uuid: {self.uuid} / name: {self.uuid} / "
-                f"endpointId: {wanted} no longer connected."
-            )
-            return Refusal(failure_reply(push.ack_to_sender, reason), "openfin-refuse-message")
-        return MessageDelivery(endpoint, push, f"openfin-action-{push.action}")
+            if kind == "provider":
+                provider = self._providers.get(key)
+                if provider is not None:
+                    return ProviderMessage(provider, push)
+            else:
+                client = self._clients.get(key)
+                if client is not None:
+                    return MessageDelivery(client, push, f"openfin-action-{push.action}")
+        wanted = target[1] if target is not None else None
+        reason = (
+            f"Client connection with identity uuid: {self.uuid} / name: {self.uuid} / "
+            f"endpointId: {wanted} no longer connected."
+        )
+        return Refusal(failure_reply(push.ack_to_sender, reason), "openfin-refuse-message")
 
     # ------------------------------------------------------------------------- channel endpoints
 

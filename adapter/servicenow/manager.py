@@ -325,8 +325,10 @@ class ConnectionManager:
 
     def status(self) -> list[ConnectionSnapshot]:
         """Every connection's state, user, share count and token expiry; never a token."""
+        # Built unvalidated: every value is the manager's own, of the field's type, and status is asked
+        # on every ``servicenow.status``.
         return [
-            ConnectionSnapshot(
+            ConnectionSnapshot.model_construct(
                 instance_url=key.origin,
                 client_id=key.client_id,
                 state=entry.connection.state.value,

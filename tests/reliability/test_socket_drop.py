@@ -31,7 +31,11 @@ from tests.reliability.inprocess import (
 
 CYCLES = 3
 # Tasks that live for one request only: not part of the adapter's steady state.
-PER_REQUEST = {"ChannelProvider.handle_message", "Connection._execute_once"}
+PER_REQUEST = {
+    "ChannelProvider._reply_when_done",
+    "RuntimeConnection._send_queued",
+    "Connection._execute_once",
+}
 READ = {"apiEndpoint": f"{CASES}?sysparm_limit=1&sysparm_fields=number", "httpMethod": "GET"}
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import pytest
@@ -64,6 +65,30 @@ class Service:
         @self.provider.action("crash")
         def crash(_payload: Any, _caller: ClientIdentity) -> None:
             raise ZeroDivisionError("division by zero")
+
+        # Where each kind of handler runs: the task it finds itself in, by name.
+        @self.provider.action("where-plain", payload=Echo)
+        def where_plain(payload: Echo, _caller: ClientIdentity) -> dict[str, str]:
+            return {"task": running_task(), "text": payload.text}
+
+        @self.provider.action("where-async", payload=Echo)
+        async def where_async(payload: Echo, _caller: ClientIdentity) -> dict[str, str]:
+            return {"task": running_task(), "text": payload.text}
+
+        @self.provider.action("where-deferred")
+        def where_deferred(_payload: Any, _caller: ClientIdentity) -> Awaitable[dict[str, str]]:
+            # A plain function handing back an awaitable: awaited as an async handler's result is.
+            return where_async(Echo(text="later"), _caller)
+
+        @self.provider.action("crash-async")
+        async def crash_async(_payload: Any, _caller: ClientIdentity) -> None:
+            raise ZeroDivisionError("division by zero")
+
+
+def running_task() -> str:
+    task = asyncio.current_task()
+    assert task is not None
+    return task.get_name()
 
 
 @pytest.fixture
@@ -145,6 +170,38 @@ async def test_a_bad_payload_is_refused_without_running_the_handler(
     assert "text" in outcome["error"]["message"]
     assert "times" in outcome["error"]["message"]
     assert service.echo_calls == 0
+
+
+async def test_a_plain_handler_is_answered_by_the_reader_and_an_async_one_in_a_task_of_its_own(
+    service: Service, runtime_emulator: str, node_script: NodeScripts
+) -> None:
+    dispatches = [
+        {"action": "where-plain", "payload": {"text": "a"}},
+        {"action": "where-async", "payload": {"text": "b"}},
+        {"action": "where-deferred"},
+        {"action": "where-plain", "payload": {"times": "x"}},
+        {"action": "where-async", "payload": {"times": "x"}},
+        {"action": "crash"},
+        {"action": "crash-async"},
+    ]
+    node = node_script.start(
+        "openfin_client/channel_client.mjs", client_params(runtime_emulator, dispatches=dispatches)
+    )
+
+    outcomes = await event(node, "dispatched")
+    node.send({"step": "finish"})
+    await result(node)
+
+    plain, awaited, deferred, plain_refused, async_refused, crash, crash_async = outcomes
+    assert plain == {"ok": True, "result": {"task": "openfin-reader", "text": "a"}}
+    assert awaited == {"ok": True, "result": {"task": "openfin-action-where-async", "text": "b"}}
+    assert deferred == {"ok": True, "result": {"task": "openfin-action-where-deferred", "text": "later"}}
+    # Whichever kind: the same refusal of a bad payload, the same reply for a handler that raises.
+    for refused in (plain_refused, async_refused):
+        assert refused["error"]["cause"]["name"] == "ParameterError"
+        assert "text" in refused["error"]["message"]
+    assert crash["error"] == crash_async["error"]
+    assert crash["error"]["message"] == "ZeroDivisionError: division by zero"
 
 
 async def test_an_unknown_action_is_refused_with_the_runtimes_wording(

@@ -200,7 +200,7 @@ async def test_status_lists_every_login_and_the_adapters_own_fields(
 ) -> None:
     actions = actions_for(logins, changes, watching=[CASES], health=Report())
     await actions.connect(ConnectPayload(instanceUrl=ORIGIN, clientId=CLIENT_ID), client("a"))
-    status = await actions.status(StatusPayload(), client("a"))
+    status = actions.status(StatusPayload(), client("a"))
     assert [(c["instanceUrl"], c["clientId"], c["state"], c["apps"]) for c in status["connections"]] == [
         (ORIGIN, CLIENT_ID, "connected", 1)
     ]

@@ -116,7 +116,7 @@ async def test_the_status_answer_is_status_results_json_form_with_every_part_fil
     login = Summary(ORIGIN, CLIENT_ID, "connected", {"user_name": "beth.anglin"}, 2, expires)
     monkeypatch.setattr(adapter.manager, "status", lambda: [login])
 
-    answer = await adapter.actions.status(StatusPayload(), client("app"))
+    answer = adapter.actions.status(StatusPayload(), client("app"))
 
     # As the reply carries it (``to_json_text`` is what the channel writes a handler's result with).
     assert to_json_text(answer) == StatusResult.model_validate(answer).model_dump_json()

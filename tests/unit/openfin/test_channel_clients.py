@@ -52,3 +52,27 @@ def test_clearing_forgets_every_client_and_app() -> None:
     assert len(clients) == 0
     assert not clients.app_connected(CRM)
     assert not clients.app_connected(OTHER)
+
+
+def test_the_sorted_uuids_follow_clients_coming_and_going() -> None:
+    clients = ChannelClients()
+    assert clients.uuids() == []
+    clients.add(FIRST)
+    clients.add(OTHER)
+    clients.add(SECOND)
+    assert clients.uuids() == ["blotter", "crm"]
+    clients.remove(client_key(FIRST))
+    assert clients.uuids() == ["blotter", "crm"]  # crm's second endpoint is still here
+    clients.remove(client_key(SECOND))
+    assert clients.uuids() == ["blotter"]
+    # A caller's copy is its own: changing it changes nothing here.
+    clients.uuids().append("intruder")
+    assert clients.uuids() == ["blotter"]
+    legacy = ClientIdentity(uuid="alpha", name="alpha-window")
+    clients.add(legacy)
+    clients.add(legacy)
+    assert clients.uuids() == ["alpha", "blotter"]
+    clients.clear()
+    assert clients.uuids() == []
+    clients.add(OTHER)
+    assert clients.uuids() == ["blotter"]

@@ -27,6 +27,7 @@ from adapter.openfin.frames import (
     external_authorization_request,
     failure_reply,
     parse_frame,
+    parse_inbound,
     parse_push,
     request_frame,
     success_reply,
@@ -427,3 +428,94 @@ def test_a_reply_over_a_bound_becomes_a_failure_ack_for_its_caller() -> None:
     assert frame.payload.success is False
     assert frame.payload.reason is not None
     assert frame.payload.reason.startswith("MessageTooDeepError")
+
+
+def _two_steps(text: str, **bounds: Any) -> Any:
+    """What ``parse_frame`` then ``parse_push`` make of ``text`` (a channel message's payload model)."""
+    frame = parse_frame(text, **bounds)
+    if isinstance(frame, PushFrame) and frame.action == "process-channel-message":
+        return parse_push(frame)
+    return frame
+
+
+def _one_pass(text: str) -> Any:
+    """What the router makes of ``text``: ``parse_inbound``, and ``parse_push`` for a push it returned."""
+    frame = parse_inbound(text)
+    if isinstance(frame, PushFrame) and frame.action == "process-channel-message":
+        return parse_push(frame)
+    return frame
+
+
+def test_a_channel_message_is_validated_in_one_pass_into_the_same_model() -> None:
+    text = json.dumps(CHANNEL_MESSAGE)
+
+    push = parse_inbound(text)
+
+    assert isinstance(push, ChannelMessagePayload)
+    assert push == _two_steps(text)
+    assert push.sender_identity.endpoint_id == "e-1"
+    assert push.to_wire() == CHANNEL_MESSAGE["payload"]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"action": "process-channel-message", "payload": {"action": "x"}},
+        {"action": "process-channel-message"},
+        {"action": "process-channel-message", "payload": [1]},
+        {**CHANNEL_MESSAGE, "payload": {**CHANNEL_MESSAGE["payload"], "senderIdentity": {"uuid": 3}}},
+    ],
+)
+def test_a_malformed_channel_message_raises_the_two_steps_own_error(frame: dict[str, Any]) -> None:
+    text = json.dumps(frame)
+    with pytest.raises(ProtocolError) as two_steps:
+        _two_steps(text)
+
+    with pytest.raises(ProtocolError) as one_pass:
+        _one_pass(text)
+
+    assert str(one_pass.value) == str(two_steps.value)
+
+
+def test_other_frames_come_back_as_parse_frame_makes_them() -> None:
+    reply = json.dumps({**CHANNEL_MESSAGE, "correlationId": 4, "payload": {"success": True}})
+    event = json.dumps({"action": "process-desktop-event", "payload": {"topic": "t", "type": "x"}})
+
+    assert isinstance(parse_inbound(reply), AckFrame)
+    assert parse_inbound(reply) == parse_frame(reply)
+    assert isinstance(parse_inbound(event), PushFrame)
+    assert parse_inbound(event) == parse_frame(event)
+
+
+def test_a_channel_message_past_the_bounds_is_refused_as_parse_frame_refuses_it() -> None:
+    text = json.dumps(_deep_message(40))
+    with pytest.raises(FrameRefused) as two_steps:
+        parse_frame(text, max_depth=16)
+
+    with pytest.raises(FrameRefused) as one_pass:
+        parse_inbound(text, max_depth=16)
+
+    assert str(one_pass.value) == str(two_steps.value)
+    assert one_pass.value.ack == two_steps.value.ack
+    # Positive control: within the bound it is a message.
+    assert isinstance(parse_inbound(text, max_depth=64), ChannelMessagePayload)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.one_of(st.text(), st.recursive(st.none() | st.booleans() | st.integers() | st.text(), _json_children))
+)
+def test_any_input_is_read_in_one_pass_as_in_two(value: Any) -> None:
+    text = value if isinstance(value, str) else json.dumps(value)
+    if isinstance(value, dict) and "correlationId" not in value:
+        # Steer a share of the examples into the channel-message path.
+        text = json.dumps({**value, "action": "process-channel-message"})
+    try:
+        expected: Any = _two_steps(text)
+    except ProtocolError as exc:
+        expected = ("error", str(exc))
+    try:
+        got: Any = _one_pass(text)
+    except ProtocolError as exc:
+        got = ("error", str(exc))
+    assert got == expected

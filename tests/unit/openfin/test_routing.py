@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Coroutine
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from adapter.openfin.routing import (
     ConnectionStats,
     FrameRouter,
     MessageDelivery,
+    ProviderMessage,
     Refusal,
 )
 
@@ -28,6 +30,9 @@ class Endpoint:
         raise AssertionError("routing does not run handlers")
 
     async def handle_message(self, push: ChannelMessagePayload) -> None:
+        raise AssertionError("routing does not run handlers")
+
+    def serve_message(self, push: ChannelMessagePayload) -> Coroutine[Any, Any, None] | None:
         raise AssertionError("routing does not run handlers")
 
 
@@ -103,8 +108,8 @@ def test_a_message_for_our_provider_goes_to_it_by_channel_id() -> None:
 
     routed = core.route(channel_message({"channelId": "p/ch"}))
 
-    assert isinstance(routed, MessageDelivery)
-    assert routed.endpoint is provider
+    assert isinstance(routed, ProviderMessage)
+    assert routed.provider is provider
     assert routed.push.action == "servicenow.status"
     assert routed.task_name == "openfin-action-servicenow.status"
 
