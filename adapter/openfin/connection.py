@@ -317,7 +317,9 @@ class RuntimeConnection:
     # -------------------------------------------------------------------------------- sending
 
     async def _send_on(self, ws: ClientConnection, frame: dict[str, Any] | str) -> None:
-        await self._send_text(ws, self._frame_text(frame))
+        text = self._frame_text(frame)
+        if not self._write_now(ws, text):
+            await self._send_text(ws, text)
 
     def _frame_text(self, frame: dict[str, Any] | str) -> str:
         text = frame if isinstance(frame, str) else encode(frame)
@@ -472,7 +474,7 @@ class RuntimeConnection:
                 message_id = self._correlator.open(action)
                 try:
                     await self._send_on(ws, encode_request(action, payload_json, message_id))
-                except ConnectionClosed:
+                except (ConnectionClosed, ConnectionLostError):
                     self._correlator.discard(message_id)
                     written.append(ConnectionLostError())
                     continue
@@ -529,17 +531,31 @@ class RuntimeConnection:
         text = self._frame_text(frame)
         if ws.protocol.state is not State.OPEN:
             raise ConnectionLostError()
-        if self._queued or ws.paused or ws.send_in_progress is not None or ws.transport.is_closing():
-            # ``ws.send`` waits for room (``drain``) and for a fragmented send to end: so does this frame.
-            self._queued += 1
-            task = self.spawn(self._send_queued(ws, text), name="openfin-send-queued")
-            task.add_done_callback(self._unqueue)
+        if self._write_now(ws, text):
+            return True
+        self._queued += 1
+        task = self.spawn(self._send_queued(ws, text), name="openfin-send-queued")
+        task.add_done_callback(self._unqueue)
+        return False
+
+    def _write_now(self, ws: ClientConnection, text: str) -> bool:
+        """Write ``text`` through the websocket's Sans-I/O layer when the socket can take it without waiting:
+        ``False`` (nothing written) when the connection is not open, the transport is paused for flow control
+        or closing, another send is under way, or frames are queued before it; ``ws.send`` waits for room
+        (``drain``) and for a fragmented send to end, and so does the caller then. ``ConnectionLostError``
+        when the transport fails the write (the connection is given up, as ``ws.send`` does)."""
+        if (
+            self._queued
+            or ws.protocol.state is not State.OPEN
+            or ws.paused
+            or ws.send_in_progress is not None
+            or ws.transport.is_closing()
+        ):
             return False
         ws.protocol.send_text(text.encode())
         try:
             ws.send_data()
         except Exception as exc:
-            # As ``ws.send`` does when the transport fails: the connection is given up and the error told.
             ws.set_connection_exc(exc)
             ws.transport.abort()
             raise ConnectionLostError() from exc

@@ -137,3 +137,28 @@ def _nested(depth: int) -> Any:
     for _ in range(depth + 1):
         value = [value]
     return value
+
+
+async def test_a_pass_of_requests_waits_for_room_when_paused_and_keeps_their_order(
+    runtime: FakeRuntime,
+) -> None:
+    # Requests take the same way as replies: written at once while the socket has room, and behind
+    # ``ws.send``'s wait for room (``drain``) once the transport is paused.
+    async with RuntimeConnection(runtime.address, "svc-adapter") as connection:
+        ws = socket_of(connection)
+        payloads = [f'{{"n":{n}}}' for n in (1, 2, 3)]
+
+        assert await connection.send_each_json("note", payloads, lambda _i, _o: None, timeout=5) == [None] * 3
+        await eventually(lambda: notes(runtime) == [1, 2, 3])
+
+        ws.pause_writing()
+        passing = asyncio.create_task(
+            connection.send_each_json("note", [f'{{"n":{n}}}' for n in (4, 5, 6)], lambda _i, _o: None)
+        )
+        # The first frame is handed to the socket, then the pass waits for room before the next.
+        await eventually(lambda: notes(runtime) == [1, 2, 3, 4])
+        assert not passing.done()
+
+        ws.resume_writing()
+        assert await passing == [None] * 3
+        await eventually(lambda: notes(runtime) == [1, 2, 3, 4, 5, 6])
