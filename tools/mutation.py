@@ -81,6 +81,8 @@ SELECTIONS: dict[str, tuple[str, ...]] = {
         "tests/unit/bridge/test_intent_handlers.py",
         "tests/unit/bridge/test_intent_queries.py",
         "tests/unit/bridge/test_intent_access.py",
+        "tests/unit/bridge/test_intent_create.py",
+        "tests/unit/bridge/test_intent_views.py",
     ),
     "adapter/bridge/broadcast.py": (
         "tests/unit/bridge/test_broadcaster.py",
