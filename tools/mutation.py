@@ -92,6 +92,7 @@ SELECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "adapter/bridge/service.py": (
         "tests/unit/bridge/test_service.py",
+        "tests/unit/bridge/test_service_lifecycle.py",
         "tests/unit/bridge/test_event_publisher.py",
     ),
     "adapter/bridge/publisher.py": ("tests/unit/bridge/test_event_publisher.py",),
