@@ -28,8 +28,9 @@ from adapter.lifecycle import StartupError
 from adapter.openfin import AuthorizationRejected, OpenFinError, ProtocolError, RuntimeConnectionState
 from adapter.openfin.discovery import PortDiscoveryError
 from adapter.servicenow.authorizers import BrowserAuthorizer, HttpAuthorizer, WindowAuthorizer
+from adapter.servicenow.token_store import KeyringTokenStore
 from adapter.settings import load_settings
-from tests.unit.bridge.fakes import until
+from tests.unit.bridge.fakes import WAIT, until
 
 ADDRESS = "ws://127.0.0.1:9700"
 
@@ -496,3 +497,67 @@ async def test_a_runtime_back_within_the_grace_keeps_the_adapter_running(
     kept.cancel()
     with pytest.raises(asyncio.CancelledError):
         await kept
+
+
+def test_the_channel_serves_every_action_and_login_changes_reach_the_apps() -> None:
+    adapter = service()
+    assert sorted(adapter.provider.actions.names) == [
+        "servicenow.connect",
+        "servicenow.disconnect",
+        "servicenow.request",
+        "servicenow.search",
+        "servicenow.status",
+    ]
+    assert adapter.manager._listeners == [adapter.events.connection_changed]
+
+
+def test_logins_are_kept_in_the_keyring_only_when_asked() -> None:
+    assert isinstance(service(keyring=True).manager._token_store, KeyringTokenStore)
+    assert service(keyring=False).manager._token_store is None
+
+
+def test_a_plain_http_instance_is_warned_about_at_start() -> None:
+    with capture_logs() as logs:
+        service(instance_url="http://acme.example.com")
+        service(instance_url="https://acme.service-now.com")
+    assert [log["instance"] for log in logs if log["event"] == "instance.plain_http"] == [
+        "http://acme.example.com"
+    ]
+
+
+async def test_serve_checks_the_browser_port_before_it_joins_the_runtime(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        adapter = service(authorizer="browser", browser_port=taken, runtime_address=ADDRESS)
+        calls = Recorder(adapter, monkeypatch)
+        with pytest.raises(StartupError, match=f"--browser-port {taken} is not free"):
+            await adapter.serve(asyncio.Event())
+    assert "runtime.connect" not in calls.calls
+    assert calls.calls == SHUTDOWN
+
+
+async def test_serve_stops_watching_the_runtime_when_told_to_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    adapter = service(runtime_address=ADDRESS)
+    Recorder(adapter, monkeypatch)
+    watching, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def watch() -> None:
+        watching.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    monkeypatch.setattr(adapter, "_runtime_gone_for_good", watch)
+    stop = asyncio.Event()
+    serving = asyncio.create_task(adapter.serve(stop))
+    await watching.wait()
+    stop.set()
+    assert await serving == 0
+    async with asyncio.timeout(WAIT):
+        await cancelled.wait()
