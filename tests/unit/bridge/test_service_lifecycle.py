@@ -198,14 +198,18 @@ async def test_a_runtime_gone_for_good_ends_serve_with_2_and_a_warning(
     assert calls.calls[-len(SHUTDOWN) :] == SHUTDOWN
 
 
-def _states(*scripted: RuntimeConnectionState) -> Callable[[], AsyncIterator[RuntimeConnectionState]]:
+def _states(
+    *scripted: RuntimeConnectionState, done: asyncio.Event | None = None
+) -> Callable[[], AsyncIterator[RuntimeConnectionState]]:
     """``RuntimeConnection.states`` over one shared script: every iterator continues where the last left off;
-    once the script is done, the state stays as it is."""
+    once the script is done (``done`` is set), the state stays as it is."""
     script = iter(scripted)
 
     async def states() -> AsyncIterator[RuntimeConnectionState]:
         for state in script:
             yield state
+        if done is not None:
+            done.set()
         await asyncio.Event().wait()
 
     return states
@@ -485,13 +489,17 @@ async def test_without_an_rvm_discovery_falls_back_and_says_why(tmp_path: Any) -
 async def test_a_runtime_back_within_the_grace_keeps_the_adapter_running(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Time passing is the subject: the same grace ends the control, whose runtime stays away.
+    # Time passing is the subject: the same grace, started later, ends the control, whose runtime stays away.
     back, away = service(reconnect_grace=0.05), service(reconnect_grace=0.05)
+    seen = asyncio.Event()
     monkeypatch.setattr(
-        back.runtime, "states", _states(RuntimeConnectionState.RECONNECTING, RuntimeConnectionState.CONNECTED)
+        back.runtime,
+        "states",
+        _states(RuntimeConnectionState.RECONNECTING, RuntimeConnectionState.CONNECTED, done=seen),
     )
     monkeypatch.setattr(away.runtime, "states", _states(RuntimeConnectionState.RECONNECTING))
     kept = asyncio.create_task(back._runtime_gone_for_good())
+    await seen.wait()
     await away._runtime_gone_for_good()
     assert not kept.done()
     kept.cancel()
