@@ -15,6 +15,11 @@ itself (a context never chooses one), sends every value it takes from a context 
 ``adapter.servicenow.query_values``, and goes to the one instance the adapter can name: the live connection
 to ``--instance-url`` (and ``--client-id``), or the only live connection; several live ones without a
 setting to choose are an error, never a guess.
+
+Why one module: the four handlers share one state (the desktop's logins, the access policy, the user's
+browser, the sink told of every write) and the two that create share the contact lookup and the insert; the
+context checks they need are a few small functions. Its next split, if it grows, is those pure functions
+(context to encoded query, participants, FDC3 times) into a module of their own.
 """
 
 from __future__ import annotations
