@@ -81,6 +81,8 @@ SELECTIONS: dict[str, tuple[str, ...]] = {
         "tests/unit/bridge/test_intent_handlers.py",
         "tests/unit/bridge/test_intent_queries.py",
         "tests/unit/bridge/test_intent_access.py",
+        "tests/unit/bridge/test_intent_create.py",
+        "tests/unit/bridge/test_intent_views.py",
     ),
     "adapter/bridge/broadcast.py": (
         "tests/unit/bridge/test_broadcaster.py",
@@ -90,6 +92,7 @@ SELECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "adapter/bridge/service.py": (
         "tests/unit/bridge/test_service.py",
+        "tests/unit/bridge/test_service_lifecycle.py",
         "tests/unit/bridge/test_event_publisher.py",
     ),
     "adapter/bridge/publisher.py": ("tests/unit/bridge/test_event_publisher.py",),

@@ -15,13 +15,20 @@ itself (a context never chooses one), sends every value it takes from a context 
 ``adapter.servicenow.query_values``, and goes to the one instance the adapter can name: the live connection
 to ``--instance-url`` (and ``--client-id``), or the only live connection; several live ones without a
 setting to choose are an error, never a guess.
+
+Why one module: the four handlers share one state (the desktop's logins, the access policy, the user's
+browser, the sink told of every write) and the two that create share the contact lookup and the insert; the
+context checks they need are a few small functions. Its next split, if it grows, is those pure functions
+(context to encoded query, participants, FDC3 times) into a module of their own.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, TypeGuard
 from urllib.parse import quote, urlencode
 
 import structlog
@@ -51,6 +58,10 @@ CONTACT_TABLE = "customer_contact"
 CASE_LIST_LIMIT = 50
 MAX_PARTICIPANTS = 50
 """The most contacts one CreateInteraction may list: they are looked up in one query, never one by one."""
+
+# An FDC3 time (fdc3.timeRange): ISO 8601 date and time with seconds and a timezone indicator; datetime
+# then checks the ranges (no month 13).
+_ZONED_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})")
 
 # The standard instrument identifiers of fdc3.instrument, in the order they are searched for.
 INSTRUMENT_IDS = ("ticker", "ISIN", "CUSIP", "SEDOL", "RIC", "BBG", "FIGI", "PERMID", "FDS_ID")
@@ -369,13 +380,12 @@ class IntentHandlers:
 
     @staticmethod
     def _time_range(asked: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, str]:
-        """The raiser's time range when it is one, else the moment the case was opened."""
+        """The raiser's time range when it is one (its times FDC3 date-times), else the moment the case was
+        opened."""
         given = asked.get("timeRange")
         if isinstance(given, Mapping) and given.get("type") == "fdc3.timeRange":
             times = {
-                key: value
-                for key in ("startTime", "endTime")
-                if isinstance(value := given.get(key), str) and 0 < len(value) <= 40
+                key: value for key in ("startTime", "endTime") if _is_zoned_time(value := given.get(key))
             }
             if times:
                 return {"type": "fdc3.timeRange", **times}
@@ -490,6 +500,17 @@ class IntentHandlers:
         record = response.data if isinstance(response.data, Mapping) else {"sys_id": sys_id}
         log.info("intent.case_created", number=value_of(record, "number"))
         return record
+
+
+def _is_zoned_time(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is a date-time as FDC3 writes times: ISO 8601 (RFC 3339) with its timezone."""
+    if not isinstance(value, str) or _ZONED_TIME.fullmatch(value) is None:
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_table(name: str) -> bool:

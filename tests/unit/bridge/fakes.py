@@ -51,7 +51,8 @@ class FakeInstance:
     """A signed-in connection and its instance: records by table, Table API reads and writes.
 
     ``hold_reads`` makes record reads wait until it is set (to keep read-backs queued); ``fail`` makes
-    every request raise that error.
+    every request raise that error; ``on_insert`` holds the fields the instance sets itself on every record
+    a POST creates (``sys_created_on``, ``sys_class_name``).
     """
 
     def __init__(self, origin: str = ORIGIN, client_id: str = CLIENT_ID) -> None:
@@ -66,6 +67,7 @@ class FakeInstance:
         self.reads_waiting = 0
         self.fail: ApiError | None = None
         self.announced: list[tuple[str, str]] = []
+        self.on_insert: dict[str, str] = {}
         self._ids = itertools.count(1)
 
     @property
@@ -113,7 +115,7 @@ class FakeInstance:
         table = segments[3]
         rows = self.tables.setdefault(table, {})
         if method == "POST":
-            created = self.put(table, **(data or {}))
+            created = self.put(table, **{**self.on_insert, **(data or {})})
             return ApiResponse(status=201, data=dict(created), type="application/json")
         sys_id = segments[4] if len(segments) > 4 else None
         if method in ("PATCH", "PUT"):
