@@ -74,6 +74,10 @@ from adapter.openfin.routing import (
 log = structlog.get_logger(__name__)
 INBOUND_HARD_LIMIT = 4
 """A frame over this many times ``max_frame_bytes`` is not read at all: the socket is closed instead."""
+MAX_QUEUED_FRAMES = 1_024
+"""Frames ``send_soon`` may hold waiting for room on the socket before the reader stops taking messages: a
+runtime that stops reading the adapter's answers stops the adapter reading its messages (the socket's own
+backpressure) rather than growing a queue of answers without end."""
 # The standard logger structlog's level filter consults: asking it first skips building a debug event
 # (bound logger, processors) for every request when debug is off.
 _stdlib_log = logging.getLogger(__name__)
@@ -142,8 +146,11 @@ class RuntimeConnection:
         self._closing = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._restorables: list[Restorable] = []
-        # Frames ``send_soon`` queued that are not on the socket yet.
+        # Frames ``send_soon`` queued that are not on the socket yet; ``_room`` is clear while they reach
+        # ``MAX_QUEUED_FRAMES``.
         self._queued = 0
+        self._room = asyncio.Event()
+        self._room.set()
 
     # ----------------------------------------------------------------------------------------- state
 
@@ -534,6 +541,8 @@ class RuntimeConnection:
         if self._write_now(ws, text):
             return True
         self._queued += 1
+        if self._queued >= MAX_QUEUED_FRAMES:
+            self._room.clear()
         task = self.spawn(self._send_queued(ws, text), name="openfin-send-queued")
         task.add_done_callback(self._unqueue)
         return False
@@ -571,6 +580,13 @@ class RuntimeConnection:
 
     def _unqueue(self, _task: asyncio.Task[Any]) -> None:
         self._queued -= 1
+        if self._queued < MAX_QUEUED_FRAMES:
+            self._room.set()
+
+    @property
+    def reading_paused(self) -> bool:
+        """Whether the reader waits for queued frames to reach the socket before it takes the next message."""
+        return not self._room.is_set()
 
     # ------------------------------------------------------------------------------------ reading
 
@@ -585,6 +601,8 @@ class RuntimeConnection:
                     # the socket open and deaf.
                     self.stats.errors += 1
                     log.exception("runtime.frame_failed")
+                if not self._room.is_set():
+                    await self._room.wait()
 
     def _on_frame(self, raw: str | bytes) -> None:
         routed = self._router.route(raw)

@@ -19,6 +19,7 @@ from adapter.openfin import (
     RuntimeConnectionState,
     RuntimeNotConnectedError,
 )
+from adapter.openfin.connection import MAX_QUEUED_FRAMES
 from adapter.openfin.errors import FrameTooLargeError
 from tests.integration.openfin.fake_runtime import FakeRuntime, eventually
 
@@ -162,3 +163,32 @@ async def test_a_pass_of_requests_waits_for_room_when_paused_and_keeps_their_ord
         ws.resume_writing()
         assert await passing == [None] * 3
         await eventually(lambda: notes(runtime) == [1, 2, 3, 4, 5, 6])
+
+
+async def test_the_reader_waits_while_the_queue_of_frames_is_full_and_reads_on_once_it_drains(
+    runtime: FakeRuntime,
+) -> None:
+    # A runtime that stops reading the adapter's answers must not make it hold answers without end: with
+    # MAX_QUEUED_FRAMES waiting, the reader takes no further message until they are on the socket.
+    async with RuntimeConnection(runtime.address, "svc-adapter") as connection:
+        ws = socket_of(connection)
+        ws.pause_writing()
+        for n in range(MAX_QUEUED_FRAMES - 1):
+            assert connection.send_soon(note(n)) is False
+        assert not connection.reading_paused  # control: one short of the bound, the reader reads on
+        received = connection.stats.frames_received
+        await runtime.push({"action": "ping", "payload": {}})
+        await eventually(lambda: connection.stats.frames_received == received + 1)
+
+        assert connection.send_soon(note(MAX_QUEUED_FRAMES)) is False
+        assert connection.reading_paused
+        await runtime.push({"action": "ping", "payload": {}})
+        await runtime.push({"action": "ping", "payload": {}})
+        # The reader takes at most the message it was handling, then waits for room.
+        await eventually(lambda: connection.stats.frames_received >= received + 2)
+        assert connection.stats.frames_received == received + 2
+
+        ws.resume_writing()
+        await eventually(lambda: not connection.reading_paused)
+        await eventually(lambda: connection.stats.frames_received == received + 3)
+        await eventually(lambda: len(notes(runtime)) == MAX_QUEUED_FRAMES)
