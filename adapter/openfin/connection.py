@@ -324,9 +324,7 @@ class RuntimeConnection:
     # -------------------------------------------------------------------------------- sending
 
     async def _send_on(self, ws: ClientConnection, frame: dict[str, Any] | str) -> None:
-        text = self._frame_text(frame)
-        if not self._write_now(ws, text):
-            await self._send_text(ws, text)
+        await self._send_text(ws, self._frame_text(frame))
 
     def _frame_text(self, frame: dict[str, Any] | str) -> str:
         text = frame if isinstance(frame, str) else encode(frame)
@@ -481,7 +479,7 @@ class RuntimeConnection:
                 message_id = self._correlator.open(action)
                 try:
                     await self._send_on(ws, encode_request(action, payload_json, message_id))
-                except (ConnectionClosed, ConnectionLostError):
+                except ConnectionClosed:
                     self._correlator.discard(message_id)
                     written.append(ConnectionLostError())
                     continue

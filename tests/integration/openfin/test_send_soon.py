@@ -143,8 +143,8 @@ def _nested(depth: int) -> Any:
 async def test_a_pass_of_requests_waits_for_room_when_paused_and_keeps_their_order(
     runtime: FakeRuntime,
 ) -> None:
-    # Requests take the same way as replies: written at once while the socket has room, and behind
-    # ``ws.send``'s wait for room (``drain``) once the transport is paused.
+    # A pass of requests is written while the socket has room and waits behind
+    # ``ws.send``'s wait for room (``drain``) once the transport is paused, its frames in order.
     async with RuntimeConnection(runtime.address, "svc-adapter") as connection:
         ws = socket_of(connection)
         payloads = [f'{{"n":{n}}}' for n in (1, 2, 3)]
