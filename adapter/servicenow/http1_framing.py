@@ -23,7 +23,8 @@ _UNSAFE_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 # A request target as sent: no controls, no spaces (a URL's raw path is percent-encoded already).
 _UNSAFE_TARGET = re.compile(rb"[\x00-\x20\x7f]")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
-_STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: [\t \x21-\x7e\x80-\xff]*)?")
+# A status code is three digits from 100 up (RFC 9110 section 15): "050" is no answer at all.
+_STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([1-9][0-9]{2})(?: [\t \x21-\x7e\x80-\xff]*)?")
 # Possessive quantifiers throughout: a field of spaces that ends in a bad byte fails in linear time, not in
 # the quadratic time of backtracking over every split of the spaces.
 _FIELD = (

@@ -127,6 +127,7 @@ def test_bytes_after_the_response_make_the_connection_unusable() -> None:
         b"HTTP/2 200 OK\r\n\r\n",
         b"ICY 200 OK\r\n\r\n",
         b"HTTP/1.1 20 OK\r\n\r\n",
+        b"HTTP/1.1 050 OK\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nX-A: one\r\n two\r\n\r\n",  # obs-fold
         b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\n\r\n",
