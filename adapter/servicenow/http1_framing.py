@@ -199,36 +199,23 @@ class ResponseParser:
             raise httpx.RemoteProtocolError("illegal status line")
         code = int(status[2])
         headers = _header_fields(block[first_end + 1 :])
+        # Framing fields are checked on every head, also where they frame nothing (1xx, 204, 304, HEAD):
+        # a malformed one is a broken or hostile peer either way (RFC 9112 section 6.3), as h11 judged it.
+        length, chunked, close = _framing(headers)
         if 100 <= code < 200:
             if code == 101:
                 raise httpx.RemoteProtocolError("unexpected protocol switch (101)")
             return rest  # an interim answer: the final one follows
         self.head = ResponseHead(code, headers)
-        close = False
-        lengths: list[bytes] = []
-        codings: list[bytes] = []
-        for name, value in headers:
-            if name == b"content-length":
-                lengths += value.split(b",")
-            elif name == b"transfer-encoding":
-                codings += value.split(b",")
-            elif name == b"connection":
-                close = close or any(t.strip().lower() == b"close" for t in value.split(b","))
         self._keep_alive = status[1] == b"1" and not close
         if self._head_request or code in (204, 304):
             self._state = _DONE
-        elif codings:
-            if [coding.strip().lower() for coding in codings] != [b"chunked"]:
-                raise httpx.RemoteProtocolError("unsupported Transfer-Encoding")
+        elif chunked:
             # Both framings on one answer (RFC 9112 section 6.3): chunks win, the connection is not reused.
-            self._keep_alive = self._keep_alive and not lengths
+            self._keep_alive = self._keep_alive and length is None
             self._state = _CHUNK_SIZE_LINE
-        elif lengths:
-            values = {length.strip() for length in lengths}
-            length = values.pop()
-            if values or not length.isdigit() or len(length) > 18:
-                raise httpx.RemoteProtocolError("bad Content-Length")
-            self._remaining = int(length)
+        elif length is not None:
+            self._remaining = length
             self._state = _LENGTH if self._remaining else _DONE
         else:
             self._keep_alive = False
@@ -273,6 +260,33 @@ class ResponseParser:
     def _too_large(self, what: str) -> None:
         limit = self._max_header_bytes
         raise ResponseTooLarge(f"The response {what} are larger than {limit} bytes", limit=limit)
+
+
+def _framing(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, bool, bool]:
+    """The head's Content-Length (None without one), whether it is chunked, and whether it says close.
+
+    ``httpx.RemoteProtocolError`` for a transfer coding other than chunked alone, or a Content-Length that is
+    not one decimal number (RFC 9112 sections 6.1 and 6.3).
+    """
+    close = False
+    lengths: list[bytes] = []
+    codings: list[bytes] = []
+    for name, value in headers:
+        if name == b"content-length":
+            lengths += value.split(b",")
+        elif name == b"transfer-encoding":
+            codings += value.split(b",")
+        elif name == b"connection":
+            close = close or any(t.strip().lower() == b"close" for t in value.split(b","))
+    if codings and [coding.strip().lower() for coding in codings] != [b"chunked"]:
+        raise httpx.RemoteProtocolError("unsupported Transfer-Encoding")
+    if not lengths:
+        return None, bool(codings), close
+    values = {length.strip() for length in lengths}
+    length = values.pop()
+    if values or not length.isdigit() or len(length) > 18:
+        raise httpx.RemoteProtocolError("bad Content-Length")
+    return int(length), bool(codings), close
 
 
 def _header_fields(block: bytes) -> list[tuple[bytes, bytes]]:

@@ -245,3 +245,20 @@ def test_a_head_trickled_in_byte_by_byte_is_read() -> None:
     assert len(parser.head.headers) == 5_001
     assert b"".join(parser.feed(BODY)) == BODY
     assert parser.done
+
+
+@pytest.mark.parametrize(
+    ("data", "head_request"),
+    [
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", True),
+        (b"HTTP/1.1 204 No Content\r\nContent-Length: abc\r\n\r\n", False),
+        (b"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: gzip\r\n\r\n", False),
+        (b"HTTP/1.1 100 Continue\r\nContent-Length: 1, 2\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", False),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: -1\r\n\r\n0\r\n\r\n", False),
+    ],
+)
+def test_malformed_framing_fields_are_refused_even_where_they_frame_nothing(
+    data: bytes, head_request: bool
+) -> None:
+    with pytest.raises(httpx.RemoteProtocolError):
+        parse(data, head_request=head_request)
