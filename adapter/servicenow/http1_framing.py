@@ -237,19 +237,27 @@ class ResponseParser:
             _header_fields(buffer[: end.start() + (2 if buffer[end.start()] == 13 else 1)])
             self._state = _DONE
             return buffer[end.end() :]
+        # Chunk framing lines end in CRLF exactly (RFC 9112 section 7.1), unlike the head's, where a bare LF
+        # is tolerated (section 2.2): "abc\r" then "\n" must not pass for a chunk "abc\r\n" that a proxy
+        # framed differently.
+        if self._state == _CHUNK_END:
+            if not buffer.startswith(b"\r\n"):
+                if buffer != b"\r":
+                    raise httpx.RemoteProtocolError("chunk not followed by CRLF")
+                self._buffer = bytearray(buffer)
+                return None
+            self._state = _CHUNK_SIZE_LINE
+            return buffer[2:]
         line_end = buffer.find(b"\n")
         if line_end < 0:
             if len(buffer) > MAX_CHUNK_LINE:
                 raise httpx.RemoteProtocolError("chunk header too long")
             self._buffer = bytearray(buffer)
             return None
-        line = buffer[:line_end].removesuffix(b"\r")
+        if line_end == 0 or buffer[line_end - 1] != 13:
+            raise httpx.RemoteProtocolError("chunk header not ended by CRLF")
+        line = buffer[: line_end - 1]
         rest = buffer[line_end + 1 :]
-        if self._state == _CHUNK_END:
-            if line:
-                raise httpx.RemoteProtocolError("chunk not followed by a line end")
-            self._state = _CHUNK_SIZE_LINE
-            return rest
         size = _CHUNK_SIZE.fullmatch(line)
         if size is None:
             raise httpx.RemoteProtocolError("illegal chunk header")

@@ -57,11 +57,28 @@ def test_any_split_of_the_bytes_reads_the_same_response(cuts: list[int]) -> None
     assert body == b"hello, world"
 
 
-def test_chunks_without_trailers_and_with_bare_line_feeds() -> None:
-    parser, body = parse(b"HTTP/1.1 200 OK\ntransfer-encoding: chunked\n\n3\nabc\n0\n\n")
+def test_a_head_with_bare_line_feeds_is_read_but_chunk_lines_need_crlf() -> None:
+    parser, body = parse(b"HTTP/1.1 200 OK\ntransfer-encoding: chunked\n\n3\r\nabc\r\n0\r\nx: y\n\n")
     assert parser.done
     assert parser.reusable
     assert body == b"abc"
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        b"3\nabc\r\n0\r\n\r\n",  # size line ended by LF alone
+        b"3\r\nabc\n0\r\n\r\n",  # data ended by LF alone
+        b"2\r\n\x00\r\n0\r\n\r\n",  # "\x00\r" then LF: a 2-byte chunk to us, framing error to h11
+        b"3\r\nabc\r\n0\n\r\n",
+        b"3\r\nabc\rX",
+    ],
+)
+@given(cuts=st.lists(st.integers(min_value=1, max_value=80), max_size=6))
+def test_chunk_framing_lines_end_in_crlf_exactly(chunks: bytes, cuts: list[int]) -> None:
+    """RFC 9112 section 7.1; a lenient chunk end is how one response's bytes become another's."""
+    with pytest.raises(httpx.RemoteProtocolError):
+        parse(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks, pieces=cuts, eof=True)
 
 
 def test_interim_answers_are_skipped_for_the_final_one() -> None:
