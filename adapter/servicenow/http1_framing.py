@@ -24,7 +24,8 @@ _UNSAFE_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _UNSAFE_TARGET = re.compile(rb"[\x00-\x20\x7f]")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 # A status code is three digits from 100 up (RFC 9110 section 15): "050" is no answer at all.
-_STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([1-9][0-9]{2})(?: [\t \x21-\x7e\x80-\xff]*)?")
+# A minor version above 1 is read as 1.1, the highest we implement (RFC 9112 section 2.3).
+_STATUS_LINE = re.compile(rb"HTTP/1\.([0-9]) ([1-9][0-9]{2})(?: [\t \x21-\x7e\x80-\xff]*)?")
 # Possessive quantifiers throughout: a field of spaces that ends in a bad byte fails in linear time, not in
 # the quadratic time of backtracking over every split of the spaces.
 _FIELD = (
@@ -207,7 +208,7 @@ class ResponseParser:
                 raise httpx.RemoteProtocolError("unexpected protocol switch (101)")
             return rest  # an interim answer: the final one follows
         self.head = ResponseHead(code, headers)
-        self._keep_alive = status[1] == b"1" and not close
+        self._keep_alive = status[1] != b"0" and not close
         if self._head_request or code in (204, 304):
             self._state = _DONE
         elif chunked:

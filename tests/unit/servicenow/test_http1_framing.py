@@ -279,3 +279,11 @@ def test_malformed_framing_fields_are_refused_even_where_they_frame_nothing(
 ) -> None:
     with pytest.raises(httpx.RemoteProtocolError):
         parse(data, head_request=head_request)
+
+
+def test_a_higher_minor_version_is_read_as_http_1_1() -> None:
+    """RFC 9112 section 2.3: HTTP/1.2 is processed as the highest 1.x we implement, kept alive like 1.1."""
+    parser, body = parse(b"HTTP/1.2 200 OK\r\nContent-Length: 30\r\n\r\n" + BODY)
+    assert parser.done
+    assert parser.reusable
+    assert body == BODY
