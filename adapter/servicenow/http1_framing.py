@@ -20,8 +20,9 @@ from adapter.servicenow.body_decoding import ResponseTooLarge
 _TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # A field value: visible characters, obs-text, and spaces or tabs inside (RFC 9110 section 5.5).
 _UNSAFE_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-# A request target as sent: no controls, no spaces (a URL's raw path is percent-encoded already).
-_UNSAFE_TARGET = re.compile(rb"[\x00-\x20\x7f]")
+# A request target as sent: visible ASCII only (RFC 9112 section 3.2; a URL's raw path is percent-encoded
+# already), so no space, control or raw non-ASCII byte that a server or proxy could split or re-encode.
+_UNSAFE_TARGET = re.compile(rb"[^\x21-\x7e]")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 # A status code is three digits from 100 up (RFC 9110 section 15): "050" is no answer at all.
 # A minor version above 1 is read as 1.1, the highest we implement (RFC 9112 section 2.3).

@@ -228,6 +228,8 @@ def test_the_request_is_written_as_one_message() -> None:
         (b"GET", b"/api/x", [(b"X-A", b"v\nX")]),
         (b"GET", b"/api/x", [(b"X A", b"v")]),
         (b"GET", b"/api/x", [(b"X-A:", b"v")]),
+        (b"GET", b"/caf\xc3\xa9", []),  # raw non-ASCII: h11 and RFC 9112 section 3.2 refuse it
+        (b"GET", b"/a\xff", []),
     ],
 )
 def test_nothing_that_could_end_a_line_is_written(
