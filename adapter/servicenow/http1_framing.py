@@ -18,8 +18,9 @@ import httpx
 from adapter.servicenow.body_decoding import ResponseTooLarge
 
 _TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-# A field value: visible characters, obs-text, and spaces or tabs inside (RFC 9110 section 5.5).
-_UNSAFE_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+# A field value: visible characters, obs-text, and spaces or tabs inside only (RFC 9110 section 5.5): the
+# receiver strips whitespace at either end, so a value sent with it would not be the value read.
+_UNSAFE_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]|\A[ \t]|[ \t]\Z")
 # A request target as sent: visible ASCII only (RFC 9112 section 3.2; a URL's raw path is percent-encoded
 # already), so no space, control or raw non-ASCII byte that a server or proxy could split or re-encode.
 _UNSAFE_TARGET = re.compile(rb"[^\x21-\x7e]")

@@ -230,6 +230,8 @@ def test_the_request_is_written_as_one_message() -> None:
         (b"GET", b"/api/x", [(b"X-A:", b"v")]),
         (b"GET", b"/caf\xc3\xa9", []),  # raw non-ASCII: h11 and RFC 9112 section 3.2 refuse it
         (b"GET", b"/a\xff", []),
+        (b"GET", b"/api/x", [(b"X-A", b" v")]),  # whitespace around a value is not part of it
+        (b"GET", b"/api/x", [(b"X-A", b"v\t")]),
     ],
 )
 def test_nothing_that_could_end_a_line_is_written(
@@ -289,3 +291,8 @@ def test_a_higher_minor_version_is_read_as_http_1_1() -> None:
     assert parser.done
     assert parser.reusable
     assert body == BODY
+
+
+def test_empty_and_inner_whitespace_values_are_sent() -> None:
+    data = request_bytes(b"GET", b"/api/x", [(b"X-Empty", b""), (b"X-A", b"a \tb")], None)
+    assert data == b"GET /api/x HTTP/1.1\r\nX-Empty: \r\nX-A: a \tb\r\n\r\n"
