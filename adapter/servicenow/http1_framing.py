@@ -18,12 +18,16 @@ import httpx
 from adapter.servicenow.body_decoding import ResponseTooLarge
 
 _TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-# A field value: visible characters, obs-text, and spaces or tabs inside (RFC 9110 section 5.5).
-_UNSAFE_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-# A request target as sent: no controls, no spaces (a URL's raw path is percent-encoded already).
-_UNSAFE_TARGET = re.compile(rb"[\x00-\x20\x7f]")
+# A field value: visible characters, obs-text, and spaces or tabs inside only (RFC 9110 section 5.5): the
+# receiver strips whitespace at either end, so a value sent with it would not be the value read.
+_UNSAFE_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]|\A[ \t]|[ \t]\Z")
+# A request target as sent: visible ASCII only (RFC 9112 section 3.2; a URL's raw path is percent-encoded
+# already), so no space, control or raw non-ASCII byte that a server or proxy could split or re-encode.
+_UNSAFE_TARGET = re.compile(rb"[^\x21-\x7e]")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
-_STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: [\t \x21-\x7e\x80-\xff]*)?")
+# A status code is three digits from 100 up (RFC 9110 section 15): "050" is no answer at all.
+# A minor version above 1 is read as 1.1, the highest we implement (RFC 9112 section 2.3).
+_STATUS_LINE = re.compile(rb"HTTP/1\.([0-9]) ([1-9][0-9]{2})(?: [\t \x21-\x7e\x80-\xff]*)?")
 # Possessive quantifiers throughout: a field of spaces that ends in a bad byte fails in linear time, not in
 # the quadratic time of backtracking over every split of the spaces.
 _FIELD = (
@@ -198,36 +202,23 @@ class ResponseParser:
             raise httpx.RemoteProtocolError("illegal status line")
         code = int(status[2])
         headers = _header_fields(block[first_end + 1 :])
+        # Framing fields are checked on every head, also where they frame nothing (1xx, 204, 304, HEAD):
+        # a malformed one is a broken or hostile peer either way (RFC 9112 section 6.3), as h11 judged it.
+        length, chunked, close = _framing(headers)
         if 100 <= code < 200:
             if code == 101:
                 raise httpx.RemoteProtocolError("unexpected protocol switch (101)")
             return rest  # an interim answer: the final one follows
         self.head = ResponseHead(code, headers)
-        close = False
-        lengths: list[bytes] = []
-        codings: list[bytes] = []
-        for name, value in headers:
-            if name == b"content-length":
-                lengths += value.split(b",")
-            elif name == b"transfer-encoding":
-                codings += value.split(b",")
-            elif name == b"connection":
-                close = close or any(t.strip().lower() == b"close" for t in value.split(b","))
-        self._keep_alive = status[1] == b"1" and not close
+        self._keep_alive = status[1] != b"0" and not close
         if self._head_request or code in (204, 304):
             self._state = _DONE
-        elif codings:
-            if [coding.strip().lower() for coding in codings] != [b"chunked"]:
-                raise httpx.RemoteProtocolError("unsupported Transfer-Encoding")
+        elif chunked:
             # Both framings on one answer (RFC 9112 section 6.3): chunks win, the connection is not reused.
-            self._keep_alive = self._keep_alive and not lengths
+            self._keep_alive = self._keep_alive and length is None
             self._state = _CHUNK_SIZE_LINE
-        elif lengths:
-            values = {length.strip() for length in lengths}
-            length = values.pop()
-            if values or not length.isdigit() or len(length) > 18:
-                raise httpx.RemoteProtocolError("bad Content-Length")
-            self._remaining = int(length)
+        elif length is not None:
+            self._remaining = length
             self._state = _LENGTH if self._remaining else _DONE
         else:
             self._keep_alive = False
@@ -249,19 +240,27 @@ class ResponseParser:
             _header_fields(buffer[: end.start() + (2 if buffer[end.start()] == 13 else 1)])
             self._state = _DONE
             return buffer[end.end() :]
+        # Chunk framing lines end in CRLF exactly (RFC 9112 section 7.1), unlike the head's, where a bare LF
+        # is tolerated (section 2.2): "abc\r" then "\n" must not pass for a chunk "abc\r\n" that a proxy
+        # framed differently.
+        if self._state == _CHUNK_END:
+            if not buffer.startswith(b"\r\n"):
+                if buffer != b"\r":
+                    raise httpx.RemoteProtocolError("chunk not followed by CRLF")
+                self._buffer = bytearray(buffer)
+                return None
+            self._state = _CHUNK_SIZE_LINE
+            return buffer[2:]
         line_end = buffer.find(b"\n")
         if line_end < 0:
             if len(buffer) > MAX_CHUNK_LINE:
                 raise httpx.RemoteProtocolError("chunk header too long")
             self._buffer = bytearray(buffer)
             return None
-        line = buffer[:line_end].removesuffix(b"\r")
+        if line_end == 0 or buffer[line_end - 1] != 13:
+            raise httpx.RemoteProtocolError("chunk header not ended by CRLF")
+        line = buffer[: line_end - 1]
         rest = buffer[line_end + 1 :]
-        if self._state == _CHUNK_END:
-            if line:
-                raise httpx.RemoteProtocolError("chunk not followed by a line end")
-            self._state = _CHUNK_SIZE_LINE
-            return rest
         size = _CHUNK_SIZE.fullmatch(line)
         if size is None:
             raise httpx.RemoteProtocolError("illegal chunk header")
@@ -272,6 +271,33 @@ class ResponseParser:
     def _too_large(self, what: str) -> None:
         limit = self._max_header_bytes
         raise ResponseTooLarge(f"The response {what} are larger than {limit} bytes", limit=limit)
+
+
+def _framing(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, bool, bool]:
+    """The head's Content-Length (None without one), whether it is chunked, and whether it says close.
+
+    ``httpx.RemoteProtocolError`` for a transfer coding other than chunked alone, or a Content-Length that is
+    not one decimal number (RFC 9112 sections 6.1 and 6.3).
+    """
+    close = False
+    lengths: list[bytes] = []
+    codings: list[bytes] = []
+    for name, value in headers:
+        if name == b"content-length":
+            lengths += value.split(b",")
+        elif name == b"transfer-encoding":
+            codings += value.split(b",")
+        elif name == b"connection":
+            close = close or any(t.strip().lower() == b"close" for t in value.split(b","))
+    if codings and [coding.strip().lower() for coding in codings] != [b"chunked"]:
+        raise httpx.RemoteProtocolError("unsupported Transfer-Encoding")
+    if not lengths:
+        return None, bool(codings), close
+    values = {length.strip() for length in lengths}
+    length = values.pop()
+    if values or not length.isdigit() or len(length) > 18:
+        raise httpx.RemoteProtocolError("bad Content-Length")
+    return int(length), bool(codings), close
 
 
 def _header_fields(block: bytes) -> list[tuple[bytes, bytes]]:

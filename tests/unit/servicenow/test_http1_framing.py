@@ -57,11 +57,28 @@ def test_any_split_of_the_bytes_reads_the_same_response(cuts: list[int]) -> None
     assert body == b"hello, world"
 
 
-def test_chunks_without_trailers_and_with_bare_line_feeds() -> None:
-    parser, body = parse(b"HTTP/1.1 200 OK\ntransfer-encoding: chunked\n\n3\nabc\n0\n\n")
+def test_a_head_with_bare_line_feeds_is_read_but_chunk_lines_need_crlf() -> None:
+    parser, body = parse(b"HTTP/1.1 200 OK\ntransfer-encoding: chunked\n\n3\r\nabc\r\n0\r\nx: y\n\n")
     assert parser.done
     assert parser.reusable
     assert body == b"abc"
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        b"3\nabc\r\n0\r\n\r\n",  # size line ended by LF alone
+        b"3\r\nabc\n0\r\n\r\n",  # data ended by LF alone
+        b"2\r\n\x00\r\n0\r\n\r\n",  # "\x00\r" then LF: a 2-byte chunk to us, framing error to h11
+        b"3\r\nabc\r\n0\n\r\n",
+        b"3\r\nabc\rX",
+    ],
+)
+@given(cuts=st.lists(st.integers(min_value=1, max_value=80), max_size=6))
+def test_chunk_framing_lines_end_in_crlf_exactly(chunks: bytes, cuts: list[int]) -> None:
+    """RFC 9112 section 7.1; a lenient chunk end is how one response's bytes become another's."""
+    with pytest.raises(httpx.RemoteProtocolError):
+        parse(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks, pieces=cuts, eof=True)
 
 
 def test_interim_answers_are_skipped_for_the_final_one() -> None:
@@ -127,6 +144,7 @@ def test_bytes_after_the_response_make_the_connection_unusable() -> None:
         b"HTTP/2 200 OK\r\n\r\n",
         b"ICY 200 OK\r\n\r\n",
         b"HTTP/1.1 20 OK\r\n\r\n",
+        b"HTTP/1.1 050 OK\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nX-A: one\r\n two\r\n\r\n",  # obs-fold
         b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\n\r\n",
@@ -210,6 +228,10 @@ def test_the_request_is_written_as_one_message() -> None:
         (b"GET", b"/api/x", [(b"X-A", b"v\nX")]),
         (b"GET", b"/api/x", [(b"X A", b"v")]),
         (b"GET", b"/api/x", [(b"X-A:", b"v")]),
+        (b"GET", b"/caf\xc3\xa9", []),  # raw non-ASCII: h11 and RFC 9112 section 3.2 refuse it
+        (b"GET", b"/a\xff", []),
+        (b"GET", b"/api/x", [(b"X-A", b" v")]),  # whitespace around a value is not part of it
+        (b"GET", b"/api/x", [(b"X-A", b"v\t")]),
     ],
 )
 def test_nothing_that_could_end_a_line_is_written(
@@ -244,3 +266,33 @@ def test_a_head_trickled_in_byte_by_byte_is_read() -> None:
     assert len(parser.head.headers) == 5_001
     assert b"".join(parser.feed(BODY)) == BODY
     assert parser.done
+
+
+@pytest.mark.parametrize(
+    ("data", "head_request"),
+    [
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", True),
+        (b"HTTP/1.1 204 No Content\r\nContent-Length: abc\r\n\r\n", False),
+        (b"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: gzip\r\n\r\n", False),
+        (b"HTTP/1.1 100 Continue\r\nContent-Length: 1, 2\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", False),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: -1\r\n\r\n0\r\n\r\n", False),
+    ],
+)
+def test_malformed_framing_fields_are_refused_even_where_they_frame_nothing(
+    data: bytes, head_request: bool
+) -> None:
+    with pytest.raises(httpx.RemoteProtocolError):
+        parse(data, head_request=head_request)
+
+
+def test_a_higher_minor_version_is_read_as_http_1_1() -> None:
+    """RFC 9112 section 2.3: HTTP/1.2 is processed as the highest 1.x we implement, kept alive like 1.1."""
+    parser, body = parse(b"HTTP/1.2 200 OK\r\nContent-Length: 30\r\n\r\n" + BODY)
+    assert parser.done
+    assert parser.reusable
+    assert body == BODY
+
+
+def test_empty_and_inner_whitespace_values_are_sent() -> None:
+    data = request_bytes(b"GET", b"/api/x", [(b"X-Empty", b""), (b"X-A", b"a \tb")], None)
+    assert data == b"GET /api/x HTTP/1.1\r\nX-Empty: \r\nX-A: a \tb\r\n\r\n"
