@@ -3,7 +3,9 @@
 Why not h11: it builds and validates an event object per step and walks a state machine for both peers, which
 cost about a fifth of the adapter's CPU per record GET. A client that sends one request at a time on a
 connection needs far less: write the head, then read one response, framed by RFC 9112 section 6. The parser
-is as strict as h11 was (stricter on folded header lines, which it refuses); anything else is
+agrees with h11 on what it accepts and how it frames it (tests/unit/servicenow/test_http1_framing_oracle.py
+feeds both the same bytes) and is stricter where the RFCs let a client be (folded lines, control bytes in
+values, chunk lines without CRLF, a connection with bytes past the response); anything it refuses is
 ``httpx.RemoteProtocolError`` and the connection is not reused. Bounds: the head (and the trailers) at most
 ``max_header_bytes``; the body's own bound is the pool's (``BodyDecoder``).
 """
