@@ -187,16 +187,23 @@ class ResponseParser:
             raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
         raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
 
-    def _read_head(self, buffer: bytes) -> bytes | None:
+    def _block_end(self, buffer: bytes, what: str) -> re.Match[bytes] | None:
+        """Where the head or the trailers at the start of ``buffer`` end; ``None`` when they do not yet (the
+        buffer is kept for more bytes); ``ResponseTooLarge`` when they are over ``max_header_bytes``."""
         end = _HEAD_END.search(buffer)
         if end is None or end.start() > self._max_header_bytes:
             if end is not None or len(buffer) > self._max_header_bytes:
-                self._too_large("headers")
+                self._too_large(what)
             self._buffer = bytearray(buffer)
             self._scanned = max(0, len(buffer) - 3)
             return None
-        # The block of header lines, each with its line end (the first of the blank line's two).
-        block = buffer[: end.start() + (2 if buffer[end.start()] == 13 else 1)]
+        return end
+
+    def _read_head(self, buffer: bytes) -> bytes | None:
+        end = self._block_end(buffer, "headers")
+        if end is None:
+            return None
+        block = _lines(buffer, end)
         rest = buffer[end.end() :]
         first_end = block.find(b"\n")
         status = _STATUS_LINE.fullmatch(block[:first_end].removesuffix(b"\r"))
@@ -232,14 +239,10 @@ class ResponseParser:
             if buffer.startswith((b"\r\n", b"\n")):
                 self._state = _DONE
                 return buffer[2 if buffer[0] == 13 else 1 :]
-            end = _HEAD_END.search(buffer)
-            if end is None or end.start() > self._max_header_bytes:
-                if end is not None or len(buffer) > self._max_header_bytes:
-                    self._too_large("trailers")
-                self._buffer = bytearray(buffer)
-                self._scanned = max(0, len(buffer) - 3)
+            end = self._block_end(buffer, "trailers")
+            if end is None:
                 return None
-            _header_fields(buffer[: end.start() + (2 if buffer[end.start()] == 13 else 1)])
+            _header_fields(_lines(buffer, end))
             self._state = _DONE
             return buffer[end.end() :]
         # Chunk framing lines end in CRLF exactly (RFC 9112 section 7.1), unlike the head's, where a bare LF
@@ -300,6 +303,12 @@ def _framing(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, bool, bool
     if values or not length.isdigit() or len(length) > 18:
         raise httpx.RemoteProtocolError("bad Content-Length")
     return int(length), bool(codings), close
+
+
+def _lines(buffer: bytes, end: re.Match[bytes]) -> bytes:
+    """The block of lines before the blank line ``end`` found, each with its line end (the first of the blank
+    line's two)."""
+    return buffer[: end.start() + (2 if buffer[end.start()] == 13 else 1)]
 
 
 def _header_fields(block: bytes) -> list[tuple[bytes, bytes]]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from adapter.openfin import RuntimeConnection, RuntimeConnectionState
@@ -12,14 +9,6 @@ from adapter.openfin.errors import FrameTooLargeError
 from tests.integration.openfin.fake_runtime import FakeRuntime
 
 LIMIT = 64 * 1024
-
-
-@pytest.fixture
-async def runtime(tmp_path: Path) -> AsyncIterator[FakeRuntime]:
-    fake = FakeRuntime(tmp_path)
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def test_a_frame_over_the_bound_is_refused_before_the_socket_and_the_others_go(

@@ -4,8 +4,6 @@ real socket against a scripted runtime."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,14 +22,6 @@ from adapter.openfin.errors import FrameTooLargeError
 from tests.integration.openfin.fake_runtime import FakeRuntime, eventually
 
 LIMIT = 64 * 1024
-
-
-@pytest.fixture
-async def runtime(tmp_path: Path) -> AsyncIterator[FakeRuntime]:
-    fake = FakeRuntime(tmp_path)
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 def note(n: int) -> dict[str, Any]:
