@@ -441,12 +441,6 @@ class ChannelProvider:
         )
         await self.connection.send(success_reply(push.ack_to_sender, result))
 
-    async def handle_message(self, push: ChannelMessagePayload) -> None:
-        """Run the dispatched action for a connected client and send its reply."""
-        rest = self.serve_message(push)
-        if rest is not None:
-            await rest
-
     def serve_message(self, push: ChannelMessagePayload) -> Coroutine[Any, Any, None] | None:
         """Serve the dispatched action for a connected client: an action whose handler is a plain function
         is run and answered now (``None``); for a coroutine function, the coroutine that runs it and sends

@@ -521,13 +521,8 @@ class Connection:
 
 
 def _request_headers(method: str, caller: dict[str, str], suppress_response_body: bool) -> dict[str, str]:
-    if not caller and not suppress_response_body and method not in BODY_METHODS:
-        return {"Accept": "application/json"}  # most requests: what the rules below give for them
-    headers = {"Accept": "application/json"}
     lowered = {name.lower() for name in caller}
-    for name in list(headers):
-        if name.lower() in lowered:
-            del headers[name]
+    headers = {} if "accept" in lowered else {"Accept": "application/json"}
     headers.update(caller)
     if suppress_response_body:
         headers = {k: v for k, v in headers.items() if k.lower() != "x-no-response-body"}
